@@ -1,0 +1,498 @@
+//! Stage 5: attribution. Each proposed quote gets its source mention (found where its cue says to
+//! look), the entity that mention refers to, and the features that the confidence model scores.
+//! A quote with no cue continues the turn of the speaker before it; an indirect proposal whose cue
+//! has no source is dropped, since a cue word without a speaker is usually not reported speech.
+
+use crate::lexicon::{contains_lower, Lexicon, PronounReference};
+use crate::quotes::{token_text, Cue, Pattern, Quote, SourceSite};
+use crate::record::{EntityKind, MentionKind, QuoteKind};
+use crate::segment::{Segmented, TokenKind};
+use crate::speakers::Speakers;
+
+/// A quote with its speaker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribution {
+    pub kind: QuoteKind,
+    /// Byte offsets of the content in the cleaned view.
+    pub start: usize,
+    pub end: usize,
+    pub cue: Option<Cue>,
+    pub pattern: Pattern,
+    /// The source mention, an index into [`Speakers::mentions`].
+    pub mention: Option<usize>,
+    /// The speaker entity, an index into [`Speakers::entities`].
+    pub entity: Option<usize>,
+    pub features: Features,
+    pub confidence: f64,
+}
+
+/// How a source was reached, for the confidence model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resolution {
+    /// The mention names its entity.
+    #[default]
+    Direct,
+    /// A pronoun or nominal resolved to the previous speaker.
+    PreviousSpeaker,
+    /// A pronoun or nominal resolved to an earlier mention.
+    EarlierMention,
+    /// A pronoun or nominal that nothing resolved; it stands for itself.
+    Unresolved,
+}
+
+/// What the confidence model knows about an attribution.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Features {
+    pub pattern: Option<Pattern>,
+    pub mention_kind: Option<MentionKind>,
+    pub resolution: Resolution,
+    pub speech_cue: bool,
+    pub content_words: usize,
+    pub cue_distance: usize,
+    pub source_after_cue: bool,
+    pub sentences_since_speaker: usize,
+    pub starts_with_that: bool,
+    pub quote_kind: Option<QuoteKind>,
+    pub named_entity: bool,
+    pub cues_in_sentence: usize,
+}
+
+/// How many sentences back a pronoun may look for the previous speaker.
+const SPEAKER_MEMORY_SENTENCES: usize = 3;
+/// How many sentences back a pronoun may look for a name.
+const MENTION_MEMORY_SENTENCES: usize = 8;
+/// How many sentences a floating quote may stand after the speaker's previous quote.
+const FLOATING_SENTENCES: usize = 4;
+
+/// Links every proposed quote to its speaker.
+pub fn attribute(
+    text: &str,
+    segmented: &Segmented,
+    quotes: Vec<Quote>,
+    speakers: &mut Speakers,
+) -> Vec<Attribution> {
+    let mut attributions: Vec<Attribution> = Vec::with_capacity(quotes.len());
+    let mut last_speaker: Option<(usize, Option<usize>, usize)> = None;
+    let cues_per_sentence = {
+        let mut counts = vec![0usize; segmented.sentences.len()];
+        for quote in &quotes {
+            if quote.cue.is_some() {
+                counts[quote.sentence] += 1;
+            }
+        }
+        counts
+    };
+    for quote in quotes {
+        let mut features = Features {
+            pattern: Some(quote.pattern),
+            quote_kind: Some(quote.kind),
+            content_words: segmented.tokens[quote.tokens.clone()]
+                .iter()
+                .filter(|token| matches!(token.kind, TokenKind::Word | TokenKind::Number))
+                .count(),
+            starts_with_that: segmented
+                .tokens
+                .get(quote.tokens.start)
+                .is_some_and(|token| token_text(text, token) == "that"),
+            cues_in_sentence: cues_per_sentence[quote.sentence],
+            ..Features::default()
+        };
+        let (mention, entity) = match (&quote.cue, quote.source_site) {
+            (Some(cue), SourceSite::AroundCue | SourceSite::AfterCue) => {
+                features.speech_cue = contains_lower(
+                    &Lexicon::get().speech_verbs,
+                    token_text(text, &segmented.tokens[cue.tokens.start]),
+                );
+                let found = find_source(text, segmented, &quote, cue, speakers);
+                let Some((mention, after_cue)) = found else {
+                    if quote.kind == QuoteKind::Direct {
+                        push_unattributed(&mut attributions, quote, features);
+                    }
+                    continue;
+                };
+                features.source_after_cue = after_cue;
+                let mention =
+                    extend_apposition(text, segmented, speakers, mention, cue, quote.sentence);
+                let source_token = speakers.mentions[mention].tokens.start;
+                features.cue_distance = source_token.abs_diff(cue.tokens.start);
+                let (entity, resolution) = resolve(
+                    text,
+                    segmented,
+                    speakers,
+                    mention,
+                    quote.sentence,
+                    last_speaker,
+                );
+                features.resolution = resolution;
+                (Some(mention), entity)
+            }
+            _ => match last_speaker {
+                Some((entity, mention, sentence))
+                    if quote.sentence.saturating_sub(sentence) <= FLOATING_SENTENCES =>
+                {
+                    features.sentences_since_speaker =
+                        quote.sentence - sentence.min(quote.sentence);
+                    features.resolution = Resolution::PreviousSpeaker;
+                    (mention, Some(entity))
+                }
+                _ => {
+                    push_unattributed(&mut attributions, quote, features);
+                    continue;
+                }
+            },
+        };
+        features.mention_kind = mention.map(|mention| speakers.mentions[mention].kind);
+        features.named_entity = entity.is_some_and(|entity| {
+            speakers.entities[entity]
+                .mentions
+                .iter()
+                .any(|&mention| speakers.mentions[mention].kind == MentionKind::Name)
+        });
+        if let Some(entity) = entity {
+            last_speaker = Some((entity, mention, quote.sentence));
+        }
+        attributions.push(Attribution {
+            kind: quote.kind,
+            start: quote.start,
+            end: quote.end,
+            cue: quote.cue,
+            pattern: quote.pattern,
+            mention,
+            entity,
+            features,
+            confidence: 0.0,
+        });
+    }
+    attributions
+}
+
+fn push_unattributed(attributions: &mut Vec<Attribution>, quote: Quote, features: Features) {
+    attributions.push(Attribution {
+        kind: quote.kind,
+        start: quote.start,
+        end: quote.end,
+        cue: quote.cue,
+        pattern: quote.pattern,
+        mention: None,
+        entity: None,
+        features,
+        confidence: 0.0,
+    });
+}
+
+/// The source mention of a quote with a cue, and whether it stands after the cue.
+fn find_source(
+    text: &str,
+    segmented: &Segmented,
+    quote: &Quote,
+    cue: &Cue,
+    speakers: &Speakers,
+) -> Option<(usize, bool)> {
+    let lexicon = Lexicon::get();
+    let tokens = &segmented.tokens;
+    let sentence = &segmented.sentences[quote.sentence];
+    let outside_content = |mention: usize| {
+        let range = &speakers.mentions[mention].tokens;
+        range.end <= quote.tokens.start || range.start >= quote.tokens.end
+    };
+    let usable = |mention: usize| outside_content(mention) && !speakers.mentions[mention].quoted;
+    let after = speakers
+        .mention_starting_at(cue.tokens.end)
+        .filter(|&mention| usable(mention));
+    if quote.source_site == SourceSite::AfterCue {
+        return after.map(|mention| (mention, true));
+    }
+    let before_cue = cue
+        .tokens
+        .start
+        .checked_sub(1)
+        .map(|index| token_text(text, &tokens[index]));
+    let inverted =
+        matches!(before_cue, Some("," | "”")) || quote.pattern == Pattern::DirectCueAfter;
+    if let Some(mention) = after.filter(|_| inverted) {
+        if quote.pattern == Pattern::DirectCueAfter
+            || quote.pattern == Pattern::IndirectCueAfter
+            || speakers.mentions[mention].kind == MentionKind::Name
+        {
+            return Some((mention, true));
+        }
+    }
+    let mut index = cue.tokens.start;
+    while index > sentence.tokens.start {
+        let word = token_text(text, &tokens[index - 1]);
+        if lexicon.auxiliaries.contains(word) {
+            index -= 1;
+            continue;
+        }
+        break;
+    }
+    if index > sentence.tokens.start {
+        let word = token_text(text, &tokens[index - 1]);
+        if let Some(mention) = speakers
+            .mention_ending_at(index - 1)
+            .filter(|&mention| usable(mention))
+        {
+            return Some((mention, false));
+        }
+        if word == "," {
+            // "Kerry, who met Lavrov on Friday, said": the subject before the parenthetical.
+            let earliest = index.saturating_sub(16).max(sentence.tokens.start);
+            for comma in (earliest..index - 1).rev() {
+                if token_text(text, &tokens[comma]) == "," && comma > sentence.tokens.start {
+                    if let Some(mention) = speakers
+                        .mention_ending_at(comma - 1)
+                        .filter(|&mention| usable(mention))
+                    {
+                        return Some((mention, false));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    let cue_word = token_text(text, &tokens[cue.tokens.start]);
+    let coordinated = index > sentence.tokens.start
+        && matches!(token_text(text, &tokens[index - 1]), "and" | "but" | ",");
+    if coordinated || cue_word.ends_with("ing") {
+        // A participle or a second verb shares the subject of the clause.
+        let first = (sentence.tokens.start..cue.tokens.start).find_map(|token| {
+            speakers
+                .mention_starting_at(token)
+                .filter(|&mention| usable(mention))
+        });
+        if let Some(mention) = first {
+            return Some((mention, false));
+        }
+    }
+    if quote.pattern == Pattern::DirectCueAfter || quote.pattern == Pattern::IndirectCueAfter {
+        return after.map(|mention| (mention, true));
+    }
+    None
+}
+
+/// PolNeAR's sources take in a name's apposition: "Rep. Elijah Cummings, the top Democrat on
+/// the Oversight Committee, said" and "said Ronald R. Fieldstone, a Miami lawyer who ...". The
+/// longer mention is added beside the name and refers to the same entity.
+fn extend_apposition(
+    text: &str,
+    segmented: &Segmented,
+    speakers: &mut Speakers,
+    mention: usize,
+    cue: &Cue,
+    sentence: usize,
+) -> usize {
+    let tokens = &segmented.tokens;
+    let sentence = &segmented.sentences[sentence];
+    let source = speakers.mentions[mention].clone();
+    let comma = source.tokens.end;
+    if source.kind != MentionKind::Name
+        || comma + 1 >= sentence.tokens.end
+        || token_text(text, &tokens[comma]) != ","
+    {
+        return mention;
+    }
+    let opener = token_text(text, &tokens[comma + 1]);
+    let appositive = tokens[comma + 1].kind == TokenKind::Word
+        && (matches!(opener, "a" | "an" | "the" | "who")
+            || opener.chars().next().is_some_and(char::is_lowercase)
+                && contains_lower(&Lexicon::get().titles, opener));
+    if !appositive {
+        return mention;
+    }
+    let end = if source.tokens.end <= cue.tokens.start {
+        let mut before_cue = cue.tokens.start;
+        while before_cue > comma + 1
+            && Lexicon::get()
+                .auxiliaries
+                .contains(token_text(text, &tokens[before_cue - 1]))
+        {
+            before_cue -= 1;
+        }
+        if before_cue <= comma + 2 || token_text(text, &tokens[before_cue - 1]) != "," {
+            return mention;
+        }
+        before_cue
+    } else {
+        let mut end = sentence.tokens.end;
+        while end > comma + 1 && matches!(token_text(text, &tokens[end - 1]), "." | "!" | "?" | "”")
+        {
+            end -= 1;
+        }
+        if end <= comma + 1 {
+            return mention;
+        }
+        end
+    };
+    let extended = crate::speakers::Mention {
+        tokens: source.tokens.start..end,
+        start: source.start,
+        end: tokens[end - 1].end,
+        entity: None,
+        ..source.clone()
+    };
+    let index = speakers.add_mention(extended);
+    if let Some(entity) = source.entity {
+        speakers.link(index, entity);
+    }
+    index
+}
+
+/// The entity a source mention refers to, creating one where nothing in the text resolves it.
+fn resolve(
+    text: &str,
+    segmented: &Segmented,
+    speakers: &mut Speakers,
+    mention: usize,
+    sentence: usize,
+    last_speaker: Option<(usize, Option<usize>, usize)>,
+) -> (Option<usize>, Resolution) {
+    if let Some(entity) = speakers.mentions[mention].entity {
+        return (Some(entity), Resolution::Direct);
+    }
+    let recent_speaker = last_speaker
+        .filter(|&(_, _, spoke_in)| sentence.saturating_sub(spoke_in) <= SPEAKER_MEMORY_SENTENCES)
+        .map(|(entity, _, _)| entity);
+    let target = speakers.mentions[mention].clone();
+    let mention_text = text[target.start..target.end].to_string();
+    match target.kind {
+        MentionKind::Name => {
+            let kind = target.kind_hint.unwrap_or(EntityKind::Person);
+            let name = text[segmented.tokens[target.name_tokens.start].start
+                ..segmented.tokens[target.name_tokens.end - 1].end]
+                .to_string();
+            let entity = speakers.new_entity(mention, name.clone(), kind);
+            // Later bare mentions of the same name are the same entity.
+            for other in 0..speakers.mentions.len() {
+                let other_mention = &speakers.mentions[other];
+                if other_mention.entity.is_none()
+                    && other_mention.kind == MentionKind::Name
+                    && text[other_mention.start..other_mention.end] == mention_text
+                {
+                    speakers.link(other, entity);
+                }
+            }
+            (Some(entity), Resolution::Direct)
+        }
+        MentionKind::Pronoun => {
+            let wanted = match target.pronoun {
+                Some(PronounReference::Male | PronounReference::Female) => Some(EntityKind::Person),
+                Some(PronounReference::Plural | PronounReference::Neuter) => {
+                    Some(EntityKind::Organization)
+                }
+                Some(PronounReference::Relative) => {
+                    let before = target.tokens.start.checked_sub(1).and_then(|index| {
+                        let index = if token_text(text, &segmented.tokens[index]) == "," {
+                            index.checked_sub(1)?
+                        } else {
+                            index
+                        };
+                        speakers.mention_ending_at(index)
+                    });
+                    if let Some(antecedent) = before {
+                        if let Some(entity) = speakers.mentions[antecedent].entity {
+                            speakers.link(mention, entity);
+                            return (Some(entity), Resolution::EarlierMention);
+                        }
+                    }
+                    None
+                }
+                _ => None,
+            };
+            if let Some(kind) = wanted {
+                if let Some(entity) =
+                    recent_speaker.filter(|&entity| speakers.entities[entity].kind == kind)
+                {
+                    speakers.link(mention, entity);
+                    return (Some(entity), Resolution::PreviousSpeaker);
+                }
+                if let Some(entity) = latest_entity_before(segmented, speakers, &target, kind) {
+                    speakers.link(mention, entity);
+                    return (Some(entity), Resolution::EarlierMention);
+                }
+            }
+            let entity = speakers.new_entity(mention, mention_text, EntityKind::Person);
+            (Some(entity), Resolution::Unresolved)
+        }
+        MentionKind::Nominal => {
+            let head =
+                text[segmented.tokens[target.tokens.end - 1].start..target.end].to_lowercase();
+            let titled = (0..speakers.entities.len()).rev().find(|&entity| {
+                let first_mention = speakers.entities[entity].mentions.first().copied();
+                first_mention.is_some_and(|first| speakers.mentions[first].start < target.start)
+                    && speakers.entities[entity]
+                        .title
+                        .as_ref()
+                        .is_some_and(|title| title.to_lowercase().contains(&head))
+            });
+            if let Some(entity) = titled {
+                speakers.link(mention, entity);
+                let resolution = if Some(entity) == recent_speaker {
+                    Resolution::PreviousSpeaker
+                } else {
+                    Resolution::EarlierMention
+                };
+                return (Some(entity), resolution);
+            }
+            let kind = if matches!(
+                head.as_str(),
+                "campaign"
+                    | "government"
+                    | "administration"
+                    | "agency"
+                    | "ministry"
+                    | "department"
+                    | "committee"
+                    | "company"
+                    | "organization"
+                    | "police"
+                    | "court"
+                    | "party"
+                    | "report"
+                    | "poll"
+                    | "study"
+                    | "survey"
+                    | "statement"
+                    | "group"
+            ) {
+                EntityKind::Organization
+            } else {
+                EntityKind::Person
+            };
+            let name = mention_text
+                .trim_start_matches("the ")
+                .trim_start_matches("The ")
+                .to_string();
+            let entity = speakers.new_entity(mention, name, kind);
+            (Some(entity), Resolution::Unresolved)
+        }
+    }
+}
+
+/// The entity of the latest unquoted name mention of `kind` before `target`, within a few
+/// sentences.
+fn latest_entity_before(
+    segmented: &Segmented,
+    speakers: &Speakers,
+    target: &crate::speakers::Mention,
+    kind: EntityKind,
+) -> Option<usize> {
+    let target_sentence = segmented.sentence_of(target.tokens.start)?;
+    speakers
+        .mentions
+        .iter()
+        .rev()
+        .filter(|mention| mention.start < target.start && !mention.quoted)
+        .take_while(|mention| {
+            segmented
+                .sentence_of(mention.tokens.start)
+                .is_some_and(|sentence| {
+                    target_sentence - sentence.min(target_sentence) <= MENTION_MEMORY_SENTENCES
+                })
+        })
+        .filter(|mention| mention.kind == MentionKind::Name)
+        .find_map(|mention| {
+            mention
+                .entity
+                .filter(|&entity| speakers.entities[entity].kind == kind)
+        })
+}

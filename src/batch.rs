@@ -1,0 +1,137 @@
+//! Batch runs: documents stream in, run in parallel chunks, and come out in input order.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::input::InputDocument;
+use crate::pipeline::Pipeline;
+use crate::record::DocumentRecord;
+
+/// Where finished records go, in input order.
+pub trait RecordSink {
+    fn write(&mut self, record: &DocumentRecord) -> Result<()>;
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// Options of a batch run.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Documents analysed in parallel before their records are written; bounds memory.
+    pub chunk_size: usize,
+    /// Keep only quotes whose speaker answers to one of these names (all when empty).
+    pub speakers: Vec<String>,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            chunk_size: 256,
+            speakers: Vec::new(),
+        }
+    }
+}
+
+/// What a batch run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BatchSummary {
+    pub documents_read: usize,
+    pub documents_written: usize,
+    pub documents_failed: usize,
+    pub failures_by_kind: BTreeMap<String, usize>,
+    pub quotes: usize,
+    pub seconds: f64,
+}
+
+impl BatchSummary {
+    fn count(&mut self, record: &DocumentRecord) {
+        self.documents_written += 1;
+        self.quotes += record.quotes.len();
+        if let Some(error) = &record.error {
+            self.documents_failed += 1;
+            let kind = serde_json::to_value(error.kind)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("{:?}", error.kind));
+            *self.failures_by_kind.entry(kind).or_default() += 1;
+        }
+    }
+}
+
+impl std::fmt::Display for BatchSummary {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "whosaid: {} documents read, {} written, {} failed",
+            self.documents_read, self.documents_written, self.documents_failed
+        )?;
+        if !self.failures_by_kind.is_empty() {
+            let kinds: Vec<String> = self
+                .failures_by_kind
+                .iter()
+                .map(|(kind, count)| format!("{kind}: {count}"))
+                .collect();
+            write!(formatter, " ({})", kinds.join(", "))?;
+        }
+        write!(
+            formatter,
+            "; {} quotes in {:.2} s",
+            self.quotes, self.seconds
+        )
+    }
+}
+
+/// Analyses one input document into its record.
+pub fn process(
+    pipeline: &Pipeline,
+    document: InputDocument,
+    speakers: &[String],
+) -> DocumentRecord {
+    let mut record = match document.text {
+        Ok(text) => pipeline.extract_guarded(&document.id, &text),
+        Err(error) => DocumentRecord::failed(&document.id, error.kind, error.message),
+    };
+    record.meta = document.meta;
+    if !speakers.is_empty() {
+        record.keep_speakers(speakers);
+    }
+    record
+}
+
+/// Runs the pipeline over `inputs`, writing each record to `sink` in input order. `progress` is
+/// told how many documents are done after each chunk.
+pub fn run_batch(
+    pipeline: &Pipeline,
+    inputs: impl Iterator<Item = InputDocument>,
+    sink: &mut dyn RecordSink,
+    options: &BatchOptions,
+    progress: &mut dyn FnMut(usize),
+) -> Result<BatchSummary> {
+    let started = Instant::now();
+    let mut summary = BatchSummary::default();
+    let mut inputs = inputs.peekable();
+    let chunk_size = options.chunk_size.max(1);
+    while inputs.peek().is_some() {
+        let chunk: Vec<InputDocument> = inputs.by_ref().take(chunk_size).collect();
+        summary.documents_read += chunk.len();
+        let records: Vec<DocumentRecord> = chunk
+            .into_par_iter()
+            .map(|document| process(pipeline, document, &options.speakers))
+            .collect();
+        for record in &records {
+            sink.write(record)?;
+            summary.count(record);
+        }
+        progress(summary.documents_written);
+    }
+    sink.finish()?;
+    summary.seconds = duration_seconds(started.elapsed());
+    Ok(summary)
+}
+
+fn duration_seconds(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}

@@ -1,0 +1,271 @@
+//! The calibrated confidence of an attribution: logistic regression over the attribution's
+//! features, fitted by `whosaid train confidence` on PolNeAR train, where an attribution counts
+//! as right when it is an end-to-end match (content and source overlap a gold attribution).
+//!
+//! Logistic regression fitted by maximum likelihood is calibrated on its training distribution;
+//! `docs/EVALUATION.md` gives its expected calibration error on PolNeAR dev.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::attribute::{Features, Resolution};
+use crate::error::{Error, Result};
+use crate::quotes::Pattern;
+use crate::record::{MentionKind, QuoteKind};
+
+/// The names of the features, in the order of [`feature_vector`].
+pub const FEATURE_NAMES: [&str; 23] = [
+    "pattern_direct_cue_after",
+    "pattern_direct_cue_before",
+    "pattern_direct_floating",
+    "pattern_indirect_cue_before",
+    "pattern_indirect_cue_after",
+    "pattern_according_to",
+    "mention_name",
+    "mention_pronoun",
+    "mention_nominal",
+    "no_speaker",
+    "resolution_previous_speaker",
+    "resolution_earlier_mention",
+    "resolution_unresolved",
+    "speech_cue",
+    "log_content_words",
+    "log_cue_distance",
+    "source_after_cue",
+    "log_sentences_since_speaker",
+    "starts_with_that",
+    "kind_mixed",
+    "kind_indirect",
+    "named_entity",
+    "log_cues_in_sentence",
+];
+
+/// The model's input for one attribution.
+pub fn feature_vector(features: &Features) -> [f64; FEATURE_NAMES.len()] {
+    let flag = |on: bool| if on { 1.0 } else { 0.0 };
+    let log = |count: usize| (1.0 + count as f64).ln();
+    let pattern = |wanted: Pattern| flag(features.pattern == Some(wanted));
+    let mention = |wanted: MentionKind| flag(features.mention_kind == Some(wanted));
+    [
+        pattern(Pattern::DirectCueAfter),
+        pattern(Pattern::DirectCueBefore),
+        pattern(Pattern::DirectFloating),
+        pattern(Pattern::IndirectCueBefore),
+        pattern(Pattern::IndirectCueAfter),
+        pattern(Pattern::AccordingTo),
+        mention(MentionKind::Name),
+        mention(MentionKind::Pronoun),
+        mention(MentionKind::Nominal),
+        flag(features.mention_kind.is_none()),
+        flag(features.resolution == Resolution::PreviousSpeaker),
+        flag(features.resolution == Resolution::EarlierMention),
+        flag(features.resolution == Resolution::Unresolved),
+        flag(features.speech_cue),
+        log(features.content_words),
+        log(features.cue_distance),
+        flag(features.source_after_cue),
+        log(features.sentences_since_speaker),
+        flag(features.starts_with_that),
+        flag(features.quote_kind == Some(QuoteKind::Mixed)),
+        flag(features.quote_kind == Some(QuoteKind::Indirect)),
+        flag(features.named_entity),
+        log(features.cues_in_sentence),
+    ]
+}
+
+/// A fitted logistic regression over standardised features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfidenceModel {
+    /// What the model was fitted on and how, so that it can be fitted again.
+    pub trained_on: String,
+    pub command: String,
+    pub feature_names: Vec<String>,
+    pub means: Vec<f64>,
+    pub scales: Vec<f64>,
+    pub weights: Vec<f64>,
+    pub bias: f64,
+}
+
+/// The model shipped in `models/`, built into the binary so that it runs from anywhere.
+const SHIPPED_MODEL: &str = include_str!("../models/attribution-confidence.json");
+
+impl ConfidenceModel {
+    /// The model shipped with whosaid.
+    pub fn shipped() -> Result<Self> {
+        Self::from_json(
+            SHIPPED_MODEL,
+            Path::new("models/attribution-confidence.json"),
+        )
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let json = std::fs::read_to_string(path).map_err(|source| Error::io(path, source))?;
+        Self::from_json(&json, path)
+    }
+
+    fn from_json(json: &str, path: &Path) -> Result<Self> {
+        let model: ConfidenceModel = serde_json::from_str(json).map_err(|error| Error::Model {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        let expected: Vec<&str> = FEATURE_NAMES.to_vec();
+        if model.feature_names != expected
+            || model.means.len() != expected.len()
+            || model.scales.len() != expected.len()
+            || model.weights.len() != expected.len()
+        {
+            return Err(Error::Model {
+                path: path.to_path_buf(),
+                message: format!(
+                    "its features do not match this version of whosaid (expected {})",
+                    expected.join(", ")
+                ),
+            });
+        }
+        Ok(model)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(|error| Error::Model {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        std::fs::write(path, json + "\n").map_err(|source| Error::io(path, source))
+    }
+
+    /// The probability that an attribution with these features is right.
+    pub fn probability(&self, features: &Features) -> f64 {
+        let vector = feature_vector(features);
+        let logit = self.bias
+            + vector
+                .iter()
+                .zip(&self.means)
+                .zip(&self.scales)
+                .zip(&self.weights)
+                .map(|(((value, mean), scale), weight)| weight * (value - mean) / scale)
+                .sum::<f64>();
+        sigmoid(logit)
+    }
+
+    /// Fits the model by full-batch gradient descent from zero, so that the same data always
+    /// gives the same weights.
+    pub fn fit(examples: &[(Features, bool)], trained_on: String, command: String) -> Self {
+        const ITERATIONS: usize = 3000;
+        const LEARNING_RATE: f64 = 0.5;
+        const L2: f64 = 1e-4;
+        let dimensions = FEATURE_NAMES.len();
+        let vectors: Vec<[f64; FEATURE_NAMES.len()]> = examples
+            .iter()
+            .map(|(features, _)| feature_vector(features))
+            .collect();
+        let count = vectors.len().max(1) as f64;
+        let mut means = vec![0.0; dimensions];
+        for vector in &vectors {
+            for (mean, value) in means.iter_mut().zip(vector) {
+                *mean += value / count;
+            }
+        }
+        let mut scales = vec![0.0; dimensions];
+        for vector in &vectors {
+            for ((scale, value), mean) in scales.iter_mut().zip(vector).zip(&means) {
+                *scale += (value - mean).powi(2) / count;
+            }
+        }
+        for scale in &mut scales {
+            *scale = if *scale > 1e-12 { scale.sqrt() } else { 1.0 };
+        }
+        let standardised: Vec<Vec<f64>> = vectors
+            .iter()
+            .map(|vector| {
+                vector
+                    .iter()
+                    .zip(&means)
+                    .zip(&scales)
+                    .map(|((value, mean), scale)| (value - mean) / scale)
+                    .collect()
+            })
+            .collect();
+        let labels: Vec<f64> = examples
+            .iter()
+            .map(|&(_, right)| if right { 1.0 } else { 0.0 })
+            .collect();
+        let mut weights = vec![0.0; dimensions];
+        let mut bias = 0.0;
+        for _ in 0..ITERATIONS {
+            let mut gradient = vec![0.0; dimensions];
+            let mut bias_gradient = 0.0;
+            for (row, label) in standardised.iter().zip(&labels) {
+                let logit = bias + row.iter().zip(&weights).map(|(x, w)| x * w).sum::<f64>();
+                let error = sigmoid(logit) - label;
+                bias_gradient += error;
+                for (slot, x) in gradient.iter_mut().zip(row) {
+                    *slot += error * x;
+                }
+            }
+            bias -= LEARNING_RATE * bias_gradient / count;
+            for (weight, slot) in weights.iter_mut().zip(&gradient) {
+                *weight -= LEARNING_RATE * (slot / count + L2 * *weight);
+            }
+        }
+        ConfidenceModel {
+            trained_on,
+            command,
+            feature_names: FEATURE_NAMES.iter().map(|name| name.to_string()).collect(),
+            means,
+            scales,
+            weights,
+            bias,
+        }
+    }
+}
+
+fn sigmoid(logit: f64) -> f64 {
+    1.0 / (1.0 + (-logit).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(pattern: Pattern, right: bool) -> (Features, bool) {
+        (
+            Features {
+                pattern: Some(pattern),
+                ..Features::default()
+            },
+            right,
+        )
+    }
+
+    #[test]
+    fn fitted_probabilities_follow_the_label_rates() {
+        let mut examples = Vec::new();
+        for index in 0..100 {
+            examples.push(example(Pattern::DirectCueAfter, index < 90));
+            examples.push(example(Pattern::DirectFloating, index < 30));
+        }
+        let model = ConfidenceModel::fit(&examples, "test".into(), "test".into());
+        let high = model.probability(&examples[0].0);
+        let low = model.probability(&examples[1].0);
+        assert!((high - 0.9).abs() < 0.02, "{high}");
+        assert!((low - 0.3).abs() < 0.02, "{low}");
+    }
+
+    #[test]
+    fn fitting_is_deterministic() {
+        let examples: Vec<_> = (0..50)
+            .map(|index| example(Pattern::IndirectCueBefore, index % 3 == 0))
+            .collect();
+        let first = ConfidenceModel::fit(&examples, "a".into(), "b".into());
+        let second = ConfidenceModel::fit(&examples, "a".into(), "b".into());
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn shipped_model_loads_and_gives_probabilities() {
+        let model = ConfidenceModel::shipped().expect("the shipped model loads");
+        let probability = model.probability(&Features::default());
+        assert!((0.0..=1.0).contains(&probability));
+    }
+}

@@ -1,0 +1,209 @@
+//! The document and the pipeline that fills its layers.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::attribute::{attribute, Attribution};
+use crate::confidence::ConfidenceModel;
+use crate::error::Result;
+use crate::normalise::{normalise, Normalised};
+use crate::offsets::CharIndex;
+use crate::quotes::{find_quotes, quoted_regions, QuotedRegion};
+use crate::record::{
+    DocumentRecord, EntityRecord, ErrorKind, ErrorRecord, MentionRecord, QuoteRecord, SpanRecord,
+    SpeakerRecord,
+};
+use crate::segment::{segment, Segmented};
+use crate::speakers::{find_speakers, Speakers};
+
+/// One analysed document. It owns the original text; every layer holds offsets into its cleaned
+/// view, which [`Document::span`] maps back to the original.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub id: String,
+    pub text: String,
+    pub normalised: Normalised,
+    pub segmented: Segmented,
+    pub regions: Vec<QuotedRegion>,
+    pub speakers: Speakers,
+    pub attributions: Vec<Attribution>,
+}
+
+/// How to build a [`Pipeline`].
+#[derive(Debug, Clone, Default)]
+pub struct PipelineConfig {
+    /// A confidence model to use instead of the shipped one.
+    pub confidence_model: Option<PathBuf>,
+}
+
+/// The whole analysis, from text to [`DocumentRecord`].
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    confidence: ConfidenceModel,
+}
+
+impl Pipeline {
+    pub fn new(config: PipelineConfig) -> Result<Self> {
+        let confidence = match &config.confidence_model {
+            Some(path) => ConfidenceModel::load(path)?,
+            None => ConfidenceModel::shipped()?,
+        };
+        Ok(Pipeline { confidence })
+    }
+
+    /// Runs every stage on one text.
+    pub fn analyse(&self, id: &str, text: &str) -> Document {
+        let normalised = normalise(text);
+        let clean = normalised.text.as_str();
+        let segmented = segment(clean);
+        let regions = quoted_regions(clean, &normalised, &segmented);
+        let quotes = find_quotes(clean, &segmented, &regions);
+        let mut speakers = find_speakers(clean, &segmented, &regions);
+        let mut attributions = attribute(clean, &segmented, quotes, &mut speakers);
+        for attribution in &mut attributions {
+            attribution.confidence = self.confidence.probability(&attribution.features);
+        }
+        Document {
+            id: id.to_string(),
+            text: text.to_string(),
+            normalised,
+            segmented,
+            regions,
+            speakers,
+            attributions,
+        }
+    }
+
+    /// Analyses one text into its output record.
+    pub fn extract(&self, id: &str, text: &str) -> DocumentRecord {
+        self.analyse(id, text).to_record()
+    }
+
+    /// Analyses many texts in parallel; the records come back in input order, with ids `0`, `1`…
+    pub fn predict(&self, texts: &[&str]) -> Vec<DocumentRecord> {
+        texts
+            .par_iter()
+            .enumerate()
+            .map(|(index, text)| self.extract(&index.to_string(), text))
+            .collect()
+    }
+
+    /// Analyses one text, turning a panic (a bug) into an error record so that one document
+    /// never stops a batch.
+    pub fn extract_guarded(&self, id: &str, text: &str) -> DocumentRecord {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.extract(id, text))) {
+            Ok(record) => record,
+            Err(_) => DocumentRecord::failed(
+                id,
+                ErrorKind::Internal,
+                "the analysis failed on this document; please report it".into(),
+            ),
+        }
+    }
+}
+
+impl DocumentRecord {
+    /// The record of a document that could not be analysed.
+    pub fn failed(id: &str, kind: ErrorKind, message: String) -> Self {
+        DocumentRecord {
+            id: id.to_string(),
+            quotes: Vec::new(),
+            entities: Vec::new(),
+            meta: None,
+            error: Some(ErrorRecord { kind, message }),
+        }
+    }
+}
+
+impl Document {
+    /// The original-text span of a cleaned-view byte range, whitespace trimmed.
+    pub fn span(&self, index: &CharIndex, clean_start: usize, clean_end: usize) -> SpanRecord {
+        let mut start = self.normalised.original_start(clean_start);
+        let mut end = self.normalised.original_end(clean_end).max(start);
+        let slice = &self.text[start..end];
+        let trimmed_start = slice.len() - slice.trim_start().len();
+        start += trimmed_start;
+        end -= slice.len() - slice.trim_end().len();
+        end = end.max(start);
+        SpanRecord {
+            start: index.char_offset(start),
+            end: index.char_offset(end),
+            text: self.text[start..end].to_string(),
+        }
+    }
+
+    /// The output record of this document.
+    pub fn to_record(&self) -> DocumentRecord {
+        let index = CharIndex::new(&self.text);
+        // Entities are numbered by first mention, so that ids are stable and readable.
+        let mut used: Vec<usize> = (0..self.speakers.entities.len())
+            .filter(|&entity| !self.speakers.entities[entity].mentions.is_empty())
+            .collect();
+        used.sort_by_key(|&entity| {
+            let first = self.speakers.entities[entity].mentions[0];
+            self.speakers.mentions[first].start
+        });
+        let mut id_of = vec![None; self.speakers.entities.len()];
+        for (number, &entity) in used.iter().enumerate() {
+            id_of[entity] = Some(format!("e{}", number + 1));
+        }
+        let mention_span = |mention: usize| {
+            let mention = &self.speakers.mentions[mention];
+            self.span(&index, mention.start, mention.end)
+        };
+        let quotes = self
+            .attributions
+            .iter()
+            .map(|attribution| QuoteRecord {
+                kind: attribution.kind,
+                content: self.span(&index, attribution.start, attribution.end),
+                cue: attribution
+                    .cue
+                    .as_ref()
+                    .map(|cue| self.span(&index, cue.start, cue.end)),
+                speaker: attribution.entity.and_then(|entity| {
+                    Some(SpeakerRecord {
+                        name: self.speakers.entities[entity].name.clone(),
+                        entity: id_of[entity].clone()?,
+                        mention: attribution.mention.map(mention_span),
+                    })
+                }),
+                confidence: attribution.confidence,
+            })
+            .collect();
+        let entities = used
+            .iter()
+            .filter_map(|&entity| {
+                let data = &self.speakers.entities[entity];
+                Some(EntityRecord {
+                    id: id_of[entity].clone()?,
+                    name: data.name.clone(),
+                    kind: data.kind,
+                    title: data.title.clone(),
+                    aliases: data.aliases.clone(),
+                    mentions: data
+                        .mentions
+                        .iter()
+                        .map(|&mention| {
+                            let span = mention_span(mention);
+                            MentionRecord {
+                                start: span.start,
+                                end: span.end,
+                                text: span.text,
+                                kind: self.speakers.mentions[mention].kind,
+                            }
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
+        DocumentRecord {
+            id: self.id.clone(),
+            quotes,
+            entities,
+            meta: None,
+            error: None,
+        }
+    }
+}

@@ -1,0 +1,658 @@
+//! Stage 3: quotations. Direct quotes come from paired quotation marks; cues (speech, writing,
+//! thought and intention verbs, and phrases such as "according to") introduce indirect speech,
+//! whose content is the clause on the far side of the cue from its source.
+//!
+//! This stage proposes each quote with its cue and with where its source should be; the
+//! attribution stage finds the source there, and drops a proposal that has none.
+
+use std::ops::Range;
+
+use crate::lexicon::{contains_lower, Lexicon, CUE_PHRASES};
+use crate::normalise::Normalised;
+use crate::record::QuoteKind;
+use crate::segment::{Segmented, Token, TokenKind};
+
+/// A stretch of text between an opening and its closing quotation mark, marks included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedRegion {
+    /// Token index of the opening mark and one past the closing mark.
+    pub tokens: Range<usize>,
+    /// Byte offsets in the cleaned view, marks included.
+    pub start: usize,
+    pub end: usize,
+    /// A quotation of its own, as opposed to a few marked-off words inside a sentence (a partial
+    /// quote such as “vast majority”, or a scare quote such as “moderate”).
+    pub standalone: bool,
+}
+
+/// The cue of an attribution: a verb or a phrase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cue {
+    pub tokens: Range<usize>,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The construction a quote was found in; the attribution stage and the confidence model use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pattern {
+    /// `“...,” Kerry said.` or `“...,” said Kerry.`
+    DirectCueAfter,
+    /// `Kerry said: “...”` or `..., saying “...”`.
+    DirectCueBefore,
+    /// A direct quote with no cue of its own, which continues the previous speaker's turn.
+    DirectFloating,
+    /// `Kerry said he and Lavrov had agreed ...`
+    IndirectCueBefore,
+    /// `... remain unresolved, he said.`
+    IndirectCueAfter,
+    /// `according to X, ...` or `..., according to X.`
+    AccordingTo,
+}
+
+impl Pattern {
+    pub const ALL: [Pattern; 6] = [
+        Pattern::DirectCueAfter,
+        Pattern::DirectCueBefore,
+        Pattern::DirectFloating,
+        Pattern::IndirectCueBefore,
+        Pattern::IndirectCueAfter,
+        Pattern::AccordingTo,
+    ];
+}
+
+/// Where the attribution stage should look for the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceSite {
+    /// The subject before the cue, or the noun phrase right after it (`said Kerry`).
+    AroundCue,
+    /// The noun phrase right after the cue: `according to X`.
+    AfterCue,
+    /// The speaker of the previous quote.
+    PreviousSpeaker,
+}
+
+/// A proposed quote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub kind: QuoteKind,
+    /// Byte offsets of the content in the cleaned view.
+    pub start: usize,
+    pub end: usize,
+    pub tokens: Range<usize>,
+    pub cue: Option<Cue>,
+    pub pattern: Pattern,
+    pub source_site: SourceSite,
+    pub sentence: usize,
+}
+
+/// How far a cue may stand from the quote it introduces or follows, in tokens.
+const MAX_SOURCE_TOKENS: usize = 8;
+/// Indirect content shorter than this (in words, "that" not counted) is not a proposition.
+const MIN_INDIRECT_WORDS: usize = 2;
+
+/// Words that make the following word a noun rather than a verb: "the report", "his claim".
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "his", "her", "their", "its", "our", "my", "your", "this", "that", "these",
+    "those", "no", "any", "every", "each",
+];
+
+/// Words that open a prepositional phrase, which is not reported content.
+const PREPOSITIONS: &[&str] = &[
+    "on", "in", "at", "with", "for", "about", "of", "from", "by", "into", "over", "after",
+    "before", "during", "against", "toward", "towards", "through", "under", "since", "until",
+    "upon", "across", "behind", "beyond", "near", "without", "up", "down", "off", "out",
+];
+
+/// Participles that attach a cue to the subject of the main clause: `..., saying “...”`.
+fn is_participle(word: &str) -> bool {
+    word.len() > 4 && word.ends_with("ing")
+}
+
+pub(crate) fn token_text<'a>(text: &'a str, token: &Token) -> &'a str {
+    &text[token.start..token.end]
+}
+
+/// Finds the quoted regions of a cleaned text.
+pub fn quoted_regions(
+    text: &str,
+    normalised: &Normalised,
+    segmented: &Segmented,
+) -> Vec<QuotedRegion> {
+    let tokens = &segmented.tokens;
+    let continues: std::collections::HashSet<usize> = normalised
+        .marks
+        .iter()
+        .filter(|mark| mark.continues_quote)
+        .map(|mark| mark.start)
+        .collect();
+    let paragraph_of = paragraph_of_tokens(segmented);
+    let mut regions = Vec::new();
+    let mut open: Option<usize> = None;
+    for (index, token) in tokens.iter().enumerate() {
+        if let Some(from) = open {
+            if paragraph_of[from] != paragraph_of[index]
+                && paragraph_of[index] != paragraph_of[index.saturating_sub(1)]
+                && !(token.kind == TokenKind::OpenQuote && continues.contains(&token.start))
+            {
+                open = None;
+            }
+        }
+        match token.kind {
+            TokenKind::OpenQuote => {
+                if open.is_none() || !continues.contains(&token.start) {
+                    open = Some(index);
+                }
+            }
+            TokenKind::CloseQuote => {
+                if let Some(from) = open.take() {
+                    let standalone = is_standalone(text, tokens, from, index, &paragraph_of);
+                    regions.push(QuotedRegion {
+                        tokens: from..index + 1,
+                        start: tokens[from].start,
+                        end: token.end,
+                        standalone,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    regions
+}
+
+fn paragraph_of_tokens(segmented: &Segmented) -> Vec<usize> {
+    let mut paragraph_of = vec![0; segmented.tokens.len()];
+    for sentence in &segmented.sentences {
+        for slot in &mut paragraph_of[sentence.tokens.clone()] {
+            *slot = sentence.paragraph;
+        }
+    }
+    paragraph_of
+}
+
+fn is_standalone(
+    text: &str,
+    tokens: &[Token],
+    open: usize,
+    close: usize,
+    paragraph_of: &[usize],
+) -> bool {
+    let lexicon = Lexicon::get();
+    if paragraph_of[open] != paragraph_of[close] {
+        return true;
+    }
+    // A quotation that opens mid-clause ("his temperament is “dangerous for a president.”") is
+    // part of the reported content around it, however long; one that opens a sentence or
+    // follows a colon, a comma or a speech verb stands on its own.
+    match open.checked_sub(1) {
+        None => true,
+        Some(before) if paragraph_of[before] != paragraph_of[open] => true,
+        Some(before) => {
+            let word = token_text(text, &tokens[before]);
+            matches!(word, ":" | "," | "." | "!" | "?" | "—" | "–" | "(")
+                || tokens[before].kind == TokenKind::CloseQuote
+                || contains_lower(&lexicon.speech_verbs, word)
+        }
+    }
+}
+
+/// A cue word or phrase at `index`, as a token range, if there is one.
+fn cue_at(text: &str, tokens: &[Token], index: usize, sentence_end: usize) -> Option<Range<usize>> {
+    let lexicon = Lexicon::get();
+    let token = tokens.get(index)?;
+    if token.kind != TokenKind::Word {
+        return None;
+    }
+    let word = token_text(text, token);
+    for phrase in CUE_PHRASES {
+        let matches = phrase.iter().enumerate().all(|(offset, part)| {
+            index + offset < sentence_end
+                && token_text(text, &tokens[index + offset]).eq_ignore_ascii_case(part)
+        });
+        if matches {
+            return Some(index..index + phrase.len());
+        }
+    }
+    if matches!(
+        word,
+        "according" | "pointed" | "points" | "pointing" | "point"
+    ) || !word.chars().next().is_some_and(char::is_lowercase)
+    {
+        return None;
+    }
+    if !lexicon.cue_words.contains(word) {
+        return None;
+    }
+    let after_determiner = index
+        .checked_sub(1)
+        .is_some_and(|before| DETERMINERS.contains(&token_text(text, &tokens[before])));
+    (!after_determiner).then_some(index..index + 1)
+}
+
+/// Finds the quotes of a document, in text order.
+pub fn find_quotes(text: &str, segmented: &Segmented, regions: &[QuotedRegion]) -> Vec<Quote> {
+    let tokens = &segmented.tokens;
+    let mut quotes = Vec::new();
+    let mut region_index = 0;
+    for (sentence_index, sentence) in segmented.sentences.iter().enumerate() {
+        let range = sentence.tokens.clone();
+        while region_index < regions.len() && regions[region_index].tokens.start < range.start {
+            region_index += 1;
+        }
+        let sentence_regions: Vec<&QuotedRegion> = regions[region_index..]
+            .iter()
+            .take_while(|region| region.tokens.start < range.end)
+            .collect();
+        let in_region = |index: usize| {
+            sentence_regions
+                .iter()
+                .any(|region| region.tokens.contains(&index))
+        };
+        let mut cues: Vec<Range<usize>> = Vec::new();
+        let mut index = range.start;
+        while index < range.end {
+            if !in_region(index) {
+                if let Some(cue) = cue_at(text, tokens, index, range.end) {
+                    index = cue.end;
+                    cues.push(cue);
+                    continue;
+                }
+            }
+            index += 1;
+        }
+        let mut used_cues = vec![false; cues.len()];
+        for region in sentence_regions.iter().filter(|region| region.standalone) {
+            let (cue, pattern) = match cue_after_quote(text, tokens, region, &cues, range.end) {
+                Some(found) => (Some(found), Pattern::DirectCueAfter),
+                None => match cue_before_quote(text, tokens, region, &cues, range.start) {
+                    Some(found) => (Some(found), Pattern::DirectCueBefore),
+                    None => (None, Pattern::DirectFloating),
+                },
+            };
+            if let Some(cue_index) = cue {
+                used_cues[cue_index] = true;
+            }
+            let source_site = if cue.is_some() {
+                SourceSite::AroundCue
+            } else {
+                SourceSite::PreviousSpeaker
+            };
+            quotes.push(Quote {
+                kind: QuoteKind::Direct,
+                start: region.start,
+                end: region.end,
+                tokens: region.tokens.clone(),
+                cue: cue.map(|cue_index| make_cue(tokens, &cues[cue_index])),
+                pattern,
+                source_site,
+                sentence: sentence_index,
+            });
+        }
+        for (cue_index, cue) in cues.iter().enumerate() {
+            if used_cues[cue_index] {
+                continue;
+            }
+            let standalone_regions: Vec<&QuotedRegion> = sentence_regions
+                .iter()
+                .copied()
+                .filter(|region| region.standalone)
+                .collect();
+            if let Some(quote) = indirect_quote(
+                text,
+                tokens,
+                cue,
+                range.clone(),
+                &cues,
+                &standalone_regions,
+                &sentence_regions,
+                sentence_index,
+            ) {
+                quotes.push(quote);
+            }
+        }
+    }
+    quotes.sort_by_key(|quote| (quote.start, quote.end));
+    quotes.dedup_by(|later, earlier| later.start < earlier.end);
+    quotes
+}
+
+fn make_cue(tokens: &[Token], cue: &Range<usize>) -> Cue {
+    Cue {
+        tokens: cue.clone(),
+        start: tokens[cue.start].start,
+        end: tokens[cue.end - 1].end,
+    }
+}
+
+fn is_name_like(text: &str, token: &Token) -> bool {
+    let lexicon = Lexicon::get();
+    let word = token_text(text, token);
+    token.kind == TokenKind::Word
+        && (word.chars().next().is_some_and(char::is_uppercase)
+            || contains_lower(&lexicon.titles, word)
+            || contains_lower(&lexicon.nominal_sources, word)
+            || matches!(
+                word,
+                "he" | "she" | "they" | "we" | "i" | "the" | "a" | "an" | "of" | "de" | "who"
+            )
+            || lexicon.auxiliaries.contains(word))
+}
+
+/// `“...,” Kerry said` or `“...,” said Kerry`: the cue within a few name-like tokens after the
+/// closing mark, in the same sentence.
+fn cue_after_quote(
+    text: &str,
+    tokens: &[Token],
+    region: &QuotedRegion,
+    cues: &[Range<usize>],
+    sentence_end: usize,
+) -> Option<usize> {
+    let mut index = region.tokens.end;
+    if index < sentence_end && matches!(token_text(text, &tokens[index]), "," | "—" | "–") {
+        index += 1;
+    }
+    let limit = (index + MAX_SOURCE_TOKENS).min(sentence_end);
+    while index < limit {
+        if let Some(cue_index) = cues.iter().position(|cue| cue.start == index) {
+            return Some(cue_index);
+        }
+        if !is_name_like(text, &tokens[index]) {
+            return None;
+        }
+        index += 1;
+    }
+    None
+}
+
+/// `Kerry said: “...”` or `..., saying “...”`: a cue just before the opening mark, with at most a
+/// colon, a comma or "that" between.
+fn cue_before_quote(
+    text: &str,
+    tokens: &[Token],
+    region: &QuotedRegion,
+    cues: &[Range<usize>],
+    sentence_start: usize,
+) -> Option<usize> {
+    let open = region.tokens.start;
+    let mut index = open;
+    for _ in 0..2 {
+        if index <= sentence_start {
+            return None;
+        }
+        if let Some(cue_index) = cues.iter().position(|cue| cue.end == index) {
+            return Some(cue_index);
+        }
+        if !matches!(token_text(text, &tokens[index - 1]), ":" | ",") {
+            return None;
+        }
+        index -= 1;
+    }
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn indirect_quote(
+    text: &str,
+    tokens: &[Token],
+    cue: &Range<usize>,
+    sentence: Range<usize>,
+    cues: &[Range<usize>],
+    standalone: &[&QuotedRegion],
+    all_regions: &[&QuotedRegion],
+    sentence_index: usize,
+) -> Option<Quote> {
+    let word_count = |range: Range<usize>| {
+        tokens[range]
+            .iter()
+            .filter(|token| matches!(token.kind, TokenKind::Word | TokenKind::Number))
+            .count()
+    };
+    let is_according = token_text(text, &tokens[cue.start]).eq_ignore_ascii_case("according");
+    let last = sentence.end;
+    let mut content_end = last;
+    while content_end > sentence.start
+        && matches!(
+            token_text(text, &tokens[content_end - 1]),
+            "." | "!" | "?" | "…" | ")"
+        )
+    {
+        content_end -= 1;
+    }
+    // Content after the source and cue reaches to the end of the clause; content before them is
+    // the clause that a comma ends.
+    let comma_before = (cue.start.saturating_sub(MAX_SOURCE_TOKENS)..cue.start)
+        .rev()
+        .filter(|&index| index >= sentence.start)
+        .find(|&index| token_text(text, &tokens[index]) == ",")
+        .filter(|&comma| (comma + 1..cue.start).all(|index| is_name_like(text, &tokens[index])));
+    let tail_is_short = (cue.end..content_end).all(|index| is_name_like(text, &tokens[index]))
+        && content_end - cue.end <= MAX_SOURCE_TOKENS;
+    let (start_token, end_token, pattern, source_site) = if let Some(comma) =
+        comma_before.filter(|_| tail_is_short)
+    {
+        (
+            sentence.start,
+            comma,
+            if is_according {
+                Pattern::AccordingTo
+            } else {
+                Pattern::IndirectCueAfter
+            },
+            if is_according {
+                SourceSite::AfterCue
+            } else {
+                SourceSite::AroundCue
+            },
+        )
+    } else if is_according {
+        // `according to X, CONTENT`: the content follows the comma after the source.
+        let comma =
+            (cue.end..content_end).find(|&index| token_text(text, &tokens[index]) == ",")?;
+        (
+            comma + 1,
+            content_end,
+            Pattern::AccordingTo,
+            SourceSite::AfterCue,
+        )
+    } else {
+        let mut end = content_end;
+        for index in cue.end..content_end {
+            let word = token_text(text, &tokens[index]);
+            let next_is_cue = cues.iter().any(|other| other.start == index + 1);
+            let next_word = tokens
+                .get(index + 1)
+                .map(|token| token_text(text, token))
+                .unwrap_or("");
+            let ends_clause = word == ";"
+                || (matches!(word, "," | "and" | "but") && next_is_cue)
+                || (word == "," && is_participle(next_word) && next_is_cue)
+                || standalone.iter().any(|region| region.tokens.start == index);
+            if ends_clause {
+                end = index;
+                break;
+            }
+        }
+        while end > cue.end && matches!(token_text(text, &tokens[end - 1]), "," | ":" | "—" | "–")
+        {
+            end -= 1;
+        }
+        (
+            cue.end,
+            end,
+            Pattern::IndirectCueBefore,
+            SourceSite::AroundCue,
+        )
+    };
+    let mut start_token = start_token;
+    let that_soon = (start_token..end_token.min(start_token + 6))
+        .take_while(|&index| token_text(text, &tokens[index]) != ",")
+        .find(|&index| token_text(text, &tokens[index]) == "that");
+    if pattern == Pattern::IndirectCueBefore {
+        // "told reporters that ...", "said Friday that ...": the content is the that-clause.
+        if let Some(that) = that_soon {
+            start_token = that;
+        }
+    }
+    if pattern == Pattern::IndirectCueBefore
+        && PREPOSITIONS.contains(&token_text(text, &tokens[start_token]))
+    {
+        // "said on Friday that ...": the content is the that-clause; "agreed on a number of
+        // actions" reports no proposition at all.
+        let that = (start_token..end_token.min(start_token + MAX_SOURCE_TOKENS))
+            .find(|&index| token_text(text, &tokens[index]) == "that")?;
+        start_token = that;
+    }
+    if start_token >= end_token {
+        return None;
+    }
+    let first_is_that = token_text(text, &tokens[start_token]) == "that";
+    let words = word_count(start_token..end_token) - usize::from(first_is_that);
+    if words < MIN_INDIRECT_WORDS {
+        return None;
+    }
+    let has_partial = all_regions
+        .iter()
+        .any(|region| region.tokens.start >= start_token && region.tokens.end <= end_token);
+    let kind = if has_partial {
+        QuoteKind::Mixed
+    } else {
+        QuoteKind::Indirect
+    };
+    Some(Quote {
+        kind,
+        start: tokens[start_token].start,
+        end: tokens[end_token - 1].end,
+        tokens: start_token..end_token,
+        cue: Some(make_cue(tokens, cue)),
+        pattern,
+        source_site,
+        sentence: sentence_index,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::normalise;
+    use crate::segment::segment;
+
+    fn quotes(original: &str) -> (String, Vec<Quote>) {
+        let normalised = normalise(original);
+        let segmented = segment(&normalised.text);
+        let regions = quoted_regions(&normalised.text, &normalised, &segmented);
+        let found = find_quotes(&normalised.text, &segmented, &regions);
+        (normalised.text, found)
+    }
+
+    fn contents(original: &str) -> Vec<(QuoteKind, String, Option<String>)> {
+        let (text, found) = quotes(original);
+        found
+            .iter()
+            .map(|quote| {
+                (
+                    quote.kind,
+                    text[quote.start..quote.end].to_string(),
+                    quote
+                        .cue
+                        .as_ref()
+                        .map(|cue| text[cue.start..cue.end].to_string()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn direct_quote_with_cue_after() {
+        let found = contents("“We are close,” Kerry said. “But not yet.”");
+        assert_eq!(
+            found,
+            [
+                (
+                    QuoteKind::Direct,
+                    "“We are close,”".into(),
+                    Some("said".into())
+                ),
+                (QuoteKind::Direct, "“But not yet.”".into(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn direct_quote_after_participle_cue() {
+        let found = contents(
+            "Lavrov echoed that, saying “we still need to finalize a few issues” and left.",
+        );
+        assert_eq!(
+            found,
+            [(
+                QuoteKind::Direct,
+                "“we still need to finalize a few issues”".into(),
+                Some("saying".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn indirect_speech_with_partial_quote_is_mixed() {
+        let found = contents(
+            "Kerry said he and Lavrov had agreed on the “vast majority” of technical discussions.",
+        );
+        assert_eq!(
+            found,
+            [(
+                QuoteKind::Mixed,
+                "he and Lavrov had agreed on the “vast majority” of technical discussions".into(),
+                Some("said".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn indirect_speech_before_its_cue() {
+        let found = contents("But critical points remain unresolved in Geneva, he said.");
+        assert_eq!(
+            found,
+            [(
+                QuoteKind::Indirect,
+                "But critical points remain unresolved in Geneva".into(),
+                Some("said".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn phrase_cues_and_coordinated_cues() {
+        let found =
+            contents("Lavrov spoke, and pointed to the need to separate fighters from the Front.");
+        assert_eq!(
+            found,
+            [(
+                QuoteKind::Indirect,
+                "the need to separate fighters from the Front".into(),
+                Some("pointed to".into())
+            )]
+        );
+        let found = contents("According to the report, the talks failed badly.");
+        assert_eq!(found[0].1, "the talks failed badly");
+    }
+
+    #[test]
+    fn scare_quotes_are_not_quotes() {
+        assert!(
+            contents("The envoy wants the government and “moderate” opposition back.")
+                .iter()
+                .all(|(kind, _, _)| *kind != QuoteKind::Direct)
+        );
+    }
+
+    #[test]
+    fn quote_over_several_paragraphs_is_one_quote() {
+        let (text, found) = quotes("He said: “First part.\n“Second part.”\nNext.");
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            &text[found[0].start..found[0].end],
+            "“First part.\n“Second part.”"
+        );
+    }
+}

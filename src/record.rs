@@ -1,0 +1,179 @@
+//! The output schema: one [`DocumentRecord`] per input document.
+//!
+//! Every offset here is a Unicode code-point offset into the original input text (as Python's
+//! `str` counts them), end exclusive, and every `text` equals the original text at those offsets.
+
+use serde::{Deserialize, Serialize};
+
+/// A piece of the original text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpanRecord {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// What kind of reported speech a quote is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuoteKind {
+    /// Verbatim words between quotation marks.
+    Direct,
+    /// Reported speech that contains a verbatim fragment between quotation marks.
+    Mixed,
+    /// Reported (paraphrased) speech, thought or intention.
+    Indirect,
+}
+
+/// Whether an entity is a person or an organisation (countries and governments included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntityKind {
+    Person,
+    Organization,
+}
+
+/// How a speaker is mentioned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MentionKind {
+    /// A proper name, with or without its title: "U.S. Secretary of State John Kerry".
+    Name,
+    /// A personal pronoun: "he", "they".
+    Pronoun,
+    /// A common-noun phrase: "the minister", "officials".
+    Nominal,
+}
+
+/// The speaker of a quote: the entity and the mention that the cue attaches to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeakerRecord {
+    /// The entity's canonical name.
+    pub name: String,
+    /// The entity's id within this document, as in [`DocumentRecord::entities`].
+    pub entity: String,
+    /// The mention that is this quote's source; for a quote that continues an earlier speaker's
+    /// turn, the mention of that earlier attribution.
+    pub mention: Option<SpanRecord>,
+}
+
+/// One attribution: a quote, its cue, its speaker and how likely it is to be right.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuoteRecord {
+    #[serde(rename = "type")]
+    pub kind: QuoteKind,
+    pub content: SpanRecord,
+    pub cue: Option<SpanRecord>,
+    pub speaker: Option<SpeakerRecord>,
+    /// Calibrated probability that both the content and the speaker are right.
+    pub confidence: f64,
+}
+
+/// A mention of an entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MentionRecord {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    pub kind: MentionKind,
+}
+
+/// A person or organisation, with all its mentions in the document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityRecord {
+    pub id: String,
+    /// The fullest proper name seen: "John Kerry".
+    pub name: String,
+    pub kind: EntityKind,
+    /// The title or role, where the text gives one: "U.S. Secretary of State".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Other names the entity goes by in the text: "Kerry".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    pub mentions: Vec<MentionRecord>,
+}
+
+/// The kinds of per-document failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The bytes are not UTF-8.
+    InvalidUtf8,
+    /// A JSONL line is not a JSON object.
+    InvalidJson,
+    /// A JSONL record has no string `text` field.
+    MissingText,
+    /// The file could not be read.
+    Io,
+    /// The document took longer than its time budget.
+    Timeout,
+    /// The analysis failed inside whosaid: a bug, reported rather than crashing the batch.
+    Internal,
+}
+
+/// Why a document produced no analysis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    pub kind: ErrorKind,
+    /// A sentence for people, naming the problem.
+    pub message: String,
+}
+
+/// The result for one input document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    pub id: String,
+    #[serde(default)]
+    pub quotes: Vec<QuoteRecord>,
+    #[serde(default)]
+    pub entities: Vec<EntityRecord>,
+    /// The input record's other fields, for JSONL input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorRecord>,
+}
+
+impl EntityRecord {
+    /// Whether `query` names this entity: its canonical name or an alias, a bare surname, or a
+    /// variant spelling of the first name ("Sergei Lavrov" for "Sergey Lavrov").
+    pub fn answers_to(&self, query: &str) -> bool {
+        let query_words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+        if query_words.is_empty() {
+            return false;
+        }
+        std::iter::once(&self.name)
+            .chain(&self.aliases)
+            .any(|name| {
+                let words: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
+                if words == query_words {
+                    return true;
+                }
+                if self.kind != EntityKind::Person || words.last() != query_words.last() {
+                    return false;
+                }
+                query_words.len() == 1
+                    || (words.len() >= 2
+                        && crate::speakers::spelling_variant(&words[0], &query_words[0]))
+            })
+    }
+}
+
+impl DocumentRecord {
+    /// Drops the quotes whose speaker answers to none of `queries`.
+    pub fn keep_speakers(&mut self, queries: &[String]) {
+        let wanted: std::collections::HashSet<&str> = self
+            .entities
+            .iter()
+            .filter(|entity| queries.iter().any(|query| entity.answers_to(query)))
+            .map(|entity| entity.id.as_str())
+            .collect();
+        self.quotes.retain(|quote| {
+            quote
+                .speaker
+                .as_ref()
+                .is_some_and(|speaker| wanted.contains(speaker.entity.as_str()))
+        });
+    }
+}

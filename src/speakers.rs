@@ -1,0 +1,742 @@
+//! Stage 4: mentions of people and organisations, grouped per document into entities.
+//!
+//! Names come from runs of capitalised tokens, split into a title ("U.S. Secretary of State") and
+//! a name ("John Kerry"); pronouns and nominal mentions ("the minister", "officials") are found
+//! too, but they are linked to an entity only by the attribution stage, which knows whose turn it
+//! is. Names are grouped by surname, so "Kerry" joins "John Kerry".
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::lexicon::{contains_lower, Lexicon, PronounReference, SOURCE_PRONOUNS};
+use crate::quotes::{token_text, QuotedRegion};
+use crate::record::{EntityKind, MentionKind};
+use crate::segment::{Segmented, Token, TokenKind};
+
+/// A mention of a possible speaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    pub tokens: Range<usize>,
+    /// Byte offsets in the cleaned view.
+    pub start: usize,
+    pub end: usize,
+    pub kind: MentionKind,
+    /// For a name: the tokens of the name without its title.
+    pub name_tokens: Range<usize>,
+    /// What a name looks like it names, where the text tells.
+    pub kind_hint: Option<EntityKind>,
+    pub pronoun: Option<PronounReference>,
+    pub entity: Option<usize>,
+    /// Inside a quotation: the words of a speaker, not the narration.
+    pub quoted: bool,
+}
+
+/// A person or organisation of the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entity {
+    pub name: String,
+    pub kind: EntityKind,
+    pub title: Option<String>,
+    pub aliases: Vec<String>,
+    pub mentions: Vec<usize>,
+}
+
+/// The speakers layer of a document.
+#[derive(Debug, Clone, Default)]
+pub struct Speakers {
+    pub mentions: Vec<Mention>,
+    pub entities: Vec<Entity>,
+    /// The longest mention ending at each token (the token index is the mention's last token).
+    ending_at: HashMap<usize, usize>,
+    starting_at: HashMap<usize, usize>,
+}
+
+impl Speakers {
+    /// The longest mention whose last token is `token`.
+    pub fn mention_ending_at(&self, token: usize) -> Option<usize> {
+        self.ending_at.get(&token).copied()
+    }
+
+    /// The longest mention whose first token is `token`.
+    pub fn mention_starting_at(&self, token: usize) -> Option<usize> {
+        self.starting_at.get(&token).copied()
+    }
+
+    /// Adds a mention and indexes it.
+    pub fn add_mention(&mut self, mention: Mention) -> usize {
+        let index = self.mentions.len();
+        let length = mention.tokens.len();
+        let last = mention.tokens.end - 1;
+        let first = mention.tokens.start;
+        let longer = |slot: Option<&usize>, mentions: &[Mention]| {
+            slot.is_none_or(|&other| mentions[other].tokens.len() < length)
+        };
+        if longer(self.ending_at.get(&last), &self.mentions) {
+            self.ending_at.insert(last, index);
+        }
+        if longer(self.starting_at.get(&first), &self.mentions) {
+            self.starting_at.insert(first, index);
+        }
+        self.mentions.push(mention);
+        index
+    }
+
+    /// Links a mention to an entity.
+    pub fn link(&mut self, mention: usize, entity: usize) {
+        if self.mentions[mention].entity == Some(entity) {
+            return;
+        }
+        self.mentions[mention].entity = Some(entity);
+        let mentions = &mut self.entities[entity].mentions;
+        let position = mentions.partition_point(|&other| other < mention);
+        mentions.insert(position, mention);
+    }
+
+    /// Creates an entity whose only mention so far is `mention`.
+    pub fn new_entity(&mut self, mention: usize, name: String, kind: EntityKind) -> usize {
+        let entity = self.entities.len();
+        self.entities.push(Entity {
+            name,
+            kind,
+            title: None,
+            aliases: Vec::new(),
+            mentions: Vec::new(),
+        });
+        self.link(mention, entity);
+        entity
+    }
+}
+
+const CONNECTORS: &[&str] = &[
+    "of", "de", "da", "van", "von", "der", "den", "bin", "al", "la", "le", "du", "del", "di",
+];
+const PERSON_CONNECTORS: &[&str] = &[
+    "de", "da", "van", "von", "der", "den", "bin", "al", "du", "del", "di",
+];
+const HONORIFICS: &[&str] = &["mr.", "mrs.", "ms.", "dr.", "sir", "dame", "lord"];
+const NOMINAL_MODIFIERS: &[&str] = &[
+    "the",
+    "a",
+    "an",
+    "some",
+    "many",
+    "several",
+    "other",
+    "two",
+    "three",
+    "four",
+    "five",
+    "senior",
+    "top",
+    "former",
+    "one",
+    "most",
+    "few",
+    "both",
+    "all",
+    "his",
+    "her",
+    "their",
+    "its",
+    "campaign",
+    "administration",
+    "white",
+    "house",
+    "state",
+    "party",
+    "press",
+];
+const DETERMINERS_IN_MENTIONS: &[&str] = &["the", "a", "an"];
+
+fn lower(word: &str) -> String {
+    strip_possessive(word).to_lowercase()
+}
+
+fn strip_possessive(word: &str) -> &str {
+    word.strip_suffix("’s")
+        .or_else(|| word.strip_suffix("'s"))
+        .or_else(|| word.strip_suffix('’'))
+        .unwrap_or(word)
+}
+
+fn is_possessive(word: &str) -> bool {
+    strip_possessive(word).len() != word.len()
+}
+
+fn is_capitalised(word: &str) -> bool {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) if first.is_uppercase() => true,
+        // "al-Nusra", "el-Sisi"
+        Some(first) if first.is_lowercase() => {
+            word.split_once('-').is_some_and(|(prefix, rest)| {
+                prefix.len() <= 3 && rest.chars().next().is_some_and(char::is_uppercase)
+            })
+        }
+        _ => false,
+    }
+}
+
+fn is_title_word(word: &str) -> bool {
+    let lexicon = Lexicon::get();
+    let word = lower(word);
+    lexicon.titles.contains(word.as_str()) || lexicon.nationalities.contains(word.as_str())
+}
+
+/// Finds the mentions and entities of a document.
+pub fn find_speakers(text: &str, segmented: &Segmented, regions: &[QuotedRegion]) -> Speakers {
+    let mut speakers = Speakers::default();
+    let tokens = &segmented.tokens;
+    let mut quoted = vec![false; tokens.len()];
+    for region in regions.iter().filter(|region| region.standalone) {
+        for slot in &mut quoted[region.tokens.clone()] {
+            *slot = true;
+        }
+    }
+    for sentence in &segmented.sentences {
+        find_names(
+            text,
+            tokens,
+            sentence.tokens.clone(),
+            &quoted,
+            &mut speakers,
+        );
+        find_pronouns_and_nominals(
+            text,
+            tokens,
+            sentence.tokens.clone(),
+            &quoted,
+            &mut speakers,
+        );
+    }
+    speakers
+        .mentions
+        .sort_by_key(|mention| (mention.start, std::cmp::Reverse(mention.end)));
+    let mentions = std::mem::take(&mut speakers.mentions);
+    for mention in mentions {
+        speakers.add_mention(mention);
+    }
+    group_names(text, tokens, &mut speakers);
+    apposition_titles(text, tokens, &mut speakers);
+    speakers
+}
+
+fn find_names(
+    text: &str,
+    tokens: &[Token],
+    sentence: Range<usize>,
+    quoted: &[bool],
+    speakers: &mut Speakers,
+) {
+    let lexicon = Lexicon::get();
+    let word = |index: usize| token_text(text, &tokens[index]);
+    let is_name_token = |index: usize| {
+        tokens[index].kind == TokenKind::Word
+            && is_capitalised(word(index))
+            && !contains_lower(
+                &lexicon.not_names,
+                strip_possessive(word(index)).trim_end_matches('.'),
+            )
+    };
+    let opens_with_connector = |index: usize| {
+        PERSON_CONNECTORS.contains(&word(index))
+            && index + 1 < sentence.end
+            && is_name_token(index + 1)
+    };
+    let mut index = sentence.start;
+    while index < sentence.end {
+        let title_then_name = is_title_word(word(index))
+            && !CONNECTORS.contains(&lower(word(index)).as_str())
+            && index + 1 < sentence.end
+            && is_name_token(index + 1);
+        if !is_name_token(index) && !title_then_name && !opens_with_connector(index) {
+            index += 1;
+            continue;
+        }
+        let start = index;
+        let mut end = index;
+        if opens_with_connector(index) {
+            end += 1;
+        }
+        while end < sentence.end {
+            if is_name_token(end)
+                || is_title_word(word(end)) && (end + 1 < sentence.end && is_name_token(end + 1))
+            {
+                end += 1;
+                if is_possessive(word(end - 1)) && !(end < sentence.end && is_name_token(end)) {
+                    break;
+                }
+            } else if CONNECTORS.contains(&word(end))
+                && end > start
+                && end + 1 < sentence.end
+                && is_name_token(end + 1)
+            {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        index = end.max(start + 1);
+        let mut name_start = start;
+        while name_start < end
+            && is_title_word(word(name_start))
+            && !is_name_only_lexeme(word(name_start), end - name_start)
+        {
+            name_start += 1;
+        }
+        // "NBC’s Dante Chinni": what comes before a possessive is the name's affiliation.
+        if let Some(possessive) = (name_start..end.saturating_sub(1))
+            .rev()
+            .find(|&index| is_possessive(word(index)))
+        {
+            name_start = possessive + 1;
+        }
+        let whole = lower_join(text, tokens, start..end);
+        let kind_hint;
+        let (kind, name_tokens) = if lexicon.countries.contains(whole.as_str()) {
+            kind_hint = Some(EntityKind::Organization);
+            (MentionKind::Name, start..end)
+        } else if name_start == end {
+            let last = lower(word(end - 1));
+            if lexicon.organization_words.contains(last.as_str())
+                || lexicon.countries.contains(last.as_str())
+            {
+                kind_hint = Some(EntityKind::Organization);
+                (MentionKind::Name, start..end)
+            } else if lexicon.role_nouns.contains(last.as_str()) {
+                kind_hint = Some(EntityKind::Person);
+                (MentionKind::Nominal, start..end)
+            } else {
+                continue;
+            }
+        } else {
+            kind_hint = name_kind(text, tokens, start..name_start, name_start..end);
+            (MentionKind::Name, name_start..end)
+        };
+        if kind == MentionKind::Name
+            && name_tokens.len() == 1
+            && contains_lower(&lexicon.nominal_sources, word(name_tokens.start))
+        {
+            continue;
+        }
+        speakers.mentions.push(Mention {
+            tokens: start..end,
+            start: tokens[start].start,
+            end: tokens[end - 1].end,
+            kind,
+            name_tokens,
+            kind_hint,
+            pronoun: None,
+            entity: None,
+            quoted: quoted[start],
+        });
+    }
+}
+
+/// Words that are titles elsewhere but names here: "State" in "Islamic State" is not a title
+/// when nothing follows it.
+fn is_name_only_lexeme(word: &str, remaining: usize) -> bool {
+    remaining == 1 && !HONORIFICS.contains(&lower(word).as_str()) && is_capitalised(word)
+}
+
+fn lower_join(text: &str, tokens: &[Token], range: Range<usize>) -> String {
+    let mut joined = String::new();
+    for (position, token) in tokens[range].iter().enumerate() {
+        if position > 0 {
+            joined.push(' ');
+        }
+        joined.push_str(&lower(token_text(text, token)));
+    }
+    joined
+}
+
+fn name_kind(
+    text: &str,
+    tokens: &[Token],
+    title: Range<usize>,
+    name: Range<usize>,
+) -> Option<EntityKind> {
+    let lexicon = Lexicon::get();
+    let words: Vec<String> = tokens[name.clone()]
+        .iter()
+        .map(|token| lower(token_text(text, token)))
+        .collect();
+    let joined = words.join(" ");
+    if lexicon.countries.contains(joined.as_str())
+        || words
+            .iter()
+            .any(|word| lexicon.organization_words.contains(word.as_str()))
+    {
+        return Some(EntityKind::Organization);
+    }
+    let first = token_text(text, &tokens[name.start]);
+    if words.len() == 1
+        && first.len() >= 2
+        && first.chars().all(|ch| ch.is_uppercase() || ch == '.')
+    {
+        return Some(EntityKind::Organization);
+    }
+    let has_person_title = tokens[title].iter().any(|token| {
+        lexicon
+            .titles
+            .contains(lower(token_text(text, token)).as_str())
+    });
+    if has_person_title
+        || lexicon.first_names.contains(words[0].as_str())
+        || words
+            .iter()
+            .any(|word| PERSON_CONNECTORS.contains(&word.as_str()))
+        || words.len() >= 2
+    {
+        return Some(EntityKind::Person);
+    }
+    None
+}
+
+fn find_pronouns_and_nominals(
+    text: &str,
+    tokens: &[Token],
+    sentence: Range<usize>,
+    quoted: &[bool],
+    speakers: &mut Speakers,
+) {
+    let lexicon = Lexicon::get();
+    for index in sentence.clone() {
+        if quoted[index] || tokens[index].kind != TokenKind::Word {
+            continue;
+        }
+        let word = token_text(text, &tokens[index]);
+        let lowered = word.to_lowercase();
+        if let Some(&(_, reference)) = SOURCE_PRONOUNS
+            .iter()
+            .find(|(pronoun, _)| *pronoun == lowered)
+        {
+            speakers.mentions.push(Mention {
+                tokens: index..index + 1,
+                start: tokens[index].start,
+                end: tokens[index].end,
+                kind: MentionKind::Pronoun,
+                name_tokens: index..index + 1,
+                kind_hint: None,
+                pronoun: Some(reference),
+                entity: None,
+                quoted: false,
+            });
+            continue;
+        }
+        let is_head = (lexicon.nominal_sources.contains(lowered.as_str())
+            || lexicon.role_nouns.contains(lowered.as_str()))
+            && !is_capitalised(word);
+        let continues = tokens.get(index + 1).is_some_and(|next| {
+            index + 1 < sentence.end
+                && lexicon
+                    .nominal_sources
+                    .contains(token_text(text, next).to_lowercase().as_str())
+        });
+        if !is_head || continues {
+            continue;
+        }
+        let mut start = index;
+        while start > sentence.start && index - start < 5 {
+            let previous = token_text(text, &tokens[start - 1]);
+            let previous_lower = lower(previous);
+            let modifier = tokens[start - 1].kind == TokenKind::Word
+                && (NOMINAL_MODIFIERS.contains(&previous_lower.as_str())
+                    || is_title_word(previous)
+                    || (is_capitalised(previous)
+                        && !contains_lower(&lexicon.not_names, strip_possessive(previous))));
+            if !modifier || quoted[start - 1] {
+                break;
+            }
+            start -= 1;
+            if DETERMINERS_IN_MENTIONS.contains(&previous_lower.as_str()) {
+                break;
+            }
+        }
+        speakers.mentions.push(Mention {
+            tokens: start..index + 1,
+            start: tokens[start].start,
+            end: tokens[index].end,
+            kind: MentionKind::Nominal,
+            name_tokens: start..index + 1,
+            kind_hint: None,
+            pronoun: None,
+            entity: None,
+            quoted: false,
+        });
+    }
+}
+
+/// The surname-keyed grouping of name mentions into entities.
+fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
+    let name_of = |mention: &Mention| -> Vec<String> {
+        tokens[mention.name_tokens.clone()]
+            .iter()
+            .map(|token| lower(token_text(text, token)))
+            .collect()
+    };
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    let order: Vec<usize> = (0..speakers.mentions.len()).collect();
+    // Full names and known kinds first, so that a bare surname finds its entity even when the
+    // full name comes later in the text.
+    for pass in 0..2 {
+        for &mention_index in &order {
+            let mention = &speakers.mentions[mention_index];
+            if mention.kind != MentionKind::Name || mention.entity.is_some() {
+                continue;
+            }
+            let words = name_of(mention);
+            let full = words.len() >= 2 || mention.kind_hint.is_some();
+            if (pass == 0) != full {
+                continue;
+            }
+            let key = entity_key(&words, mention.kind_hint);
+            let candidates = by_key.get(&key).cloned().unwrap_or_default();
+            let compatible = candidates.iter().rev().copied().find(|&entity| {
+                let entity_words: Vec<String> = speakers.entities[entity]
+                    .name
+                    .split(' ')
+                    .map(str::to_lowercase)
+                    .collect();
+                first_names_agree(&entity_words, &words)
+            });
+            let single_first_name = if words.len() == 1 && compatible.is_none() {
+                let matches: Vec<usize> = (0..speakers.entities.len())
+                    .filter(|&entity| {
+                        speakers.entities[entity].kind == EntityKind::Person
+                            && speakers.entities[entity]
+                                .name
+                                .split(' ')
+                                .next()
+                                .is_some_and(|first| first.to_lowercase() == words[0])
+                    })
+                    .collect();
+                (matches.len() == 1).then(|| matches[0])
+            } else {
+                None
+            };
+            let display = text
+                [tokens[mention.name_tokens.start].start..tokens[mention.name_tokens.end - 1].end]
+                .to_string();
+            let display = strip_possessive(&display).to_string();
+            let title = (mention.name_tokens.start > mention.tokens.start).then(|| {
+                text[tokens[mention.tokens.start].start..tokens[mention.name_tokens.start - 1].end]
+                    .to_string()
+            });
+            match compatible.or(single_first_name) {
+                Some(entity) => {
+                    speakers.link(mention_index, entity);
+                    let title =
+                        title.filter(|_| speakers.entities[entity].kind == EntityKind::Person);
+                    add_name(&mut speakers.entities[entity], display, title);
+                }
+                None if full => {
+                    let kind = mention.kind_hint.unwrap_or(EntityKind::Person);
+                    let entity = speakers.new_entity(mention_index, display, kind);
+                    speakers.entities[entity].title =
+                        title.filter(|title| kind == EntityKind::Person && !is_honorific(title));
+                    by_key.entry(key).or_default().push(entity);
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+fn is_honorific(title: &str) -> bool {
+    HONORIFICS.contains(&title.to_lowercase().as_str())
+}
+
+fn entity_key(words: &[String], kind: Option<EntityKind>) -> String {
+    if kind == Some(EntityKind::Organization) {
+        let joined = words.join(" ");
+        return match joined.as_str() {
+            "u.s." | "us" | "usa" | "america" | "united states" | "u.s.a." => {
+                "united states".into()
+            }
+            "u.n." | "un" | "united nations" => "united nations".into(),
+            "u.k." | "uk" | "britain" | "united kingdom" => "united kingdom".into(),
+            "gop" | "republican party" => "republican party".into(),
+            _ => joined,
+        };
+    }
+    words.last().cloned().unwrap_or_default()
+}
+
+/// Two names of the same surname name the same person unless both give different first names.
+fn first_names_agree(entity_words: &[String], words: &[String]) -> bool {
+    let has_first_name =
+        |words: &[String]| words.len() >= 2 && !PERSON_CONNECTORS.contains(&words[0].as_str());
+    if !has_first_name(entity_words) || !has_first_name(words) {
+        return true;
+    }
+    entity_words[0] == words[0] || spelling_variant(&entity_words[0], &words[0])
+}
+
+/// "Sergey" and "Sergei": short edit distance, same first letter.
+pub fn spelling_variant(left: &str, right: &str) -> bool {
+    if left.chars().next() != right.chars().next() {
+        return false;
+    }
+    let left: Vec<char> = left.chars().collect();
+    let right: Vec<char> = right.chars().collect();
+    if left.len().abs_diff(right.len()) > 2 {
+        return false;
+    }
+    let mut previous: Vec<usize> = (0..=right.len()).collect();
+    for (i, &left_char) in left.iter().enumerate() {
+        let mut current = vec![i + 1; right.len() + 1];
+        for (j, &right_char) in right.iter().enumerate() {
+            let substitution = previous[j] + usize::from(left_char != right_char);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[right.len()] <= 2.min(left.len() / 3 + 1)
+}
+
+fn add_name(entity: &mut Entity, name: String, title: Option<String>) {
+    let words = |name: &str| name.split(' ').count();
+    if words(&name) > words(&entity.name) {
+        let old = std::mem::replace(&mut entity.name, name);
+        if !entity.aliases.contains(&old) {
+            entity.aliases.push(old);
+        }
+    } else if name != entity.name && !entity.aliases.contains(&name) {
+        entity.aliases.push(name);
+    }
+    if let Some(title) = title.filter(|title| !is_honorific(title)) {
+        let longer = entity
+            .title
+            .as_ref()
+            .is_none_or(|current| current.len() < title.len());
+        if longer {
+            entity.title = Some(title);
+        }
+    }
+}
+
+/// "The U.N. envoy, Staffan de Mistura": the role before the comma is the name's title, and the
+/// nominal refers to the same entity.
+fn apposition_titles(text: &str, tokens: &[Token], speakers: &mut Speakers) {
+    let lexicon = Lexicon::get();
+    for mention_index in 0..speakers.mentions.len() {
+        let mention = &speakers.mentions[mention_index];
+        let Some(entity) = mention.entity else {
+            continue;
+        };
+        if mention.kind != MentionKind::Name || mention.tokens.start < 2 {
+            continue;
+        }
+        let comma = mention.tokens.start - 1;
+        if token_text(text, &tokens[comma]) != "," {
+            continue;
+        }
+        let role_end = comma - 1;
+        if !contains_lower(&lexicon.role_nouns, token_text(text, &tokens[role_end])) {
+            continue;
+        }
+        let mut role_start = role_end;
+        while role_start > 0 && role_end - role_start < 5 {
+            let previous = token_text(text, &tokens[role_start - 1]);
+            if tokens[role_start - 1].kind != TokenKind::Word
+                || !(is_title_word(previous) || is_capitalised(previous))
+                || contains_lower(&lexicon.not_names, previous)
+            {
+                break;
+            }
+            role_start -= 1;
+        }
+        let title = text[tokens[role_start].start..tokens[role_end].end].to_string();
+        if speakers.entities[entity].title.is_none() {
+            speakers.entities[entity].title = Some(title);
+        }
+        if let Some(nominal) = speakers.mention_ending_at(role_end) {
+            if speakers.mentions[nominal].entity.is_none() {
+                speakers.link(nominal, entity);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalise::normalise;
+    use crate::quotes::quoted_regions;
+    use crate::segment::segment;
+
+    fn analyse(original: &str) -> (String, Speakers) {
+        let normalised = normalise(original);
+        let segmented = segment(&normalised.text);
+        let regions = quoted_regions(&normalised.text, &normalised, &segmented);
+        let speakers = find_speakers(&normalised.text, &segmented, &regions);
+        (normalised.text, speakers)
+    }
+
+    fn entity_named<'a>(speakers: &'a Speakers, name: &str) -> &'a Entity {
+        speakers
+            .entities
+            .iter()
+            .find(|entity| entity.name == name)
+            .unwrap_or_else(|| panic!("no entity {name} in {:?}", speakers.entities))
+    }
+
+    #[test]
+    fn titled_names_are_split_and_grouped() {
+        let (_, speakers) = analyse(
+            "U.S. Secretary of State John Kerry and Russian Foreign Minister Sergey Lavrov met. Kerry said it went well. Lavrov agreed.",
+        );
+        let kerry = entity_named(&speakers, "John Kerry");
+        assert_eq!(kerry.title.as_deref(), Some("U.S. Secretary of State"));
+        assert_eq!(kerry.kind, EntityKind::Person);
+        assert_eq!(kerry.mentions.len(), 2);
+        assert_eq!(kerry.aliases, ["Kerry"]);
+        let lavrov = entity_named(&speakers, "Sergey Lavrov");
+        assert_eq!(lavrov.title.as_deref(), Some("Russian Foreign Minister"));
+    }
+
+    #[test]
+    fn countries_and_organisations_are_organisations() {
+        let (_, speakers) =
+            analyse("The United States and Russia say they agree. The U.S. disagreed later.");
+        let united_states = entity_named(&speakers, "United States");
+        assert_eq!(united_states.kind, EntityKind::Organization);
+        assert_eq!(united_states.mentions.len(), 2);
+        assert_eq!(
+            entity_named(&speakers, "Russia").kind,
+            EntityKind::Organization
+        );
+    }
+
+    #[test]
+    fn apposition_gives_the_title() {
+        let (_, speakers) = analyse("The U.N. envoy, Staffan de Mistura, briefly sat in.");
+        let envoy = entity_named(&speakers, "Staffan de Mistura");
+        assert_eq!(envoy.title.as_deref(), Some("U.N. envoy"));
+    }
+
+    #[test]
+    fn pronouns_and_nominals_are_mentions() {
+        let (text, speakers) = analyse("He said so. Senior officials said no.");
+        let kinds: Vec<(MentionKind, &str)> = speakers
+            .mentions
+            .iter()
+            .map(|mention| (mention.kind, &text[mention.start..mention.end]))
+            .collect();
+        assert!(kinds.contains(&(MentionKind::Pronoun, "He")));
+        assert!(kinds.contains(&(MentionKind::Nominal, "Senior officials")));
+    }
+
+    #[test]
+    fn different_first_names_are_different_people() {
+        let (_, speakers) = analyse("Hillary Clinton spoke. Bill Clinton listened.");
+        assert_eq!(speakers.entities.len(), 2);
+    }
+
+    #[test]
+    fn spelling_variants_match() {
+        assert!(spelling_variant("sergey", "sergei"));
+        assert!(!spelling_variant("bill", "hillary"));
+    }
+}
