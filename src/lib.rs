@@ -1,3 +1,35 @@
+//! # whosaid: who said what in the news
+//!
+//! whosaid finds every quotation in a news article (direct, mixed, and indirect or reported
+//! speech), the person or organisation who said it, the cue that introduces it, and a calibrated
+//! probability that the attribution is right.
+//!
+//! ```
+//! use whosaid::pipeline::{Pipeline, PipelineConfig};
+//!
+//! let pipeline = Pipeline::new(PipelineConfig::default())?;
+//! let record = pipeline.extract("doc1", "“We are close,” U.S. Secretary of State John Kerry said.");
+//! let quote = &record.quotes[0];
+//! assert_eq!(quote.content.text, "“We are close,”");
+//! assert_eq!(quote.speaker.as_ref().unwrap().name, "John Kerry");
+//! assert_eq!(quote.cue.as_ref().unwrap().text, "said");
+//! assert!((0.0..=1.0).contains(&quote.confidence));
+//! # Ok::<(), whosaid::Error>(())
+//! ```
+//!
+//! The core types:
+//! - [`pipeline::Pipeline`], built with `Pipeline::new(PipelineConfig)`, runs the stages; its
+//!   `predict(&[&str])` analyses many texts in parallel.
+//! - [`pipeline::Document`] owns one text and the layers that the stages add, each a list of spans
+//!   of offsets: the cleaned view ([`normalise`]), sentences and tokens ([`segment`]), quotes
+//!   ([`quotes`]), speakers ([`speakers`]) and attributions ([`attribute`]).
+//! - [`record::DocumentRecord`] is the output: offsets are Unicode code points into the original
+//!   text, and every span's `text` equals the original at its offsets.
+//! - [`Error`] is the one error type.
+//!
+//! [`eval`] scores predictions against labelled quotes (PolNeAR brat standoff or whosaid's JSONL
+//! gold), and [`confidence`] holds the model that turns attribution features into probabilities.
+
 pub mod attribute;
 pub mod batch;
 pub mod confidence;

@@ -11,8 +11,6 @@
 //! closes, whatever glyph the original used (`"`, `“`, `”`, `„`, `«`, `»`, or the New York Times's
 //! two apostrophes `''`), and [`Normalised::marks`] lists them with their role.
 
-use std::collections::HashSet;
-
 /// Whether a quotation mark opens or closes a quotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MarkRole {
@@ -183,7 +181,7 @@ pub fn normalise(original: &str) -> Normalised {
         runs: Vec::new(),
         marks: Vec::new(),
     };
-    let mut seen_lines: HashSet<&str> = HashSet::new();
+    let mut previous_line: Option<&str> = None;
     let mut inside_quote = false;
     let mut line_start = 0;
     let mut line_number = 0;
@@ -201,11 +199,14 @@ pub fn normalise(original: &str) -> Normalised {
             true
         } else if is_boilerplate(trimmed) {
             false
-        } else if trimmed.chars().count() >= MIN_REPEATED_CAPTION_CHARS {
-            seen_lines.insert(trimmed)
         } else {
-            true
+            // A photo caption repeated on the next line; a line repeated further away may be
+            // the article's own words and stays.
+            previous_line != Some(trimmed) || trimmed.chars().count() < MIN_REPEATED_CAPTION_CHARS
         };
+        if keep && !trimmed.is_empty() {
+            previous_line = Some(trimmed);
+        }
         if keep {
             let mut body_start = line_start;
             if line_number < DATELINE_SEARCH_LINES && line.len() >= DATELINE_MIN_PARAGRAPH_BYTES {
@@ -325,9 +326,7 @@ fn clean_line(builder: &mut Builder, start: usize, end: usize, inside_quote: &mu
             let next = line[offset + mark_len..].chars().next();
             let role = if opens_after(previous) && !closes_before(next) {
                 MarkRole::Open
-            } else if !opens_after(previous) && closes_before(next) {
-                MarkRole::Close
-            } else if *inside_quote {
+            } else if (!opens_after(previous) && closes_before(next)) || *inside_quote {
                 MarkRole::Close
             } else {
                 MarkRole::Open

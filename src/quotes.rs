@@ -139,10 +139,8 @@ pub fn quoted_regions(
             }
         }
         match token.kind {
-            TokenKind::OpenQuote => {
-                if open.is_none() || !continues.contains(&token.start) {
-                    open = Some(index);
-                }
+            TokenKind::OpenQuote if open.is_none() || !continues.contains(&token.start) => {
+                open = Some(index);
             }
             TokenKind::CloseQuote => {
                 if let Some(from) = open.take() {

@@ -426,7 +426,7 @@ fn find_pronouns_and_nominals(
         }
         let is_head = (lexicon.nominal_sources.contains(lowered.as_str())
             || lexicon.role_nouns.contains(lowered.as_str()))
-            && !is_capitalised(word);
+            && (!is_capitalised(word) || index == sentence.start);
         let continues = tokens.get(index + 1).is_some_and(|next| {
             index + 1 < sentence.end
                 && lexicon

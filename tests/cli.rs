@@ -1,0 +1,273 @@
+//! The command line end to end: inputs, outputs, bad documents, filters, threads and eval.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::{assert_offsets, SEED};
+use whosaid::record::{DocumentRecord, ErrorKind};
+
+fn whosaid(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_whosaid"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("whosaid runs");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("stdin takes the input");
+    drop(input);
+    child.wait_with_output().expect("whosaid finishes")
+}
+
+fn records(output: &Output) -> Vec<DocumentRecord> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a record"))
+        .collect()
+}
+
+fn jsonl_line(id: &str, text: &str) -> String {
+    serde_json::json!({"id": id, "text": text, "source": "test"}).to_string() + "\n"
+}
+
+#[test]
+fn bad_documents_get_error_records_and_the_batch_goes_on() {
+    let mut input = Vec::new();
+    input.extend(jsonl_line("good", SEED).as_bytes());
+    input.extend(b"this is not json\n");
+    input.extend(b"{\"id\": \"bytes\", \"text\": \"caf\xff\"}\n");
+    input.extend(b"{\"id\": \"no-text\"}\n");
+    input.extend(jsonl_line("empty", "").as_bytes());
+    input.extend(jsonl_line("unbalanced", "He said “yes and “no” and \"maybe. “").as_bytes());
+    input.extend(
+        jsonl_line(
+            "control",
+            "Kerry said\u{0}\u{7} “we\u{1b} are close,” he said.\r\n",
+        )
+        .as_bytes(),
+    );
+    input.extend(jsonl_line("last", "“We are close,” Kerry said.").as_bytes());
+    let output = whosaid(&["extract", "-"], &input);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a failed document makes the exit code 1"
+    );
+    let records = records(&output);
+    let ids: Vec<&str> = records.iter().map(|record| record.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "good",
+            "-:2",
+            "-:3",
+            "no-text",
+            "empty",
+            "unbalanced",
+            "control",
+            "last"
+        ]
+    );
+    let error_kind = |index: usize| records[index].error.as_ref().map(|error| error.kind);
+    assert_eq!(error_kind(0), None);
+    assert_eq!(error_kind(1), Some(ErrorKind::InvalidJson));
+    assert_eq!(error_kind(2), Some(ErrorKind::InvalidUtf8));
+    assert_eq!(error_kind(3), Some(ErrorKind::MissingText));
+    assert!(records[3]
+        .error
+        .as_ref()
+        .unwrap()
+        .message
+        .contains("no-text"));
+    for record in &records[4..] {
+        assert!(record.error.is_none(), "{}", record.id);
+    }
+    assert_eq!(records[0].meta.as_ref().unwrap()["source"], "test");
+    assert!(!records[0].quotes.is_empty());
+    assert_eq!(records[7].quotes[0].speaker.as_ref().unwrap().name, "Kerry");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("8 documents read, 8 written, 3 failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn spans_index_the_original_text_of_hostile_input() {
+    let texts = [
+        "Emoji 😀 first. “We are close 😀,” Kerry said. “Next.” 👍",
+        "e\u{301}e\u{301} “Combining marks here,” said Jane Doe.",
+        "שלום “Right to left,” said Amir Cohen. مرحبا",
+        "ALL CAPS TEXT “WE ARE CLOSE,” KERRY SAID.",
+        "no punctuation at all just words said he",
+        "“”“”“”\"\"\"''''“",
+        "line one\r\nAP, Geneva :“Quoted,” he said.\r\n",
+    ];
+    let input: String = texts
+        .iter()
+        .enumerate()
+        .map(|(index, text)| jsonl_line(&index.to_string(), text))
+        .collect();
+    let output = whosaid(&["extract", "-"], input.as_bytes());
+    assert_eq!(output.status.code(), Some(0));
+    let records = records(&output);
+    assert_eq!(records.len(), texts.len());
+    for (record, text) in records.iter().zip(texts) {
+        assert_offsets(text, record);
+    }
+    assert_eq!(records[0].quotes[0].content.text, "“We are close 😀,”");
+}
+
+#[test]
+fn a_ten_megabyte_document_is_processed() {
+    let mut text = String::new();
+    let mut paragraph = 0;
+    while text.len() < 10 * 1024 * 1024 {
+        paragraph += 1;
+        text.push_str(&format!(
+            "Kerry said: “We are close {paragraph}.” Lavrov said the talks would go on. Then “unbalanced, he said.\n"
+        ));
+    }
+    let output = whosaid(&["extract", "--input-format", "text", "-"], text.as_bytes());
+    assert_eq!(output.status.code(), Some(0));
+    let records = records(&output);
+    assert_eq!(records.len(), 1);
+    assert!(records[0].quotes.len() > 100_000);
+}
+
+#[test]
+fn speaker_filter_matches_names_aliases_and_spelling_variants() {
+    let input = jsonl_line("seed", SEED);
+    let speakers_of = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["extract"];
+        all.extend(args);
+        all.push("-");
+        let output = whosaid(&all, input.as_bytes());
+        let mut names: Vec<String> = records(&output)[0]
+            .quotes
+            .iter()
+            .map(|quote| quote.speaker.as_ref().unwrap().name.clone())
+            .collect();
+        names.dedup();
+        names
+    };
+    assert_eq!(
+        speakers_of(&["--speaker", "Kerry", "--speaker", "Lavrov"]),
+        ["John Kerry", "Sergey Lavrov"]
+    );
+    assert_eq!(
+        speakers_of(&["--speaker", "Sergei Lavrov"]),
+        ["Sergey Lavrov"]
+    );
+    assert_eq!(speakers_of(&["--speaker", "John Kerry"]), ["John Kerry"]);
+    assert!(speakers_of(&["--speaker", "Nobody"]).is_empty());
+}
+
+#[test]
+fn output_is_identical_for_any_thread_count() {
+    let input: String = (0..40)
+        .map(|index| {
+            let keep = SEED.chars().count() - (index * 37) % 500;
+            jsonl_line(
+                &format!("doc{index}"),
+                &SEED.chars().take(keep).collect::<String>(),
+            )
+        })
+        .collect();
+    let one = whosaid(&["extract", "--threads", "1", "-"], input.as_bytes());
+    let two = whosaid(&["extract", "--threads", "2", "-"], input.as_bytes());
+    let eight = whosaid(&["extract", "--threads", "8", "-"], input.as_bytes());
+    assert_eq!(records(&one).len(), 40);
+    assert_eq!(one.stdout, two.stdout);
+    assert_eq!(one.stdout, eight.stdout);
+}
+
+#[test]
+fn text_files_directories_and_pretty_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("nested")).unwrap();
+    std::fs::write(dir.path().join("nested/seed.txt"), SEED).unwrap();
+    std::fs::write(dir.path().join("a.txt"), "“Hello there,” said Jane Smith.").unwrap();
+    let output = whosaid(
+        &["extract", "--format", "json", dir.path().to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let records: Vec<DocumentRecord> =
+        serde_json::from_slice(&output.stdout).expect("one JSON array");
+    let ids: Vec<&str> = records.iter().map(|record| record.id.as_str()).collect();
+    assert_eq!(ids, ["a", "nested/seed"]);
+    assert_eq!(
+        records[0].quotes[0].speaker.as_ref().unwrap().name,
+        "Jane Smith"
+    );
+}
+
+#[test]
+fn eval_scores_brat_and_jsonl_gold() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("text")).unwrap();
+    std::fs::create_dir_all(dir.path().join("attributions")).unwrap();
+    let text = "“We are close,” Kerry said. Officials said the talks failed.";
+    std::fs::write(dir.path().join("text/doc.txt"), text).unwrap();
+    let ann = "T1\tContent 0 15\t“We are close,”\nT2\tSource 16 21\tKerry\nT3\tCue 22 26\tsaid\nE1\tAttribution:T3 Content:T1 Cue:T3 Source:T2\n\
+T4\tSource 28 37\tOfficials\nT5\tCue 38 42\tsaid\nT6\tContent 43 59\tthe talks failed\nE2\tAttribution:T5 Content:T6 Cue:T5 Source:T4\n";
+    std::fs::write(dir.path().join("attributions/doc_a1.ann"), ann).unwrap();
+    let output = whosaid(
+        &["eval", "--gold", dir.path().to_str().unwrap(), "--json"],
+        b"",
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["end_to_end"]["f1"], 1.0, "{report:#}");
+    assert_eq!(report["cue"]["tp"], 2);
+    assert!(report["calibration"]["ece"].as_f64().is_some());
+
+    let predictions = whosaid(&["extract", dir.path().join("text").to_str().unwrap()], b"");
+    let predictions_path = dir.path().join("predictions.jsonl");
+    std::fs::write(&predictions_path, &predictions.stdout).unwrap();
+    let seed_gold = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/seed-gold.jsonl");
+    let table = whosaid(
+        &[
+            "eval",
+            "--gold",
+            dir.path().to_str().unwrap(),
+            "--predictions",
+            predictions_path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&table.stdout).contains("end-to-end"));
+    let seed = whosaid(
+        &["eval", "--gold", seed_gold.to_str().unwrap(), "--errors"],
+        b"",
+    );
+    assert_eq!(seed.status.code(), Some(0));
+}
+
+#[test]
+fn polnear_dev_evaluates_when_the_data_is_here() {
+    let Some(dev) = common::polnear("dev") else {
+        return;
+    };
+    let output = whosaid(&["eval", "--gold", dev.to_str().unwrap(), "--json"], b"");
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["gold_documents"], 83, "{report:#}");
+    assert!(
+        report["end_to_end"]["f1"].as_f64().unwrap() > 0.3,
+        "{report:#}"
+    );
+    assert!(
+        report["calibration"]["ece"].as_f64().unwrap() < 0.1,
+        "{report:#}"
+    );
+}

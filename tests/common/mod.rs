@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use whosaid::record::{DocumentRecord, SpanRecord};
+
+pub const SEED: &str = include_str!("../../data/000_86905691883c5ace.txt");
+
+/// The text at a span's code-point offsets.
+pub fn slice(text: &str, start: usize, end: usize) -> String {
+    text.chars()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .collect()
+}
+
+/// Asserts that every span of a record indexes the original text.
+pub fn assert_offsets(text: &str, record: &DocumentRecord) {
+    let check = |span: &SpanRecord| {
+        assert!(span.start <= span.end, "{span:?}");
+        assert!(span.end <= text.chars().count(), "{span:?}");
+        assert_eq!(slice(text, span.start, span.end), span.text, "{span:?}");
+    };
+    for quote in &record.quotes {
+        check(&quote.content);
+        if let Some(cue) = &quote.cue {
+            check(cue);
+        }
+        if let Some(mention) = quote
+            .speaker
+            .as_ref()
+            .and_then(|speaker| speaker.mention.as_ref())
+        {
+            check(mention);
+        }
+        assert!((0.0..=1.0).contains(&quote.confidence));
+    }
+    for entity in &record.entities {
+        for mention in &entity.mentions {
+            assert_eq!(slice(text, mention.start, mention.end), mention.text);
+        }
+    }
+}
+
+/// The PolNeAR data, or None with a message when this checkout has no ../shared.
+pub fn polnear(split: &str) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/polnear/data")
+        .join(split);
+    if path.is_dir() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped: {} is not here (no ../shared in this checkout)",
+            path.display()
+        );
+        None
+    }
+}

@@ -1,0 +1,128 @@
+//! The seed article: every Kerry and Lavrov quote comes out attributed right, and nothing else is
+//! attributed to them.
+
+mod common;
+
+use common::{assert_offsets, SEED};
+use whosaid::eval::gold::read_gold_jsonl;
+use whosaid::eval::metrics::score;
+use whosaid::pipeline::{Pipeline, PipelineConfig};
+use whosaid::record::{DocumentRecord, EntityKind, QuoteKind, QuoteRecord};
+
+fn seed_record() -> DocumentRecord {
+    Pipeline::new(PipelineConfig::default())
+        .expect("the shipped model loads")
+        .extract("seed", SEED)
+}
+
+fn quote_with<'a>(record: &'a DocumentRecord, content: &str) -> &'a QuoteRecord {
+    record
+        .quotes
+        .iter()
+        .find(|quote| quote.content.text.contains(content))
+        .unwrap_or_else(|| panic!("no quote containing {content:?}"))
+}
+
+#[test]
+fn every_kerry_and_lavrov_quote_is_attributed_right() {
+    let record = seed_record();
+    let expected: [(&str, &[QuoteKind], &str, Option<&str>); 8] = [
+        ("he and Lavrov had agreed on the “vast majority” of technical discussions", &[QuoteKind::Mixed, QuoteKind::Indirect], "John Kerry", Some("said")),
+        ("critical sticking points remain unresolved and experts will remain in Geneva", &[QuoteKind::Indirect], "John Kerry", Some("said")),
+        ("”We are close,”", &[QuoteKind::Direct], "John Kerry", Some("said")),
+        ("“But we are not going to rush to an agreement until it satisfies fully the needs of the Syrian people.”", &[QuoteKind::Direct], "John Kerry", None),
+        ("“we still need to finalize a few issues”", &[QuoteKind::Direct], "Sergey Lavrov", Some("saying")),
+        ("the need to separate fighters from the al-Nusra Front", &[QuoteKind::Indirect], "Sergey Lavrov", Some("pointed to")),
+        ("”We have continued our efforts to reduce the areas where we lack understanding and trust, which is an achievement,”", &[QuoteKind::Direct], "Sergey Lavrov", Some("said")),
+        ("“The mutual trust is growing with every meeting.”", &[QuoteKind::Direct], "Sergey Lavrov", None),
+    ];
+    for (content, kinds, speaker, cue) in expected {
+        let quote = quote_with(&record, content);
+        assert!(kinds.contains(&quote.kind), "{content}: {:?}", quote.kind);
+        let found = quote.speaker.as_ref().expect("a speaker");
+        assert_eq!(found.name, speaker, "{content}");
+        assert_eq!(
+            quote.cue.as_ref().map(|cue| cue.text.as_str()),
+            cue,
+            "{content}"
+        );
+        if quote.kind == QuoteKind::Direct {
+            assert!(
+                quote.content.text.starts_with(['“', '”']) && quote.content.text.ends_with('”')
+            );
+        }
+    }
+    let kerry_and_lavrov = record
+        .quotes
+        .iter()
+        .filter(|quote| {
+            quote.speaker.as_ref().is_some_and(|speaker| {
+                speaker.name == "John Kerry" || speaker.name == "Sergey Lavrov"
+            })
+        })
+        .count();
+    assert_eq!(
+        kerry_and_lavrov,
+        expected.len(),
+        "nothing else is attributed to them"
+    );
+}
+
+#[test]
+fn scare_and_partial_quotes_are_not_quotes_of_their_own() {
+    let record = seed_record();
+    for words in ["“vast majority”", "“moderate”"] {
+        assert!(
+            record
+                .quotes
+                .iter()
+                .all(|quote| quote.content.text != words),
+            "{words} came out as a quote"
+        );
+    }
+}
+
+#[test]
+fn entities_have_canonical_names_titles_and_kinds() {
+    let record = seed_record();
+    let entity = |name: &str| {
+        record
+            .entities
+            .iter()
+            .find(|entity| entity.name == name)
+            .unwrap_or_else(|| panic!("no entity {name}"))
+    };
+    assert_eq!(
+        entity("John Kerry").title.as_deref(),
+        Some("U.S. Secretary of State")
+    );
+    assert_eq!(
+        entity("Sergey Lavrov").title.as_deref(),
+        Some("Russian Foreign Minister")
+    );
+    assert_eq!(
+        entity("Staffan de Mistura").title.as_deref(),
+        Some("U.N. envoy")
+    );
+    assert_eq!(entity("United States").kind, EntityKind::Organization);
+    assert_eq!(entity("John Kerry").kind, EntityKind::Person);
+    assert!(entity("John Kerry").mentions.len() >= 4);
+}
+
+#[test]
+fn every_span_indexes_the_original_text() {
+    let record = seed_record();
+    assert_offsets(SEED, &record);
+}
+
+#[test]
+fn seed_gold_scores_its_kerry_and_lavrov_quotes_end_to_end() {
+    let gold_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/seed-gold.jsonl");
+    let gold = read_gold_jsonl(&gold_path).expect("the seed gold reads");
+    let mut record = seed_record();
+    record.id = gold[0].id.clone();
+    let report = score(&gold, &[record]);
+    assert_eq!(report.direct.end_to_end.f1, 1.0, "{report}");
+    assert_eq!(report.content_exact.recall, 1.0, "{report}");
+    assert!(report.end_to_end.f1 >= 0.9, "{report}");
+}
