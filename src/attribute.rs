@@ -496,3 +496,112 @@ fn latest_entity_before(
                 .filter(|&entity| speakers.entities[entity].kind == kind)
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pipeline::{Document, Pipeline, PipelineConfig};
+
+    fn analyse(text: &str) -> Document {
+        Pipeline::new(PipelineConfig::default())
+            .expect("the shipped model loads")
+            .analyse("test", text)
+    }
+
+    /// (content, speaker name, source mention) of each attribution.
+    fn attributions(text: &str) -> Vec<(String, Option<String>, Option<String>)> {
+        let document = analyse(text);
+        let clean = &document.normalised.text;
+        document
+            .attributions
+            .iter()
+            .map(|attribution| {
+                (
+                    clean[attribution.start..attribution.end].to_string(),
+                    attribution
+                        .entity
+                        .map(|entity| document.speakers.entities[entity].name.clone()),
+                    attribution.mention.map(|mention| {
+                        let mention = &document.speakers.mentions[mention];
+                        clean[mention.start..mention.end].to_string()
+                    }),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pronoun_source_resolves_to_the_previous_speaker() {
+        let found = attributions(
+            "Senator Jane Smith said the bill would pass. The vote is close, he said. It failed, she added.",
+        );
+        assert_eq!(found[0].1.as_deref(), Some("Jane Smith"));
+        assert_eq!(found[1].1.as_deref(), Some("Jane Smith"));
+        assert_eq!(found[1].2.as_deref(), Some("he"));
+        assert_eq!(found[2].1.as_deref(), Some("Jane Smith"));
+    }
+
+    #[test]
+    fn inverted_source_after_the_cue() {
+        let found = attributions("“We will win,” said Governor John Doe.");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.as_deref(), Some("John Doe"));
+        assert_eq!(found[0].2.as_deref(), Some("Governor John Doe"));
+    }
+
+    #[test]
+    fn floating_quote_continues_the_previous_speaker_with_their_mention() {
+        let found =
+            attributions("“We are close,” Kerry said. “But not yet.” Then the talks ended.");
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[1].0, "“But not yet.”");
+        assert_eq!(found[1].1.as_deref(), Some("Kerry"));
+        assert_eq!(found[1].2.as_deref(), Some("Kerry"));
+    }
+
+    #[test]
+    fn floating_quote_with_no_speaker_before_it_has_none() {
+        let found = attributions("“Nobody knows who said this.”");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1, None);
+    }
+
+    #[test]
+    fn nominal_source_resolves_through_the_title() {
+        let found = attributions(
+            "Russian Foreign Minister Sergey Lavrov arrived on Friday. The talks were hard, the minister said.",
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.as_deref(), Some("Sergey Lavrov"));
+        assert_eq!(found[0].2.as_deref(), Some("the minister"));
+    }
+
+    #[test]
+    fn unresolved_nominal_source_becomes_its_own_entity() {
+        let found = attributions("Officials said the talks had failed.");
+        assert_eq!(
+            found,
+            [(
+                "the talks had failed".into(),
+                Some("Officials".into()),
+                Some("Officials".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn cue_word_without_a_source_is_not_a_quote() {
+        assert!(attributions("The plan called for more troops in the region.").is_empty());
+    }
+
+    #[test]
+    fn features_record_the_construction() {
+        let document = analyse("“We are close,” Kerry said.");
+        let features = document.attributions[0].features;
+        assert_eq!(
+            features.pattern,
+            Some(crate::quotes::Pattern::DirectCueAfter)
+        );
+        assert!(features.speech_cue);
+        assert!(features.named_entity);
+    }
+}
