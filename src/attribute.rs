@@ -115,16 +115,26 @@ pub fn attribute(
                     extend_apposition(text, segmented, speakers, mention, cue, quote.sentence);
                 let source_token = speakers.mentions[mention].tokens.start;
                 features.cue_distance = source_token.abs_diff(cue.tokens.start);
-                let (entity, resolution) = resolve(
-                    text,
-                    segmented,
-                    speakers,
-                    mention,
-                    quote.sentence,
-                    last_speaker,
-                );
-                features.resolution = resolution;
-                (Some(mention), entity)
+                let joined = if after_cue {
+                    None
+                } else {
+                    join_coordination(text, segmented, speakers, mention)
+                };
+                match joined {
+                    Some((group, entity)) => (Some(group), Some(entity)),
+                    None => {
+                        let (entity, resolution) = resolve(
+                            text,
+                            segmented,
+                            speakers,
+                            mention,
+                            quote.sentence,
+                            last_speaker,
+                        );
+                        features.resolution = resolution;
+                        (Some(mention), entity)
+                    }
+                }
             }
             _ => match last_speaker {
                 Some((entity, mention, sentence))
@@ -335,6 +345,61 @@ fn extend_apposition(
         speakers.link(index, entity);
     }
     index
+}
+
+/// "The United States and Russia say ...": two names joined by "and" speak together. The joined
+/// mention is added, with an entity of its own for the pair.
+fn join_coordination(
+    text: &str,
+    segmented: &Segmented,
+    speakers: &mut Speakers,
+    mention: usize,
+) -> Option<(usize, usize)> {
+    let tokens = &segmented.tokens;
+    let second = speakers.mentions[mention].clone();
+    let and = second.tokens.start.checked_sub(1)?;
+    if second.kind != MentionKind::Name || token_text(text, &tokens[and]) != "and" {
+        return None;
+    }
+    let first_index = speakers.mention_ending_at(and.checked_sub(1)?)?;
+    let first = speakers.mentions[first_index].clone();
+    if first.kind != MentionKind::Name || first.quoted {
+        return None;
+    }
+    let mut start = first.tokens.start;
+    if start > 0 && token_text(text, &tokens[start - 1]).eq_ignore_ascii_case("the") {
+        start -= 1;
+    }
+    let entity_name = |mention: &crate::speakers::Mention, speakers: &Speakers| {
+        mention
+            .entity
+            .map(|entity| speakers.entities[entity].name.clone())
+            .unwrap_or_else(|| text[mention.start..mention.end].to_string())
+    };
+    let name = format!(
+        "{} and {}",
+        entity_name(&first, speakers),
+        entity_name(&second, speakers)
+    );
+    let both_organizations = [&first, &second].iter().all(|mention| {
+        mention.entity.map(|entity| speakers.entities[entity].kind)
+            == Some(EntityKind::Organization)
+    });
+    let kind = if both_organizations {
+        EntityKind::Organization
+    } else {
+        EntityKind::Person
+    };
+    let group = speakers.add_mention(crate::speakers::Mention {
+        tokens: start..second.tokens.end,
+        start: tokens[start].start,
+        end: second.end,
+        name_tokens: start..second.tokens.end,
+        entity: None,
+        ..second
+    });
+    let entity = speakers.new_entity(group, name, kind);
+    Some((group, entity))
 }
 
 /// The entity a source mention refers to, creating one where nothing in the text resolves it.
@@ -586,6 +651,14 @@ mod tests {
                 Some("Officials".into())
             )]
         );
+    }
+
+    #[test]
+    fn coordinated_subjects_speak_together() {
+        let found = attributions("The United States and Russia say they have resolved the issues.");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].1.as_deref(), Some("United States and Russia"));
+        assert_eq!(found[0].2.as_deref(), Some("The United States and Russia"));
     }
 
     #[test]
