@@ -1,7 +1,7 @@
 //! Batch runs: documents stream in, run in parallel chunks, and come out in input order.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -128,10 +128,6 @@ pub fn run_batch(
         progress(summary.documents_written);
     }
     sink.finish()?;
-    summary.seconds = duration_seconds(started.elapsed());
+    summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
-}
-
-fn duration_seconds(duration: Duration) -> f64 {
-    duration.as_secs_f64()
 }

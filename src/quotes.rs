@@ -287,15 +287,15 @@ pub fn find_quotes(text: &str, segmented: &Segmented, regions: &[QuotedRegion]) 
                 sentence: sentence_index,
             });
         }
+        let standalone_regions: Vec<&QuotedRegion> = sentence_regions
+            .iter()
+            .copied()
+            .filter(|region| region.standalone)
+            .collect();
         for (cue_index, cue) in cues.iter().enumerate() {
             if used_cues[cue_index] {
                 continue;
             }
-            let standalone_regions: Vec<&QuotedRegion> = sentence_regions
-                .iter()
-                .copied()
-                .filter(|region| region.standalone)
-                .collect();
             if let Some(quote) = indirect_quote(
                 text,
                 tokens,
