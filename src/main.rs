@@ -236,25 +236,21 @@ fn print_errors(
     gold: &[GoldDocument],
     predictions: &[DocumentRecord],
 ) -> std::io::Result<()> {
-    let mut cases = metrics::errors(gold, predictions);
-    cases.sort_by_key(|case| format!("{:?}", case.kind));
-    let mut current = None;
-    for case in &cases {
-        let kind = format!("{:?}", case.kind);
-        if current.as_ref() != Some(&kind) {
-            let count = cases
-                .iter()
-                .filter(|other| format!("{:?}", other.kind) == kind)
-                .count();
-            writeln!(out, "\n== {kind} ({count})")?;
-            current = Some(kind);
+    let mut cases: Vec<(String, metrics::ErrorCase)> = metrics::errors(gold, predictions)
+        .into_iter()
+        .map(|case| (format!("{:?}", case.kind), case))
+        .collect();
+    cases.sort_by(|left, right| left.0.cmp(&right.0));
+    for group in cases.chunk_by(|left, right| left.0 == right.0) {
+        writeln!(out, "\n== {} ({})", group[0].0, group.len())?;
+        for (_, case) in group {
+            writeln!(
+                out,
+                "{}: {}",
+                case.doc_id,
+                serde_json::to_string(case).unwrap_or_default()
+            )?;
         }
-        writeln!(
-            out,
-            "{}: {}",
-            case.doc_id,
-            serde_json::to_string(case).unwrap_or_default()
-        )?;
     }
     Ok(())
 }

@@ -52,11 +52,6 @@ impl Segmented {
             .contains(&token)
             .then_some(index)
     }
-
-    /// The index of the first token that starts at or after byte `at`.
-    pub fn token_at_or_after(&self, at: usize) -> usize {
-        self.tokens.partition_point(|token| token.start < at)
-    }
 }
 
 /// Splits `text` (a cleaned view) into paragraphs, sentences and tokens.
