@@ -17,6 +17,13 @@ pub trait RecordSink {
     fn finish(&mut self) -> Result<()>;
 }
 
+/// A stage that runs on a whole chunk of analysed documents at once, on the thread that drives
+/// the batch: the stance model, whose encoder batches quotes across documents and is not `Sync`.
+pub trait ChunkAnnotator {
+    /// Adds a layer to each record, given its document's text.
+    fn annotate(&self, documents: &mut [(&str, &mut DocumentRecord)]) -> Result<()>;
+}
+
 /// Options of a batch run.
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
@@ -84,27 +91,49 @@ impl std::fmt::Display for BatchSummary {
     }
 }
 
-/// Analyses one input document into its record.
-pub fn process(
-    pipeline: &Pipeline,
-    document: InputDocument,
-    speakers: &[String],
-) -> DocumentRecord {
-    let mut record = match document.text {
-        Ok(text) => pipeline.extract_guarded(&document.id, &text),
-        Err(error) => DocumentRecord::failed(&document.id, error.kind, error.message),
+/// Analyses one input document into its record, keeping its text for the chunk stages.
+pub fn process(pipeline: &Pipeline, document: InputDocument) -> (DocumentRecord, Option<String>) {
+    let (mut record, text) = match document.text {
+        Ok(text) => (pipeline.extract_guarded(&document.id, &text), Some(text)),
+        Err(error) => (
+            DocumentRecord::failed(&document.id, error.kind, error.message),
+            None,
+        ),
     };
     record.meta = document.meta;
-    if !speakers.is_empty() {
-        record.keep_speakers(speakers);
+    (record, text)
+}
+
+/// Runs `annotator` over a chunk. Should it fail on the chunk, each document is tried alone, so
+/// that one document's failure is recorded on that document only.
+fn annotate_chunk(
+    annotator: &dyn ChunkAnnotator,
+    analysed: &mut [(DocumentRecord, Option<String>)],
+) {
+    let mut documents: Vec<(&str, &mut DocumentRecord)> = analysed
+        .iter_mut()
+        .filter(|(record, text)| text.is_some() && record.error.is_none())
+        .filter_map(|(record, text)| Some((text.as_deref()?, record)))
+        .collect();
+    if annotator.annotate(&mut documents).is_ok() {
+        return;
     }
-    record
+    for (text, record) in documents {
+        let mut one = [(text, &mut *record)];
+        if let Err(error) = annotator.annotate(&mut one) {
+            record.error = Some(crate::record::ErrorRecord {
+                kind: crate::record::ErrorKind::Internal,
+                message: format!("the stance stage failed on this document: {error}"),
+            });
+        }
+    }
 }
 
 /// Runs the pipeline over `inputs`, writing each record to `sink` in input order. `progress` is
 /// told how many documents are done after each chunk.
 pub fn run_batch(
     pipeline: &Pipeline,
+    annotator: Option<&dyn ChunkAnnotator>,
     inputs: impl Iterator<Item = InputDocument>,
     sink: &mut dyn RecordSink,
     options: &BatchOptions,
@@ -117,11 +146,17 @@ pub fn run_batch(
     while inputs.peek().is_some() {
         let chunk: Vec<InputDocument> = inputs.by_ref().take(chunk_size).collect();
         summary.documents_read += chunk.len();
-        let records: Vec<DocumentRecord> = chunk
+        let mut analysed: Vec<(DocumentRecord, Option<String>)> = chunk
             .into_par_iter()
-            .map(|document| process(pipeline, document, &options.speakers))
+            .map(|document| process(pipeline, document))
             .collect();
-        for record in &records {
+        if let Some(annotator) = annotator {
+            annotate_chunk(annotator, &mut analysed);
+        }
+        for (record, _) in &mut analysed {
+            if !options.speakers.is_empty() {
+                record.keep_speakers(&options.speakers);
+            }
             sink.write(record)?;
             summary.count(record);
         }

@@ -33,6 +33,8 @@
 pub mod attribute;
 pub mod batch;
 pub mod confidence;
+#[cfg(feature = "transformer")]
+pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod input;
@@ -45,6 +47,7 @@ pub mod quotes;
 pub mod record;
 pub mod segment;
 pub mod speakers;
+pub mod stance;
 pub mod train;
 
 pub use error::{Error, Result};

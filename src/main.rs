@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use whosaid::batch::{run_batch, BatchOptions, RecordSink};
+use whosaid::batch::{run_batch, BatchOptions, ChunkAnnotator, RecordSink};
 use whosaid::eval::gold::{read_gold_jsonl, GoldDocument};
 use whosaid::eval::{brat::read_brat_dir, metrics};
 use whosaid::input::{read_inputs, InputFormat};
@@ -64,13 +64,66 @@ struct ExtractArgs {
     /// A confidence model to use instead of the shipped one.
     #[arg(long)]
     model: Option<PathBuf>,
+    #[command(flatten)]
+    stance: StanceArgs,
+}
+
+/// Options of the stance stage.
+#[derive(clap::Args)]
+struct StanceArgs {
+    /// Skip the stance stage: no `stance` or `targets` in the output.
+    #[arg(long)]
+    no_stance: bool,
+    /// The encoder folder (default: the one scripts/setup installed, or $WHOSAID_ENCODER).
+    #[cfg(feature = "transformer")]
+    #[arg(long)]
+    encoder: Option<PathBuf>,
+    /// A stance head to use instead of the shipped one.
+    #[cfg(feature = "transformer")]
+    #[arg(long)]
+    stance_head: Option<PathBuf>,
+}
+
+#[cfg(feature = "transformer")]
+type StanceStage = whosaid::stance::StanceModel;
+
+#[cfg(feature = "transformer")]
+fn stance_stage(args: StanceArgs, threads: Option<usize>) -> Result<Option<StanceStage>> {
+    if args.no_stance {
+        return Ok(None);
+    }
+    if let Some(threads) = threads {
+        tch::set_num_threads(threads.max(1) as i32);
+    }
+    let mut encoder = whosaid::encoder::EncoderConfig::default();
+    if let Some(dir) = args.encoder {
+        encoder.model_dir = dir;
+    }
+    let model = whosaid::stance::StanceModel::new(whosaid::stance::StanceConfig {
+        encoder,
+        head: args.stance_head,
+    })?;
+    Ok(Some(model))
+}
+
+#[cfg(not(feature = "transformer"))]
+type StanceStage = std::convert::Infallible;
+
+#[cfg(not(feature = "transformer"))]
+fn stance_stage(_args: StanceArgs, _threads: Option<usize>) -> Result<Option<StanceStage>> {
+    Ok(None)
 }
 
 #[derive(clap::Args)]
 struct EvalArgs {
     /// Gold: a brat directory in the PolNeAR layout (text/, attributions/) or a JSONL gold file.
-    #[arg(long)]
-    gold: PathBuf,
+    #[arg(long, required_unless_present = "stance")]
+    gold: Option<PathBuf>,
+    /// Score the stance stage instead: NewsMTSC JSONL (target sentiment) or whosaid's
+    /// hand-labelled quote tone (data/quote-stance.jsonl).
+    #[cfg(feature = "transformer")]
+    #[arg(long, conflicts_with = "gold")]
+    stance: Option<PathBuf>,
     /// Predictions as whosaid JSONL; without it, eval runs the pipeline on the gold texts.
     #[arg(long)]
     predictions: Option<PathBuf>,
@@ -97,6 +150,33 @@ enum TrainCommand {
         output: PathBuf,
         #[arg(long)]
         threads: Option<usize>,
+    },
+    /// Fit the stance head on NewsMTSC over all-MiniLM-L6-v2 states, and score it.
+    #[cfg(feature = "transformer")]
+    Stance {
+        /// NewsMTSC training sentences.
+        #[arg(long, default_value = "../shared/data/newsmtsc/train.jsonl")]
+        newsmtsc: PathBuf,
+        /// Labelled sentences to score the fitted head on.
+        #[arg(long, default_value = "../shared/data/newsmtsc/devtest_mt.jsonl")]
+        dev: PathBuf,
+        #[arg(long, default_value = "models/stance-head.json")]
+        output: PathBuf,
+        #[arg(long, default_value_t = whosaid::train::StanceTrainOptions::default().hidden)]
+        hidden: usize,
+        #[arg(long, default_value_t = whosaid::train::StanceTrainOptions::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = whosaid::train::StanceTrainOptions::default().seed)]
+        seed: u64,
+        /// The encoder folder (default: the one scripts/setup installed).
+        #[arg(long)]
+        encoder: Option<PathBuf>,
+        /// Hand-labelled quote tone to train on besides NewsMTSC.
+        #[arg(long, default_value = "data/quote-stance-train.jsonl")]
+        quotes: PathBuf,
+        /// How many times each hand-labelled quote counts, against one NewsMTSC target.
+        #[arg(long, default_value_t = 20)]
+        quote_weight: usize,
     },
 }
 
@@ -131,6 +211,7 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     let pipeline = Pipeline::new(PipelineConfig {
         confidence_model: args.model,
     })?;
+    let stance = stance_stage(args.stance, args.threads)?;
     let inputs = read_inputs(&args.inputs, args.input_format)?;
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|source| {
@@ -156,9 +237,15 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
         speakers: args.speaker,
         ..BatchOptions::default()
     };
-    let summary = run_batch(&pipeline, inputs, sink.as_mut(), &options, &mut |done| {
-        bar.set_position(done as u64)
-    })?;
+    let annotator = stance_annotator(stance.as_ref());
+    let summary = run_batch(
+        &pipeline,
+        annotator,
+        inputs,
+        sink.as_mut(),
+        &options,
+        &mut |done| bar.set_position(done as u64),
+    )?;
     bar.finish_and_clear();
     eprintln!("{summary}");
     Ok(if summary.documents_failed > 0 {
@@ -166,6 +253,16 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(feature = "transformer")]
+fn stance_annotator(stance: Option<&StanceStage>) -> Option<&dyn ChunkAnnotator> {
+    stance.map(|model| model as &dyn ChunkAnnotator)
+}
+
+#[cfg(not(feature = "transformer"))]
+fn stance_annotator(_stance: Option<&StanceStage>) -> Option<&dyn ChunkAnnotator> {
+    None
 }
 
 fn read_gold(path: &Path) -> Result<Vec<GoldDocument>> {
@@ -198,7 +295,14 @@ fn read_predictions(path: &Path) -> Result<Vec<DocumentRecord>> {
 
 fn eval(args: EvalArgs) -> Result<ExitCode> {
     set_threads(args.threads)?;
-    let gold = read_gold(&args.gold)?;
+    #[cfg(feature = "transformer")]
+    if let Some(path) = &args.stance {
+        return eval_stance(path, args.json);
+    }
+    let Some(gold_path) = &args.gold else {
+        return Err(Error::Usage("eval needs --gold".into()));
+    };
+    let gold = read_gold(gold_path)?;
     let predictions = match &args.predictions {
         Some(path) => read_predictions(path)?,
         None => {
@@ -226,6 +330,58 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
             written = written.and_then(|()| print_errors(&mut out, &gold, &predictions));
         }
         written
+    };
+    written.map_err(|source| Error::io("stdout", source))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Scores the stance stage on NewsMTSC sentences or on hand-labelled quotes; the majority
+/// baseline answers the label most frequent in NewsMTSC train (negative).
+#[cfg(feature = "transformer")]
+fn eval_stance(path: &Path, json: bool) -> Result<ExitCode> {
+    use whosaid::eval::stance::{is_newsmtsc, read_newsmtsc, read_quote_stance, StanceReport};
+    use whosaid::stance::{quote_target, StanceConfig, StanceLabel, StanceModel, TargetedText};
+
+    let model = StanceModel::new(StanceConfig::default())?;
+    let mut gold = Vec::new();
+    let probabilities = if is_newsmtsc(path)? {
+        let sentences = read_newsmtsc(path)?;
+        let inputs: Vec<TargetedText> = sentences
+            .iter()
+            .map(|sentence| {
+                gold.extend(sentence.targets.iter().map(|target| target.label));
+                TargetedText {
+                    text: &sentence.sentence,
+                    targets: sentence
+                        .targets
+                        .iter()
+                        .map(|target| target.range.clone())
+                        .collect(),
+                }
+            })
+            .collect();
+        model.predict_probabilities(&inputs)?
+    } else {
+        let examples = read_quote_stance(path)?;
+        gold.extend(examples.iter().map(|example| example.label));
+        let inputs: Vec<TargetedText> = examples
+            .iter()
+            .map(|example| quote_target(&example.text, example.quote.clone()))
+            .collect();
+        model.predict_probabilities(&inputs)?
+    };
+    let predictions: Vec<(StanceLabel, [f64; 3])> = gold
+        .into_iter()
+        .zip(probabilities.into_iter().flatten())
+        .collect();
+    let report = StanceReport::new(&predictions, StanceLabel::Negative);
+    let mut out = std::io::stdout().lock();
+    let written = if json {
+        let value =
+            serde_json::to_value(&report).map_err(|error| Error::Usage(error.to_string()))?;
+        writeln!(out, "{value:#}")
+    } else {
+        writeln!(out, "{report}")
     };
     written.map_err(|source| Error::io("stdout", source))?;
     Ok(ExitCode::SUCCESS)
@@ -283,5 +439,120 @@ fn train(model: TrainCommand) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "transformer")]
+        TrainCommand::Stance {
+            newsmtsc,
+            dev,
+            output,
+            hidden,
+            epochs,
+            seed,
+            encoder,
+            quotes,
+            quote_weight,
+        } => train_stance(
+            StanceData {
+                newsmtsc,
+                dev,
+                quotes,
+                quote_weight,
+            },
+            output,
+            StanceTrainOptions {
+                hidden,
+                epochs,
+                seed,
+                ..StanceTrainOptions::default()
+            },
+            encoder,
+        ),
     }
+}
+
+#[cfg(feature = "transformer")]
+use whosaid::train::StanceTrainOptions;
+
+#[cfg(feature = "transformer")]
+struct StanceData {
+    newsmtsc: PathBuf,
+    dev: PathBuf,
+    quotes: PathBuf,
+    quote_weight: usize,
+}
+
+#[cfg(feature = "transformer")]
+fn train_stance(
+    data: StanceData,
+    output: PathBuf,
+    options: StanceTrainOptions,
+    encoder: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let StanceData {
+        newsmtsc,
+        dev,
+        quotes,
+        quote_weight,
+    } = data;
+    use whosaid::encoder::{Encoder, EncoderConfig};
+    use whosaid::eval::stance::{read_newsmtsc, read_quote_stance, StanceReport};
+    use whosaid::stance::StanceLabel;
+    use whosaid::train::{fit_stance_head, quote_examples, stance_examples};
+
+    let started = std::time::Instant::now();
+    let mut config = EncoderConfig::default();
+    if let Some(dir) = encoder {
+        config.model_dir = dir;
+    }
+    let encoder = Encoder::new(config)?;
+    let sentences = read_newsmtsc(&newsmtsc)?;
+    let mut examples = stance_examples(&encoder, &sentences)?;
+    let labelled_quotes = read_quote_stance(&quotes)?;
+    for example in quote_examples(&encoder, &labelled_quotes, sentences.len())? {
+        examples.extend(std::iter::repeat_n(example, quote_weight));
+    }
+    eprintln!(
+        "whosaid: encoded {} sentences ({} targets) in {:.1} s",
+        sentences.len(),
+        examples.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let command = format!(
+        "whosaid train stance --newsmtsc {} --quotes {} --quote-weight {quote_weight} --dev {} --output {} --hidden {} --epochs {} --seed {}",
+        newsmtsc.display(),
+        quotes.display(),
+        dev.display(),
+        output.display(),
+        options.hidden,
+        options.epochs,
+        options.seed,
+    );
+    let provenance = format!(
+        "NewsMTSC {} ({} sentences) and {} ({} hand-labelled quotes, each counted {quote_weight} times): {} examples; every 10th sentence or quote held back for temperature scaling; rebuild with: {command}",
+        newsmtsc.display(),
+        sentences.len(),
+        quotes.display(),
+        labelled_quotes.len(),
+        examples.len()
+    );
+    let head = fit_stance_head(&examples, &options, provenance);
+    head.save(&output)?;
+    let mut counts = [0usize; 3];
+    for (_, label, _) in &examples {
+        counts[label.index()] += 1;
+    }
+    let majority = StanceLabel::ALL[(0..3).max_by_key(|&index| counts[index]).unwrap_or(0)];
+    let dev_sentences = read_newsmtsc(&dev)?;
+    let dev_examples = stance_examples(&encoder, &dev_sentences)?;
+    let predictions: Vec<(StanceLabel, [f64; 3])> = dev_examples
+        .iter()
+        .map(|(features, label, _)| (*label, head.probabilities(features)))
+        .collect();
+    let report = StanceReport::new(&predictions, majority);
+    eprintln!(
+        "whosaid: wrote {} in {:.1} s; on {}:\n{report}",
+        output.display(),
+        started.elapsed().as_secs_f64(),
+        dev.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

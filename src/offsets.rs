@@ -43,9 +43,46 @@ impl CharIndex {
     }
 }
 
+/// The byte offsets of some code-point offsets into `text`, in one pass over the text; an
+/// offset past the end maps to the text's length.
+pub fn byte_offsets(text: &str, char_offsets: &[usize]) -> Vec<usize> {
+    if text.is_ascii() {
+        return char_offsets
+            .iter()
+            .map(|&offset| offset.min(text.len()))
+            .collect();
+    }
+    let mut order: Vec<usize> = (0..char_offsets.len()).collect();
+    order.sort_by_key(|&index| char_offsets[index]);
+    let mut bytes = vec![text.len(); char_offsets.len()];
+    let mut next = 0;
+    for (chars, (byte, _)) in text.char_indices().enumerate() {
+        while next < order.len() && char_offsets[order[next]] <= chars {
+            bytes[order[next]] = byte;
+            next += 1;
+        }
+        if next == order.len() {
+            break;
+        }
+    }
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_offsets_invert_char_offsets() {
+        let text = "a“b”c😀d";
+        let index = CharIndex::new(text);
+        let chars: Vec<usize> = (0..=text.chars().count()).rev().collect();
+        for (byte, chars) in byte_offsets(text, &chars).into_iter().zip(chars) {
+            assert!(text.is_char_boundary(byte));
+            assert_eq!(index.char_offset(byte), chars);
+        }
+        assert_eq!(byte_offsets("abc", &[1, 9]), vec![1, 3]);
+    }
 
     #[test]
     fn ascii_offsets_are_identity() {

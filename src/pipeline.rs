@@ -170,6 +170,8 @@ impl Document {
                     })
                 }),
                 confidence: attribution.confidence,
+                stance: None,
+                targets: None,
             })
             .collect();
         let entities = used

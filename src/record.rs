@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::stance::{StanceLabel, StanceScore};
+
 /// A piece of the original text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpanRecord {
@@ -66,6 +68,24 @@ pub struct QuoteRecord {
     pub cue: Option<SpanRecord>,
     pub speaker: Option<SpeakerRecord>,
     /// Calibrated probability that both the content and the speaker are right.
+    pub confidence: f64,
+    /// The tone the speaker takes in the quote; absent when the stance stage did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stance: Option<StanceScore>,
+    /// The quote's stance toward each person or organisation it names by name (the speaker
+    /// excepted); absent when the stance stage did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<TargetRecord>>,
+}
+
+/// A quote's stance toward one entity that it names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetRecord {
+    /// The entity's id, as in [`DocumentRecord::entities`].
+    pub entity: String,
+    /// The entity's first mention inside the quote.
+    pub mention: SpanRecord,
+    pub label: StanceLabel,
     pub confidence: f64,
 }
 

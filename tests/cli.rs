@@ -131,7 +131,12 @@ fn a_ten_megabyte_document_is_processed() {
             "Kerry said: “We are close {paragraph}.” Lavrov said the talks would go on. Then “unbalanced, he said.\n"
         ));
     }
-    let output = whosaid(&["extract", "--input-format", "text", "-"], text.as_bytes());
+    // The rule stages alone: stance on 100,000 quotes would time the encoder, which the
+    // benchmarks do.
+    let output = whosaid(
+        &["extract", "--no-stance", "--input-format", "text", "-"],
+        text.as_bytes(),
+    );
     assert_eq!(output.status.code(), Some(0));
     let records = records(&output);
     assert_eq!(records.len(), 1);
@@ -270,4 +275,55 @@ fn polnear_dev_evaluates_when_the_data_is_here() {
         report["calibration"]["ece"].as_f64().unwrap() < 0.1,
         "{report:#}"
     );
+}
+
+#[cfg(feature = "transformer")]
+#[test]
+fn extract_adds_stance_unless_told_not_to() {
+    let input = jsonl_line("seed", SEED) + &jsonl_line("short", "“Talks failed,” Jane Smith said.");
+    let with = records(&whosaid(&["extract", "-"], input.as_bytes()));
+    let without = records(&whosaid(&["extract", "--no-stance", "-"], input.as_bytes()));
+    assert_eq!(with.len(), 2);
+    for (stanced, plain) in with.iter().zip(&without) {
+        assert_eq!(stanced.quotes.len(), plain.quotes.len());
+        for (quote, bare) in stanced.quotes.iter().zip(&plain.quotes) {
+            assert!(quote.stance.is_some() && quote.targets.is_some());
+            assert!(bare.stance.is_none() && bare.targets.is_none());
+            assert_eq!(quote.content, bare.content);
+        }
+    }
+    assert_offsets(SEED, &with[0]);
+    let error = whosaid(
+        &["extract", "--encoder", "/nonexistent/model", "-"],
+        input.as_bytes(),
+    );
+    assert_eq!(error.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&error.stderr).contains("/nonexistent/model"));
+}
+
+#[cfg(feature = "transformer")]
+#[test]
+fn stance_output_is_the_same_in_one_batch_or_document_by_document() {
+    let documents = [
+        SEED,
+        "“We will never accept this,” the minister said of Russia.",
+        "Nothing quoted here.",
+    ];
+    let input: String = documents
+        .iter()
+        .enumerate()
+        .map(|(index, text)| jsonl_line(&index.to_string(), text))
+        .collect();
+    let together = records(&whosaid(&["extract", "-"], input.as_bytes()));
+    for (index, text) in documents.iter().enumerate() {
+        let alone = records(&whosaid(
+            &["extract", "-"],
+            jsonl_line(&index.to_string(), text).as_bytes(),
+        ));
+        for (batched, single) in together[index].quotes.iter().zip(&alone[0].quotes) {
+            let (batched, single) = (batched.stance.unwrap(), single.stance.unwrap());
+            assert_eq!(batched.label, single.label);
+            assert!((batched.confidence - single.confidence).abs() < 1e-3);
+        }
+    }
 }

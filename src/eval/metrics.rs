@@ -656,7 +656,8 @@ fn as_probability(confidence: f64) -> f64 {
     }
 }
 
-fn calibration_report(pairs: &[(f64, bool)]) -> CalibrationReport {
+/// ECE (10 equal-width bins), Brier score and the bins, of (confidence, correct) pairs.
+pub fn calibration_report(pairs: &[(f64, bool)]) -> CalibrationReport {
     let mut counts = [0usize; CALIBRATION_BINS];
     let mut confidence_sums = [0.0f64; CALIBRATION_BINS];
     let mut correct_counts = [0usize; CALIBRATION_BINS];
@@ -932,6 +933,8 @@ mod tests {
                 mention: Some(span(start, end)),
             }),
             confidence,
+            stance: None,
+            targets: None,
         }
     }
 
@@ -1135,6 +1138,8 @@ mod tests {
                 }),
             }),
             confidence: 0.5,
+            stance: None,
+            targets: None,
         };
         // The first quote fits both golds but fits the second best (IoU 1.0 vs 10/12); the second
         // quote then takes the first gold (IoU 10/11) although it also fits the second.

@@ -3,6 +3,7 @@
 pub mod brat;
 pub mod gold;
 pub mod metrics;
+pub mod stance;
 
 pub use brat::{parse_ann, read_brat_dir};
 pub use gold::{

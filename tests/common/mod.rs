@@ -33,6 +33,20 @@ pub fn assert_offsets(text: &str, record: &DocumentRecord) {
             check(mention);
         }
         assert!((0.0..=1.0).contains(&quote.confidence));
+        if let Some(stance) = &quote.stance {
+            assert!((0.0..=1.0).contains(&stance.confidence), "{stance:?}");
+        }
+        for target in quote.targets.iter().flatten() {
+            check(&target.mention);
+            assert!((0.0..=1.0).contains(&target.confidence), "{target:?}");
+            assert!(
+                record
+                    .entities
+                    .iter()
+                    .any(|entity| entity.id == target.entity),
+                "{target:?} names no entity"
+            );
+        }
     }
     for entity in &record.entities {
         for mention in &entity.mentions {

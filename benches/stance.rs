@@ -1,0 +1,116 @@
+//! Speed of the stance stage and of its encoder. Run with `scripts/bench-stance`, which also
+//! times Python's sentence-transformers on the same texts; or alone:
+//!
+//!     cargo bench --bench stance -- encoder TEXTS.txt THREADS [unsorted]
+//!     cargo bench --bench stance -- stance POLNEAR_TEXT_DIR THREADS
+//!
+//! `encoder` encodes one text per line of TEXTS.txt (batches of 32, as sentence-transformers
+//! does); `stance` runs the rule stages on every .txt in the folder, then times the stance stage
+//! alone over all their quotes. Each prints one JSON line.
+use std::path::Path;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use whosaid::encoder::{Encoder, EncoderConfig};
+use whosaid::pipeline::{Pipeline, PipelineConfig};
+use whosaid::stance::{StanceConfig, StanceModel};
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn encoder_bench(path: &Path, threads: i32, sorted: bool) {
+    tch::set_num_threads(threads);
+    let text = std::fs::read_to_string(path).expect("the texts file reads");
+    let texts: Vec<&str> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    let encoder = Encoder::new(EncoderConfig {
+        sort_by_length: sorted,
+        ..EncoderConfig::default()
+    })
+    .expect("the encoder loads");
+    encoder
+        .embed(&texts[..texts.len().min(64)])
+        .expect("warm-up");
+    let started = Instant::now();
+    let embeddings = encoder.embed(&texts).expect("encoding works");
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"bench": "encoder", "texts": embeddings.len(), "threads": threads,
+            "sorted_by_length": sorted, "seconds": seconds,
+            "texts_per_second": embeddings.len() as f64 / seconds, "peak_rss_mib": peak_rss_mib()})
+    );
+}
+
+fn stance_bench(dir: &Path, threads: i32) {
+    tch::set_num_threads(threads);
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect("the text folder reads")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|extension| extension == "txt"))
+        .collect();
+    paths.sort();
+    let texts: Vec<String> = paths
+        .iter()
+        .map(|path| std::fs::read_to_string(path).expect("a text reads"))
+        .collect();
+    let pipeline = Pipeline::new(PipelineConfig::default()).expect("the pipeline builds");
+    let mut records: Vec<_> = texts
+        .par_iter()
+        .enumerate()
+        .map(|(index, text)| pipeline.extract(&index.to_string(), text))
+        .collect();
+    let quotes: usize = records.iter().map(|record| record.quotes.len()).sum();
+    let model = StanceModel::new(StanceConfig::default()).expect("the stance model loads");
+    let started = Instant::now();
+    for (texts, records) in texts.chunks(256).zip(records.chunks_mut(256)) {
+        let mut documents: Vec<(&str, &mut whosaid::record::DocumentRecord)> = texts
+            .iter()
+            .map(String::as_str)
+            .zip(records.iter_mut())
+            .collect();
+        model.annotate(&mut documents).expect("stance runs");
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"bench": "stance", "documents": texts.len(), "quotes": quotes,
+            "threads": threads, "seconds": seconds, "quotes_per_second": quotes as f64 / seconds,
+            "peak_rss_mib": peak_rss_mib()})
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| arg != "--bench")
+        .collect();
+    let threads = args
+        .get(2)
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(1);
+    match args.first().map(String::as_str) {
+        Some("encoder") => encoder_bench(
+            Path::new(&args[1]),
+            threads,
+            args.get(3).map(String::as_str) != Some("unsorted"),
+        ),
+        Some("stance") => stance_bench(Path::new(&args[1]), threads),
+        _ => eprintln!("usage: stance (encoder TEXTS.txt | stance TEXT_DIR) THREADS [unsorted]"),
+    }
+}

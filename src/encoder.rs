@@ -1,0 +1,274 @@
+//! The contextual encoder: all-MiniLM-L6-v2 (a 6-layer BERT) on libtorch through rust-bert,
+//! with the `tokenizers` crate reading the model's own `tokenizer.json`, so that tokens and
+//! their offsets match Python's sentence-transformers exactly.
+//!
+//! The encoder gives every token of a text its last-layer state. Stance pools the states of a
+//! target span; [`TokenStates::sentence_embedding`] pools them all as sentence-transformers does.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
+use tch::{nn::VarStore, Device, Kind, Tensor};
+use tokenizers::{Tokenizer, TruncationParams};
+
+use crate::error::{Error, Result};
+
+/// The folder `scripts/setup` unpacked the encoder into, as this binary was built; the
+/// `WHOSAID_ENCODER` environment variable overrides it at run time.
+pub fn default_model_dir() -> PathBuf {
+    std::env::var_os("WHOSAID_ENCODER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("WHOSAID_DEFAULT_ENCODER")))
+}
+
+/// How to build an [`Encoder`].
+#[derive(Debug, Clone)]
+pub struct EncoderConfig {
+    /// A folder holding `model.safetensors`, `config.json` and `tokenizer.json`.
+    pub model_dir: PathBuf,
+    /// Texts are cut to this many tokens, special tokens included.
+    pub max_tokens: usize,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+    /// Sort texts by length before batching, so that a batch pads little. Off only to measure
+    /// what it saves.
+    pub sort_by_length: bool,
+}
+
+impl Default for EncoderConfig {
+    fn default() -> Self {
+        EncoderConfig {
+            model_dir: default_model_dir(),
+            max_tokens: 256,
+            batch_size: 32,
+            sort_by_length: true,
+        }
+    }
+}
+
+/// The encoder's output for one text.
+#[derive(Debug, Clone)]
+pub struct TokenStates {
+    /// Byte range in the text of each token; special tokens ([CLS], [SEP]) have `None`.
+    pub offsets: Vec<Option<Range<usize>>>,
+    /// Row-major `offsets.len() × dim` last-layer states.
+    pub states: Vec<f32>,
+    pub dim: usize,
+}
+
+impl TokenStates {
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    pub fn row(&self, token: usize) -> &[f32] {
+        &self.states[token * self.dim..(token + 1) * self.dim]
+    }
+
+    /// The tokens (not special ones) that overlap a byte range of the text.
+    pub fn tokens_in(&self, range: &Range<usize>) -> Vec<usize> {
+        self.offsets
+            .iter()
+            .enumerate()
+            .filter_map(|(token, offsets)| {
+                let offsets = offsets.as_ref()?;
+                (offsets.start < range.end && range.start < offsets.end).then_some(token)
+            })
+            .collect()
+    }
+
+    /// The mean state of some tokens, or `None` when there are none.
+    pub fn mean_of(&self, tokens: &[usize]) -> Option<Vec<f32>> {
+        if tokens.is_empty() {
+            return None;
+        }
+        let mut mean = vec![0f32; self.dim];
+        for &token in tokens {
+            for (sum, value) in mean.iter_mut().zip(self.row(token)) {
+                *sum += value;
+            }
+        }
+        let count = tokens.len() as f32;
+        mean.iter_mut().for_each(|value| *value /= count);
+        Some(mean)
+    }
+
+    /// Mean pooling over every token, special ones included, then L2 normalisation: the
+    /// sentence embedding of all-MiniLM-L6-v2 as sentence-transformers computes it.
+    pub fn sentence_embedding(&self) -> Vec<f32> {
+        let all: Vec<usize> = (0..self.len()).collect();
+        let mut mean = self.mean_of(&all).unwrap_or_else(|| vec![0.0; self.dim]);
+        let norm = mean.iter().map(|value| value * value).sum::<f32>().sqrt();
+        if norm > 1e-12 {
+            mean.iter_mut().for_each(|value| *value /= norm);
+        }
+        mean
+    }
+}
+
+/// all-MiniLM-L6-v2, loaded once. It holds libtorch tensors, which are not `Sync`: give each
+/// thread that encodes its own, or (as the batch runner does) encode on one thread and let
+/// libtorch's own thread pool use the cores.
+pub struct Encoder {
+    tokenizer: Tokenizer,
+    model: BertModel<BertEmbeddings>,
+    // The model's tensors live in the store; it must outlive the model.
+    _store: VarStore,
+    config: EncoderConfig,
+    dim: usize,
+}
+
+fn model_error(path: &Path, message: impl std::fmt::Display) -> Error {
+    Error::Model {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+impl Encoder {
+    pub fn new(config: EncoderConfig) -> Result<Self> {
+        let dir = &config.model_dir;
+        let config_path = dir.join("config.json");
+        let config_text = std::fs::read_to_string(&config_path).map_err(|error| {
+            model_error(
+                &config_path,
+                format!("{error}; run scripts/setup to install the encoder"),
+            )
+        })?;
+        let bert_config: BertConfig =
+            serde_json::from_str(&config_text).map_err(|error| model_error(&config_path, error))?;
+        let tokenizer_path = dir.join("tokenizer.json");
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|error| model_error(&tokenizer_path, error))?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: config.max_tokens.max(2),
+                ..Default::default()
+            }))
+            .map_err(|error| model_error(&tokenizer_path, error))?;
+        let mut store = VarStore::new(Device::Cpu);
+        let model = BertModel::<BertEmbeddings>::new_with_optional_pooler(
+            store.root(),
+            &bert_config,
+            false,
+        );
+        let weights_path = dir.join("model.safetensors");
+        store
+            .load(&weights_path)
+            .map_err(|error| model_error(&weights_path, error))?;
+        Ok(Encoder {
+            tokenizer,
+            model,
+            _store: store,
+            dim: bert_config.hidden_size as usize,
+            config,
+        })
+    }
+
+    /// The width of a token state.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Every token's state, for each text, in the order given.
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<TokenStates>> {
+        let tokenizer_path = self.config.model_dir.join("tokenizer.json");
+        let mut encodings = Vec::with_capacity(texts.len());
+        for text in texts {
+            let encoding = self
+                .tokenizer
+                .encode(*text, true)
+                .map_err(|error| model_error(&tokenizer_path, error))?;
+            encodings.push(encoding);
+        }
+        // Sorting by length makes each batch pad to nearly its own length, which is most of the
+        // difference between a naive encoder and sentence-transformers' speed.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        if self.config.sort_by_length {
+            order.sort_by_key(|&index| std::cmp::Reverse(encodings[index].get_ids().len()));
+        }
+        let mut results: Vec<Option<TokenStates>> = vec![None; texts.len()];
+        let _guard = tch::no_grad_guard();
+        for batch in order.chunks(self.config.batch_size.max(1)) {
+            let width = batch
+                .iter()
+                .map(|&index| encodings[index].get_ids().len())
+                .max()
+                .unwrap_or(0);
+            if width == 0 {
+                for &index in batch {
+                    results[index] = Some(TokenStates {
+                        offsets: Vec::new(),
+                        states: Vec::new(),
+                        dim: self.dim,
+                    });
+                }
+                continue;
+            }
+            let mut ids = vec![0i64; batch.len() * width];
+            let mut mask = vec![0i64; batch.len() * width];
+            for (row, &index) in batch.iter().enumerate() {
+                for (column, &id) in encodings[index].get_ids().iter().enumerate() {
+                    ids[row * width + column] = i64::from(id);
+                    mask[row * width + column] = 1;
+                }
+            }
+            let shape = [batch.len() as i64, width as i64];
+            let ids = Tensor::from_slice(&ids).view(shape);
+            let mask = Tensor::from_slice(&mask).view(shape);
+            let types = Tensor::zeros(shape, (Kind::Int64, Device::Cpu));
+            let output = self
+                .model
+                .forward_t(
+                    Some(&ids),
+                    Some(&mask),
+                    Some(&types),
+                    None,
+                    None,
+                    None,
+                    None,
+                    false,
+                )
+                .map_err(|error| model_error(&self.config.model_dir, error))?;
+            let hidden = output
+                .hidden_state
+                .to_kind(Kind::Float)
+                .contiguous()
+                .view(-1);
+            let hidden = Vec::<f32>::try_from(&hidden)
+                .map_err(|error| model_error(&self.config.model_dir, error))?;
+            for (row, &index) in batch.iter().enumerate() {
+                let encoding = &encodings[index];
+                let length = encoding.get_ids().len();
+                let start = row * width * self.dim;
+                let offsets = encoding
+                    .get_offsets()
+                    .iter()
+                    .zip(encoding.get_special_tokens_mask())
+                    .map(|(&(from, to), &special)| (special == 0).then_some(from..to))
+                    .collect();
+                results[index] = Some(TokenStates {
+                    offsets,
+                    states: hidden[start..start + length * self.dim].to_vec(),
+                    dim: self.dim,
+                });
+            }
+        }
+        Ok(results.into_iter().flatten().collect())
+    }
+
+    /// Sentence embeddings (mean pooled, L2 normalised), for each text.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        Ok(self
+            .encode(texts)?
+            .iter()
+            .map(TokenStates::sentence_embedding)
+            .collect())
+    }
+}

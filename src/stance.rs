@@ -1,0 +1,655 @@
+//! Stance: the tone a quote takes, and its stance toward the people and organisations it names.
+//!
+//! The model is target-dependent sentiment as NewsMTSC defines it: given a sentence and a target
+//! span in it, is the sentence negative, neutral or positive toward the target? all-MiniLM-L6-v2
+//! ([`crate::encoder`]) gives each token a contextual state; [`target_features`] pools the states
+//! of the target, of the words around it and of the whole sentence; a small classifier head
+//! ([`StanceHead`], trained by `whosaid train stance`) maps that to calibrated probabilities.
+//!
+//! A quote's tone is the model's answer with the quote's content as the target, in the sentences
+//! that hold it; a quote's stance toward an entity is the answer with that entity's mention (inside
+//! the content) as the target, in the same encoding.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::offsets::byte_offsets;
+use crate::record::{DocumentRecord, MentionKind, MentionRecord, SpanRecord};
+
+/// The three polarities of NewsMTSC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StanceLabel {
+    Negative,
+    Neutral,
+    Positive,
+}
+
+impl StanceLabel {
+    pub const ALL: [StanceLabel; 3] = [
+        StanceLabel::Negative,
+        StanceLabel::Neutral,
+        StanceLabel::Positive,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// NewsMTSC's polarity: 2 negative, 4 neutral, 6 positive.
+    pub fn from_polarity(polarity: f64) -> Option<Self> {
+        match polarity.round() as i64 {
+            2 => Some(StanceLabel::Negative),
+            4 => Some(StanceLabel::Neutral),
+            6 => Some(StanceLabel::Positive),
+            _ => None,
+        }
+    }
+}
+
+/// A stance and the probability the model gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StanceScore {
+    pub label: StanceLabel,
+    pub confidence: f64,
+}
+
+impl StanceScore {
+    /// The most probable label of a distribution over [`StanceLabel::ALL`].
+    pub fn from_probabilities(probabilities: [f64; 3]) -> Self {
+        let mut best = 0;
+        for index in 1..3 {
+            if probabilities[index] > probabilities[best] {
+                best = index;
+            }
+        }
+        StanceScore {
+            label: StanceLabel::ALL[best],
+            confidence: probabilities[best],
+        }
+    }
+}
+
+/// Tokens on each side of a target whose states describe its immediate context.
+pub const LOCAL_WINDOW: usize = 6;
+
+/// The head's input for one target: the mean state of the target's tokens, of up to
+/// [`LOCAL_WINDOW`] tokens on each side of it, and of the whole sentence, side by side. A
+/// target with no tokens (cut off by truncation) falls back to the sentence.
+#[cfg(feature = "transformer")]
+pub fn target_features(states: &crate::encoder::TokenStates, target: &Range<usize>) -> Vec<f32> {
+    let words: Vec<usize> = (0..states.len())
+        .filter(|&token| states.offsets[token].is_some())
+        .collect();
+    let sentence = states
+        .mean_of(&words)
+        .unwrap_or_else(|| vec![0.0; states.dim]);
+    let inside = states.tokens_in(target);
+    let target_mean = states.mean_of(&inside).unwrap_or_else(|| sentence.clone());
+    let local = match (inside.first(), inside.last()) {
+        (Some(&first), Some(&last)) => {
+            let around: Vec<usize> = words
+                .iter()
+                .copied()
+                .filter(|&token| {
+                    (token < first && token + LOCAL_WINDOW >= first)
+                        || (token > last && token <= last + LOCAL_WINDOW)
+                })
+                .collect();
+            states.mean_of(&around).unwrap_or_else(|| sentence.clone())
+        }
+        _ => sentence.clone(),
+    };
+    let mut features = target_mean;
+    features.extend_from_slice(&local);
+    features.extend_from_slice(&sentence);
+    features
+}
+
+/// The classifier head: standardised features, one hidden ReLU layer, softmax over the three
+/// labels, divided by a temperature fitted for calibration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StanceHead {
+    /// What the head was trained on and how, for whoever opens the file.
+    pub provenance: String,
+    pub encoder: String,
+    pub feature_mean: Vec<f32>,
+    pub feature_scale: Vec<f32>,
+    /// `hidden × features`, row-major.
+    pub hidden_weights: Vec<f32>,
+    pub hidden_bias: Vec<f32>,
+    /// `3 × hidden`, row-major.
+    pub output_weights: Vec<f32>,
+    pub output_bias: Vec<f32>,
+    pub temperature: f32,
+}
+
+const SHIPPED_HEAD: &str = include_str!("../models/stance-head.json");
+
+impl StanceHead {
+    /// The head in `models/stance-head.json`, built into the binary.
+    pub fn shipped() -> Result<Self> {
+        Self::parse(SHIPPED_HEAD, Path::new("models/stance-head.json"))
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+        Self::parse(&text, path)
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Self> {
+        let head: StanceHead = serde_json::from_str(text).map_err(|error| Error::Model {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        let features = head.feature_mean.len();
+        let hidden = head.hidden_bias.len();
+        let consistent = features > 0
+            && hidden > 0
+            && head.feature_scale.len() == features
+            && head.hidden_weights.len() == hidden * features
+            && head.output_weights.len() == 3 * hidden
+            && head.output_bias.len() == 3
+            && head.temperature > 0.0;
+        if !consistent {
+            return Err(Error::Model {
+                path: path.to_path_buf(),
+                message: "the stance head's weights do not have consistent shapes".into(),
+            });
+        }
+        Ok(head)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string(self).map_err(|error| Error::Model {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        std::fs::write(path, text + "\n").map_err(|error| Error::io(path, error))
+    }
+
+    pub fn feature_count(&self) -> usize {
+        self.feature_mean.len()
+    }
+
+    /// Scores before the softmax, at temperature 1.
+    pub fn logits(&self, features: &[f32]) -> [f32; 3] {
+        let standardised: Vec<f32> = features
+            .iter()
+            .zip(&self.feature_mean)
+            .zip(&self.feature_scale)
+            .map(|((value, mean), scale)| (value - mean) / scale)
+            .collect();
+        let count = self.feature_count();
+        let hidden: Vec<f32> = self
+            .hidden_bias
+            .iter()
+            .enumerate()
+            .map(|(unit, bias)| {
+                let row = &self.hidden_weights[unit * count..(unit + 1) * count];
+                let sum: f32 = row.iter().zip(&standardised).map(|(w, x)| w * x).sum();
+                (sum + bias).max(0.0)
+            })
+            .collect();
+        let width = hidden.len();
+        let mut logits = [0f32; 3];
+        for (label, logit) in logits.iter_mut().enumerate() {
+            let row = &self.output_weights[label * width..(label + 1) * width];
+            *logit =
+                row.iter().zip(&hidden).map(|(w, h)| w * h).sum::<f32>() + self.output_bias[label];
+        }
+        logits
+    }
+
+    /// Calibrated probabilities of [`StanceLabel::ALL`].
+    pub fn probabilities(&self, features: &[f32]) -> [f64; 3] {
+        softmax(self.logits(features), self.temperature)
+    }
+}
+
+/// The softmax of `logits / temperature`.
+pub fn softmax(logits: [f32; 3], temperature: f32) -> [f64; 3] {
+    let scaled = logits.map(|logit| f64::from(logit) / f64::from(temperature));
+    let max = scaled.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exp = scaled.map(|value| (value - max).exp());
+    let total: f64 = exp.iter().sum();
+    exp.map(|value| value / total)
+}
+
+/// A text and the byte ranges, within it, of the targets to score.
+#[derive(Debug, Clone)]
+pub struct TargetedText<'a> {
+    pub text: &'a str,
+    pub targets: Vec<Range<usize>>,
+}
+
+/// How to build a [`StanceModel`].
+#[derive(Debug, Clone, Default)]
+pub struct StanceConfig {
+    #[cfg(feature = "transformer")]
+    pub encoder: crate::encoder::EncoderConfig,
+    /// A head to use instead of the shipped one.
+    pub head: Option<PathBuf>,
+}
+
+/// The encoder and the head together.
+#[cfg(feature = "transformer")]
+pub struct StanceModel {
+    encoder: crate::encoder::Encoder,
+    head: StanceHead,
+}
+
+#[cfg(feature = "transformer")]
+impl StanceModel {
+    pub fn new(config: StanceConfig) -> Result<Self> {
+        let head = match &config.head {
+            Some(path) => StanceHead::load(path)?,
+            None => StanceHead::shipped()?,
+        };
+        let encoder = crate::encoder::Encoder::new(config.encoder)?;
+        if head.feature_count() != 3 * encoder.dim() {
+            return Err(Error::Model {
+                path: config
+                    .head
+                    .unwrap_or_else(|| "models/stance-head.json".into()),
+                message: format!(
+                    "the head expects {} features, the encoder gives {}",
+                    head.feature_count(),
+                    3 * encoder.dim()
+                ),
+            });
+        }
+        Ok(StanceModel { encoder, head })
+    }
+
+    pub fn encoder(&self) -> &crate::encoder::Encoder {
+        &self.encoder
+    }
+
+    pub fn head(&self) -> &StanceHead {
+        &self.head
+    }
+
+    /// The tone of each whole text.
+    pub fn predict(&self, texts: &[&str]) -> Result<Vec<StanceScore>> {
+        let inputs: Vec<TargetedText> = texts
+            .iter()
+            .map(|text| TargetedText {
+                text,
+                targets: vec![Range {
+                    start: 0,
+                    end: text.len(),
+                }],
+            })
+            .collect();
+        Ok(self
+            .predict_targets(&inputs)?
+            .into_iter()
+            .map(|mut scores| scores.remove(0))
+            .collect())
+    }
+
+    /// The stance of each text toward each of its targets. Every text is encoded once, however
+    /// many targets it has.
+    pub fn predict_targets(&self, inputs: &[TargetedText]) -> Result<Vec<Vec<StanceScore>>> {
+        Ok(self
+            .predict_probabilities(inputs)?
+            .into_iter()
+            .map(|targets| {
+                targets
+                    .into_iter()
+                    .map(StanceScore::from_probabilities)
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The probabilities of [`StanceLabel::ALL`] for each target of each text.
+    pub fn predict_probabilities(&self, inputs: &[TargetedText]) -> Result<Vec<Vec<[f64; 3]>>> {
+        let texts: Vec<&str> = inputs.iter().map(|input| input.text).collect();
+        let states = self.encoder.encode(&texts)?;
+        Ok(inputs
+            .iter()
+            .zip(&states)
+            .map(|(input, states)| {
+                input
+                    .targets
+                    .iter()
+                    .map(|target| self.head.probabilities(&target_features(states, target)))
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+/// Bytes of context taken on each side of a quote, at most, to find its sentence bounds.
+const WINDOW_REACH: usize = 400;
+
+/// Whether the `.`, `?` or `!` at byte `at` ends a sentence: it is followed by whitespace, a
+/// quotation mark (news text often lacks the space: `he said.”We`) or the end, and a full stop
+/// does not follow a capital (an initial, or "U.S.").
+fn ends_sentence(text: &str, at: usize) -> bool {
+    let bytes = text.as_bytes();
+    if !matches!(bytes[at], b'.' | b'?' | b'!') {
+        return false;
+    }
+    // An ASCII byte is a whole character, so the next one starts right after it.
+    let rest = &text[at + 1..];
+    let followed = rest
+        .chars()
+        .next()
+        .is_none_or(|next| next.is_whitespace() || matches!(next, '"' | '“' | '”'));
+    match bytes[at] {
+        b'?' | b'!' => followed,
+        b'.' => followed && at > 0 && !bytes[at - 1].is_ascii_uppercase(),
+        _ => false,
+    }
+}
+
+/// The sentence or sentences of `text` that hold the byte range `content`: the text a quote's
+/// stance is read from, since the stance model learned from whole news sentences.
+pub fn quote_window(text: &str, content: Range<usize>) -> Range<usize> {
+    let mut floor = content.start.saturating_sub(WINDOW_REACH);
+    while !text.is_char_boundary(floor) {
+        floor += 1;
+    }
+    let mut start = floor;
+    for at in (floor..content.start).rev() {
+        let byte = text.as_bytes()[at];
+        if byte == b'\n' || ends_sentence(text, at) {
+            start = at + 1;
+            break;
+        }
+    }
+    while start < content.start && text.as_bytes()[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    // A quote that ends its own sentence ("… every meeting.”") ends the window.
+    let closes_sentence = text[content.clone()]
+        .trim_end_matches(['"', '“', '”', '\'', '’', ' '])
+        .ends_with(['.', '?', '!']);
+    if closes_sentence {
+        return start.min(content.start)..content.end;
+    }
+    let mut ceiling = (content.end + WINDOW_REACH).min(text.len());
+    while !text.is_char_boundary(ceiling) {
+        ceiling -= 1;
+    }
+    let mut end = ceiling;
+    for at in content.end..ceiling {
+        let byte = text.as_bytes()[at];
+        if byte == b'\n' {
+            end = at;
+            break;
+        }
+        if ends_sentence(text, at) {
+            end = at + 1;
+            break;
+        }
+    }
+    start.min(content.start)..end.max(content.end)
+}
+
+/// What the model reads for a quote's tone: the sentences around the quote, with the quote's
+/// content as the target.
+pub fn quote_target(text: &str, content: Range<usize>) -> TargetedText<'_> {
+    let window = quote_window(text, content.clone());
+    TargetedText {
+        text: &text[window.clone()],
+        targets: vec![Range {
+            start: content.start - window.start,
+            end: content.end - window.start,
+        }],
+    }
+}
+
+/// What the stance model reads for one quote of one document.
+#[derive(Debug, Clone)]
+pub struct QuoteStanceInput {
+    /// The quote's index in [`DocumentRecord::quotes`].
+    pub quote: usize,
+    /// Byte range, in the document text, of the sentences around the quote.
+    pub window: Range<usize>,
+    /// Byte ranges within the window: the content first, then each named entity.
+    pub targets: Vec<Range<usize>>,
+    /// The entity id and mention of each target after the first.
+    pub entities: Vec<(String, SpanRecord)>,
+}
+
+/// The stance inputs of every quote of a document: the content as the target of its tone, and
+/// the first name-mention of each other entity inside the content.
+pub fn stance_inputs(text: &str, record: &DocumentRecord) -> Vec<QuoteStanceInput> {
+    let mut offsets = Vec::new();
+    for quote in &record.quotes {
+        offsets.push(quote.content.start);
+        offsets.push(quote.content.end);
+    }
+    // (index into the mention offsets, entity id, mention), by position, so that each quote
+    // finds the mentions inside it by binary search.
+    let mut named: Vec<(usize, &str, &MentionRecord)> = Vec::new();
+    for entity in &record.entities {
+        for mention in &entity.mentions {
+            if mention.kind == MentionKind::Name {
+                named.push((named.len(), entity.id.as_str(), mention));
+                offsets.push(mention.start);
+                offsets.push(mention.end);
+            }
+        }
+    }
+    named.sort_by_key(|(_, _, mention)| mention.start);
+    let bytes = byte_offsets(text, &offsets);
+    let quote_bytes = &bytes[..2 * record.quotes.len()];
+    let mention_bytes = &bytes[2 * record.quotes.len()..];
+    record
+        .quotes
+        .iter()
+        .enumerate()
+        .map(|(index, quote)| {
+            let content = quote_bytes[2 * index]..quote_bytes[2 * index + 1];
+            let window = quote_window(text, content.clone());
+            let mut targets = vec![Range {
+                start: content.start - window.start,
+                end: content.end - window.start,
+            }];
+            let mut entities: Vec<(String, SpanRecord)> = Vec::new();
+            let speaker = quote
+                .speaker
+                .as_ref()
+                .map(|speaker| speaker.entity.as_str());
+            let first =
+                named.partition_point(|(_, _, mention)| mention.start < quote.content.start);
+            let inside = named[first..]
+                .iter()
+                .take_while(|(_, _, mention)| mention.start < quote.content.end)
+                .filter(|(at, entity, mention)| {
+                    Some(*entity) != speaker
+                        && mention.end <= quote.content.end
+                        && mention_bytes[2 * at] < mention_bytes[2 * at + 1]
+                });
+            for &(at, entity, mention) in inside {
+                if entities.iter().any(|(seen, _)| seen == entity) {
+                    continue;
+                }
+                targets.push(
+                    mention_bytes[2 * at] - window.start..mention_bytes[2 * at + 1] - window.start,
+                );
+                entities.push((
+                    entity.to_string(),
+                    SpanRecord {
+                        start: mention.start,
+                        end: mention.end,
+                        text: mention.text.clone(),
+                    },
+                ));
+            }
+            QuoteStanceInput {
+                quote: index,
+                window,
+                targets,
+                entities,
+            }
+        })
+        .collect()
+}
+
+#[cfg(feature = "transformer")]
+impl StanceModel {
+    /// Adds the stance layer to the quotes of many documents at once, so that the encoder
+    /// batches quotes across documents.
+    pub fn annotate(&self, documents: &mut [(&str, &mut DocumentRecord)]) -> Result<()> {
+        let inputs: Vec<Vec<QuoteStanceInput>> = documents
+            .iter()
+            .map(|(text, record)| stance_inputs(text, record))
+            .collect();
+        let targeted: Vec<TargetedText> = documents
+            .iter()
+            .zip(&inputs)
+            .flat_map(|((text, _), inputs)| {
+                inputs.iter().map(move |input| TargetedText {
+                    text: &text[input.window.clone()],
+                    targets: input.targets.clone(),
+                })
+            })
+            .collect();
+        let mut scores = self.predict_targets(&targeted)?.into_iter();
+        for ((_, record), inputs) in documents.iter_mut().zip(inputs) {
+            for input in inputs {
+                let Some(quote_scores) = scores.next() else {
+                    break;
+                };
+                let quote = &mut record.quotes[input.quote];
+                quote.stance = quote_scores.first().copied();
+                quote.targets = Some(
+                    input
+                        .entities
+                        .into_iter()
+                        .zip(quote_scores.into_iter().skip(1))
+                        .map(|((entity, mention), score)| crate::record::TargetRecord {
+                            entity,
+                            mention,
+                            label: score.label,
+                            confidence: score.confidence,
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "transformer")]
+impl crate::batch::ChunkAnnotator for StanceModel {
+    fn annotate(&self, documents: &mut [(&str, &mut DocumentRecord)]) -> Result<()> {
+        StanceModel::annotate(self, documents)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polarity_maps_to_labels() {
+        assert_eq!(StanceLabel::from_polarity(2.0), Some(StanceLabel::Negative));
+        assert_eq!(StanceLabel::from_polarity(4.0), Some(StanceLabel::Neutral));
+        assert_eq!(StanceLabel::from_polarity(6.0), Some(StanceLabel::Positive));
+        assert_eq!(StanceLabel::from_polarity(5.0), None);
+    }
+
+    #[test]
+    fn softmax_is_a_distribution_and_temperature_flattens_it() {
+        let sharp = softmax([2.0, 0.0, -1.0], 1.0);
+        let flat = softmax([2.0, 0.0, -1.0], 3.0);
+        assert!((sharp.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!((flat.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(sharp[0] > flat[0] && flat[0] > 1.0 / 3.0);
+        let extreme = softmax([1e30, -1e30, 0.0], 1.0);
+        assert!(extreme.iter().all(|p| p.is_finite()));
+    }
+
+    #[test]
+    fn the_shipped_head_loads_and_gives_probabilities() {
+        let head = StanceHead::shipped().expect("the shipped head parses");
+        let features = vec![0.1; head.feature_count()];
+        let probabilities = head.probabilities(&features);
+        assert!(probabilities.iter().all(|p| (0.0..=1.0).contains(p)));
+        assert!((probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_window_is_the_sentence_around_the_quote() {
+        let text = "Talks went on. “We are close,” U.S. Secretary John Kerry said. Then they left.";
+        let start = text.find('“').unwrap();
+        let end = text.find(",”").unwrap() + ",”".len();
+        let window = quote_window(text, start..end);
+        assert_eq!(
+            &text[window],
+            "“We are close,” U.S. Secretary John Kerry said."
+        );
+        let text = "He said.”We agree.”Yet, nothing changed.";
+        let start = text.find('”').unwrap();
+        let end = text.find("Yet").unwrap();
+        assert_eq!(&text[quote_window(text, start..end)], "”We agree.”");
+        let text = "I’ll go. “Fine,” he’s said… and then?”";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                if text.is_char_boundary(start) && text.is_char_boundary(end) {
+                    let window = quote_window(text, start..end);
+                    assert!(
+                        text.is_char_boundary(window.start) && text.is_char_boundary(window.end)
+                    );
+                }
+            }
+        }
+        let text = "no end in sight\nquote here and on";
+        let start = text.find("quote").unwrap();
+        assert_eq!(
+            &text[quote_window(text, start..start + 5)],
+            "quote here and on"
+        );
+    }
+
+    #[test]
+    fn stance_inputs_target_the_content_and_other_entities_named_in_it() {
+        let text = "“Kerry 😀 and Lavrov agree,” Obama said.";
+        let record: DocumentRecord = serde_json::from_value(serde_json::json!({
+            "id": "d",
+            "quotes": [{"type": "direct", "content": {"start": 0, "end": 27, "text": "“Kerry 😀 and Lavrov agree,”"},
+                        "cue": null, "speaker": {"name": "Obama", "entity": "e3", "mention": null}, "confidence": 0.5}],
+            "entities": [
+                {"id": "e1", "name": "Kerry", "kind": "person", "mentions": [{"start": 1, "end": 6, "text": "Kerry", "kind": "name"}]},
+                {"id": "e2", "name": "Lavrov", "kind": "person", "mentions": [{"start": 13, "end": 19, "text": "Lavrov", "kind": "name"}]},
+                {"id": "e3", "name": "Obama", "kind": "person", "mentions": [{"start": 28, "end": 33, "text": "Obama", "kind": "name"}]}
+            ]
+        }))
+        .unwrap();
+        let inputs = stance_inputs(text, &record);
+        assert_eq!(inputs.len(), 1);
+        let window = &text[inputs[0].window.clone()];
+        assert_eq!(window, text);
+        let targets: Vec<&str> = inputs[0]
+            .targets
+            .iter()
+            .map(|range| &window[range.clone()])
+            .collect();
+        assert_eq!(targets, ["“Kerry 😀 and Lavrov agree,”", "Kerry", "Lavrov"]);
+        let entities: Vec<&str> = inputs[0]
+            .entities
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        assert_eq!(entities, ["e1", "e2"]);
+    }
+
+    #[test]
+    fn an_inconsistent_head_is_an_error() {
+        let mut head = StanceHead::shipped().expect("the shipped head parses");
+        head.output_bias.pop();
+        let text = serde_json::to_string(&head).unwrap();
+        assert!(StanceHead::parse(&text, Path::new("bad.json")).is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! The stance stage on the real encoder: all-MiniLM-L6-v2 as `scripts/setup` installs it from
+//! PyPI, and the shipped head.
+#![cfg(feature = "transformer")]
+
+mod common;
+
+use std::sync::OnceLock;
+
+use whosaid::encoder::{Encoder, EncoderConfig};
+use whosaid::eval::stance::{read_quote_stance, StanceReport};
+use whosaid::pipeline::{Pipeline, PipelineConfig};
+use whosaid::record::DocumentRecord;
+use whosaid::stance::{quote_target, StanceConfig, StanceLabel, StanceModel};
+
+fn model() -> &'static std::sync::Mutex<StanceModel> {
+    static MODEL: OnceLock<std::sync::Mutex<StanceModel>> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        std::sync::Mutex::new(
+            StanceModel::new(StanceConfig::default())
+                .expect("the encoder installed by scripts/setup loads"),
+        )
+    })
+}
+
+fn seed_with_stance() -> DocumentRecord {
+    let pipeline = Pipeline::new(PipelineConfig::default()).unwrap();
+    let mut record = pipeline.extract("seed", common::SEED);
+    let model = model().lock().unwrap();
+    model
+        .annotate(&mut [(common::SEED, &mut record)])
+        .expect("stance runs on the seed");
+    record
+}
+
+#[test]
+#[ignore = "known failure: the head reads the seed's “We are close,” as neutral (issue 3 stays open)"]
+fn the_seed_quotes_that_look_forward_are_positive() {
+    let record = seed_with_stance();
+    for content in [
+        "We are close,",
+        "The mutual trust is growing with every meeting.",
+    ] {
+        let quote = record
+            .quotes
+            .iter()
+            .find(|quote| quote.content.text.contains(content))
+            .unwrap_or_else(|| panic!("no quote {content}"));
+        let stance = quote.stance.expect("every quote gets a stance");
+        assert_eq!(stance.label, StanceLabel::Positive, "{content}: {stance:?}");
+    }
+}
+
+#[test]
+fn every_quote_gets_a_probability_and_its_targets_index_the_text() {
+    let record = seed_with_stance();
+    assert!(!record.quotes.is_empty());
+    for quote in &record.quotes {
+        assert!(
+            quote.stance.is_some() && quote.targets.is_some(),
+            "{quote:?}"
+        );
+    }
+    common::assert_offsets(common::SEED, &record);
+    // Kerry's report of agreeing "with Lavrov" names Lavrov, not Kerry himself.
+    let agreed = record
+        .quotes
+        .iter()
+        .find(|quote| quote.content.text.contains("vast majority"))
+        .expect("the mixed quote");
+    let targets = agreed.targets.as_ref().unwrap();
+    let speaker = &agreed.speaker.as_ref().unwrap().entity;
+    assert!(targets.iter().all(|target| &target.entity != speaker));
+    assert!(targets.iter().any(|target| target.mention.text == "Lavrov"));
+}
+
+#[test]
+fn probabilities_sum_to_one_for_every_target() {
+    let model = model().lock().unwrap();
+    let text = "Critics say the deal is a disaster, but Lavrov praised Kerry.";
+    let targets = vec![
+        text.find("Lavrov").unwrap()..text.find("Lavrov").unwrap() + 6,
+        text.find("Kerry").unwrap()..text.find("Kerry").unwrap() + 5,
+        0..text.len(),
+    ];
+    let probabilities = model
+        .predict_probabilities(&[whosaid::stance::TargetedText { text, targets }])
+        .unwrap();
+    assert_eq!(probabilities[0].len(), 3);
+    for distribution in &probabilities[0] {
+        assert!(distribution.iter().all(|p| (0.0..=1.0).contains(p)));
+        assert!((distribution.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn batching_and_padding_do_not_change_token_states() {
+    let encoder = Encoder::new(EncoderConfig {
+        batch_size: 4,
+        ..EncoderConfig::default()
+    })
+    .unwrap();
+    let texts = [
+        "Short.",
+        "A somewhat longer sentence about talks in Geneva between two ministers.",
+        "",
+        "“We are close,” U.S. Secretary of State John Kerry said.",
+        "Ünïcödé and emoji 😀 do not shift the offsets.",
+    ];
+    let together = encoder.encode(&texts).unwrap();
+    for (text, batched) in texts.iter().zip(&together) {
+        let alone = &encoder.encode(&[text]).unwrap()[0];
+        assert_eq!(alone.offsets, batched.offsets, "{text}");
+        let largest = alone
+            .states
+            .iter()
+            .zip(&batched.states)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(largest < 1e-4, "{text}: states differ by {largest}");
+        for range in batched.offsets.iter().flatten() {
+            assert!(text.is_char_boundary(range.start) && text.is_char_boundary(range.end));
+        }
+    }
+    let embedding = &encoder.embed(&[texts[1]]).unwrap()[0];
+    let norm: f32 = embedding.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4);
+}
+
+#[test]
+fn hand_labelled_quotes_beat_the_majority_class() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/quote-stance.jsonl");
+    let examples = read_quote_stance(&path).unwrap();
+    assert!(examples.len() >= 30);
+    let model = model().lock().unwrap();
+    let inputs: Vec<_> = examples
+        .iter()
+        .map(|example| quote_target(&example.text, example.quote.clone()))
+        .collect();
+    let probabilities = model.predict_probabilities(&inputs).unwrap();
+    let predictions: Vec<_> = examples
+        .iter()
+        .zip(probabilities)
+        .map(|(example, targets)| (example.label, targets[0]))
+        .collect();
+    let report = StanceReport::new(&predictions, StanceLabel::Negative);
+    assert!(
+        report.model.macro_f1 > report.majority.macro_f1 + 0.2,
+        "{report}"
+    );
+}
+
+#[test]
+fn a_missing_encoder_is_an_error_that_names_the_folder() {
+    let result = StanceModel::new(StanceConfig {
+        encoder: EncoderConfig {
+            model_dir: "/nonexistent/encoder".into(),
+            ..EncoderConfig::default()
+        },
+        head: None,
+    });
+    let message = result.err().expect("no model there").to_string();
+    assert!(message.contains("/nonexistent/encoder"), "{message}");
+}
