@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use tch::{nn::VarStore, Device, Kind, Tensor};
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 use crate::error::{Error, Result};
 
@@ -111,14 +111,24 @@ impl TokenStates {
     }
 }
 
+/// Byte ranges of an encoding's tokens; special tokens get `None`.
+pub fn token_offsets(encoding: &Encoding) -> Vec<Option<Range<usize>>> {
+    encoding
+        .get_offsets()
+        .iter()
+        .zip(encoding.get_special_tokens_mask())
+        .map(|(&(from, to), &special)| (special == 0).then_some(from..to))
+        .collect()
+}
+
 /// all-MiniLM-L6-v2, loaded once. It holds libtorch tensors, which are not `Sync`: give each
 /// thread that encodes its own, or (as the batch runner does) encode on one thread and let
 /// libtorch's own thread pool use the cores.
 pub struct Encoder {
     tokenizer: Tokenizer,
     model: BertModel<BertEmbeddings>,
-    // The model's tensors live in the store; it must outlive the model.
-    _store: VarStore,
+    // Owns the model's tensors.
+    store: VarStore,
     config: EncoderConfig,
     dim: usize,
 }
@@ -165,7 +175,7 @@ impl Encoder {
         Ok(Encoder {
             tokenizer,
             model,
-            _store: store,
+            store,
             dim: bert_config.hidden_size as usize,
             config,
         })
@@ -176,17 +186,60 @@ impl Encoder {
         self.dim
     }
 
+    /// Tokenizes texts as the encoder reads them: special tokens added, cut to `max_tokens`.
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Encoding>> {
+        let tokenizer_path = self.config.model_dir.join("tokenizer.json");
+        texts
+            .iter()
+            .map(|text| {
+                self.tokenizer
+                    .encode(*text, true)
+                    .map_err(|error| model_error(&tokenizer_path, error))
+            })
+            .collect()
+    }
+
+    /// The last-layer states of a batch of tokenized texts, `[texts, longest, dim]`, padded
+    /// with zeros past each text's end. `train` turns dropout on; gradients flow to whichever
+    /// weights require them unless the caller is under `no_grad`.
+    pub fn forward(&self, encodings: &[&Encoding], train: bool) -> Result<Tensor> {
+        let width = encodings
+            .iter()
+            .map(|encoding| encoding.get_ids().len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let mut ids = vec![0i64; encodings.len() * width];
+        let mut mask = vec![0i64; encodings.len() * width];
+        for (row, encoding) in encodings.iter().enumerate() {
+            for (column, &id) in encoding.get_ids().iter().enumerate() {
+                ids[row * width + column] = i64::from(id);
+                mask[row * width + column] = 1;
+            }
+        }
+        let shape = [encodings.len() as i64, width as i64];
+        let ids = Tensor::from_slice(&ids).view(shape);
+        let mask = Tensor::from_slice(&mask).view(shape);
+        let types = Tensor::zeros(shape, (Kind::Int64, Device::Cpu));
+        let output = self
+            .model
+            .forward_t(
+                Some(&ids),
+                Some(&mask),
+                Some(&types),
+                None,
+                None,
+                None,
+                None,
+                train,
+            )
+            .map_err(|error| model_error(&self.config.model_dir, error))?;
+        Ok(output.hidden_state)
+    }
+
     /// Every token's state, for each text, in the order given.
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<TokenStates>> {
-        let tokenizer_path = self.config.model_dir.join("tokenizer.json");
-        let mut encodings = Vec::with_capacity(texts.len());
-        for text in texts {
-            let encoding = self
-                .tokenizer
-                .encode(*text, true)
-                .map_err(|error| model_error(&tokenizer_path, error))?;
-            encodings.push(encoding);
-        }
+        let encodings = self.tokenize(texts)?;
         // Sorting by length makes each batch pad to nearly its own length, which is most of the
         // difference between a naive encoder and sentence-transformers' speed.
         let mut order: Vec<usize> = (0..texts.len()).collect();
@@ -196,71 +249,65 @@ impl Encoder {
         let mut results: Vec<Option<TokenStates>> = vec![None; texts.len()];
         let _guard = tch::no_grad_guard();
         for batch in order.chunks(self.config.batch_size.max(1)) {
-            let width = batch
-                .iter()
-                .map(|&index| encodings[index].get_ids().len())
-                .max()
-                .unwrap_or(0);
-            if width == 0 {
-                for &index in batch {
-                    results[index] = Some(TokenStates {
-                        offsets: Vec::new(),
-                        states: Vec::new(),
-                        dim: self.dim,
-                    });
-                }
-                continue;
-            }
-            let mut ids = vec![0i64; batch.len() * width];
-            let mut mask = vec![0i64; batch.len() * width];
-            for (row, &index) in batch.iter().enumerate() {
-                for (column, &id) in encodings[index].get_ids().iter().enumerate() {
-                    ids[row * width + column] = i64::from(id);
-                    mask[row * width + column] = 1;
-                }
-            }
-            let shape = [batch.len() as i64, width as i64];
-            let ids = Tensor::from_slice(&ids).view(shape);
-            let mask = Tensor::from_slice(&mask).view(shape);
-            let types = Tensor::zeros(shape, (Kind::Int64, Device::Cpu));
-            let output = self
-                .model
-                .forward_t(
-                    Some(&ids),
-                    Some(&mask),
-                    Some(&types),
-                    None,
-                    None,
-                    None,
-                    None,
-                    false,
-                )
-                .map_err(|error| model_error(&self.config.model_dir, error))?;
-            let hidden = output
-                .hidden_state
-                .to_kind(Kind::Float)
-                .contiguous()
-                .view(-1);
+            let batch_encodings: Vec<&Encoding> =
+                batch.iter().map(|&index| &encodings[index]).collect();
+            let hidden = self.forward(&batch_encodings, false)?;
+            let width = hidden.size()[1] as usize;
+            let hidden = hidden.to_kind(Kind::Float).contiguous().view(-1);
             let hidden = Vec::<f32>::try_from(&hidden)
                 .map_err(|error| model_error(&self.config.model_dir, error))?;
             for (row, &index) in batch.iter().enumerate() {
                 let encoding = &encodings[index];
                 let length = encoding.get_ids().len();
                 let start = row * width * self.dim;
-                let offsets = encoding
-                    .get_offsets()
-                    .iter()
-                    .zip(encoding.get_special_tokens_mask())
-                    .map(|(&(from, to), &special)| (special == 0).then_some(from..to))
-                    .collect();
                 results[index] = Some(TokenStates {
-                    offsets,
+                    offsets: token_offsets(encoding),
                     states: hidden[start..start + length * self.dim].to_vec(),
                     dim: self.dim,
                 });
             }
         }
         Ok(results.into_iter().flatten().collect())
+    }
+
+    /// The encoder's weights by name, as the safetensors file names them.
+    pub fn variables(&self) -> std::collections::HashMap<String, Tensor> {
+        self.store.variables()
+    }
+
+    /// Stops gradients for every weight but those whose name `trainable` accepts.
+    pub fn train_only(&mut self, trainable: impl Fn(&str) -> bool) {
+        self.store.freeze();
+        for (name, variable) in self.store.variables() {
+            if trainable(&name) {
+                let _ = variable.set_requires_grad(true);
+            }
+        }
+    }
+
+    /// Replaces some weights by new values (fine-tuned biases), each given flat.
+    pub fn override_weights(
+        &mut self,
+        weights: &std::collections::BTreeMap<String, Vec<f32>>,
+    ) -> Result<()> {
+        let variables = self.store.variables();
+        for (name, values) in weights {
+            let problem =
+                |message: String| model_error(&self.config.model_dir, format!("{name}: {message}"));
+            let variable = variables
+                .get(name)
+                .ok_or_else(|| problem("the encoder has no such weight".into()))?;
+            if variable.numel() != values.len() {
+                return Err(problem(format!(
+                    "{} values for a weight of {}",
+                    values.len(),
+                    variable.numel()
+                )));
+            }
+            let replacement = Tensor::from_slice(values).view(variable.size().as_slice());
+            tch::no_grad(|| variable.shallow_clone().copy_(&replacement));
+        }
+        Ok(())
     }
 
     /// Sentence embeddings (mean pooled, L2 normalised), for each text.

@@ -27,6 +27,13 @@
 //!   text, and every span's `text` equals the original at its offsets.
 //! - [`Error`] is the one error type.
 //!
+//! The stance stage (cargo feature `transformer`, on by default) is a separate model because
+//! libtorch tensors are not `Sync`: `stance::StanceModel::new(StanceConfig)` loads
+//! all-MiniLM-L6-v2 (installed by `scripts/setup`) and the trained head; its
+//! `predict(&[&str])` gives each text's tone, `predict_targets` the stance toward target spans,
+//! and `annotate` adds `stance` and `targets` to the quotes of many records at once, batching
+//! their quotes through the encoder. [`batch::run_batch`] runs it on each chunk of documents.
+//!
 //! [`eval`] scores predictions against labelled quotes (PolNeAR brat standoff or whosaid's JSONL
 //! gold), and [`confidence`] holds the model that turns attribution features into probabilities.
 

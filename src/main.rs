@@ -175,8 +175,15 @@ enum TrainCommand {
         #[arg(long, default_value = "data/quote-stance-train.jsonl")]
         quotes: PathBuf,
         /// How many times each hand-labelled quote counts, against one NewsMTSC target.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 50)]
         quote_weight: usize,
+        /// Epochs of fine-tuning the encoder's bias terms with a fresh head (BitFit) after the
+        /// head over the frozen encoder is fitted; 0 keeps the encoder frozen.
+        #[arg(long, default_value_t = 0)]
+        fine_tune_epochs: usize,
+        /// Learning rate of the encoder's bias terms when fine-tuning.
+        #[arg(long, default_value_t = 1e-3)]
+        encoder_learning_rate: f64,
     },
 }
 
@@ -450,12 +457,16 @@ fn train(model: TrainCommand) -> Result<ExitCode> {
             encoder,
             quotes,
             quote_weight,
+            fine_tune_epochs,
+            encoder_learning_rate,
         } => train_stance(
             StanceData {
                 newsmtsc,
                 dev,
                 quotes,
                 quote_weight,
+                fine_tune_epochs,
+                encoder_learning_rate,
             },
             output,
             StanceTrainOptions {
@@ -478,6 +489,8 @@ struct StanceData {
     dev: PathBuf,
     quotes: PathBuf,
     quote_weight: usize,
+    fine_tune_epochs: usize,
+    encoder_learning_rate: f64,
 }
 
 #[cfg(feature = "transformer")]
@@ -492,11 +505,16 @@ fn train_stance(
         dev,
         quotes,
         quote_weight,
+        fine_tune_epochs,
+        encoder_learning_rate,
     } = data;
     use whosaid::encoder::{Encoder, EncoderConfig};
     use whosaid::eval::stance::{read_newsmtsc, read_quote_stance, StanceReport};
+    use whosaid::stance::quote_target;
     use whosaid::stance::StanceLabel;
-    use whosaid::train::{fit_stance_head, quote_examples, stance_examples};
+    use whosaid::train::{
+        fine_tune_stance, fit_stance_head, quote_examples, stance_examples, TuningText,
+    };
 
     let started = std::time::Instant::now();
     let mut config = EncoderConfig::default();
@@ -534,7 +552,44 @@ fn train_stance(
         labelled_quotes.len(),
         examples.len()
     );
-    let head = fit_stance_head(&examples, &options, provenance);
+    let mut encoder = encoder;
+    let mut head = fit_stance_head(&examples, &options, provenance);
+    if fine_tune_epochs > 0 {
+        let mut texts: Vec<TuningText> = sentences
+            .iter()
+            .map(|sentence| TuningText {
+                text: sentence.sentence.clone(),
+                targets: sentence
+                    .targets
+                    .iter()
+                    .map(|target| (target.range.clone(), target.label, 1.0))
+                    .collect(),
+            })
+            .collect();
+        texts.extend(labelled_quotes.iter().map(|quote| {
+            let input = quote_target(&quote.text, quote.quote.clone());
+            TuningText {
+                text: input.text.to_string(),
+                targets: vec![(input.targets[0].clone(), quote.label, quote_weight as f32)],
+            }
+        }));
+        head = fine_tune_stance(
+            &mut encoder,
+            &texts,
+            &head,
+            &StanceTrainOptions {
+                epochs: fine_tune_epochs,
+                batch_size: 16,
+                ..options.clone()
+            },
+            encoder_learning_rate,
+            2,
+        )?;
+        head.provenance = head.provenance.replace(
+            "rebuild with: whosaid train stance",
+            &format!("then {fine_tune_epochs} epochs of BitFit; rebuild with: whosaid train stance --fine-tune-epochs {fine_tune_epochs} --encoder-learning-rate {encoder_learning_rate}"),
+        );
+    }
     head.save(&output)?;
     let mut counts = [0usize; 3];
     for (_, label, _) in &examples {

@@ -76,36 +76,54 @@ impl StanceScore {
 /// Tokens on each side of a target whose states describe its immediate context.
 pub const LOCAL_WINDOW: usize = 6;
 
-/// The head's input for one target: the mean state of the target's tokens, of up to
-/// [`LOCAL_WINDOW`] tokens on each side of it, and of the whole sentence, side by side. A
-/// target with no tokens (cut off by truncation) falls back to the sentence.
+/// The three token groups whose mean states make a target's features: the target's tokens, up
+/// to [`LOCAL_WINDOW`] tokens on each side of it, and the whole sentence (special tokens
+/// excepted). A group with no tokens (a target cut off by truncation) falls back to the sentence.
+pub fn pooling_groups(offsets: &[Option<Range<usize>>], target: &Range<usize>) -> [Vec<usize>; 3] {
+    let words: Vec<usize> = (0..offsets.len())
+        .filter(|&token| offsets[token].is_some())
+        .collect();
+    let inside: Vec<usize> = words
+        .iter()
+        .copied()
+        .filter(|&token| {
+            offsets[token]
+                .as_ref()
+                .is_some_and(|range| range.start < target.end && target.start < range.end)
+        })
+        .collect();
+    let around: Vec<usize> = match (inside.first(), inside.last()) {
+        (Some(&first), Some(&last)) => words
+            .iter()
+            .copied()
+            .filter(|&token| {
+                (token < first && token + LOCAL_WINDOW >= first)
+                    || (token > last && token <= last + LOCAL_WINDOW)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let or_sentence = |group: Vec<usize>| {
+        if group.is_empty() {
+            words.clone()
+        } else {
+            group
+        }
+    };
+    [or_sentence(inside), or_sentence(around), words.clone()]
+}
+
+/// The head's input for one target: the mean states of its [`pooling_groups`], side by side.
 #[cfg(feature = "transformer")]
 pub fn target_features(states: &crate::encoder::TokenStates, target: &Range<usize>) -> Vec<f32> {
-    let words: Vec<usize> = (0..states.len())
-        .filter(|&token| states.offsets[token].is_some())
-        .collect();
-    let sentence = states
-        .mean_of(&words)
-        .unwrap_or_else(|| vec![0.0; states.dim]);
-    let inside = states.tokens_in(target);
-    let target_mean = states.mean_of(&inside).unwrap_or_else(|| sentence.clone());
-    let local = match (inside.first(), inside.last()) {
-        (Some(&first), Some(&last)) => {
-            let around: Vec<usize> = words
-                .iter()
-                .copied()
-                .filter(|&token| {
-                    (token < first && token + LOCAL_WINDOW >= first)
-                        || (token > last && token <= last + LOCAL_WINDOW)
-                })
-                .collect();
-            states.mean_of(&around).unwrap_or_else(|| sentence.clone())
-        }
-        _ => sentence.clone(),
-    };
-    let mut features = target_mean;
-    features.extend_from_slice(&local);
-    features.extend_from_slice(&sentence);
+    let mut features = Vec::with_capacity(3 * states.dim);
+    for group in pooling_groups(&states.offsets, target) {
+        features.extend(
+            states
+                .mean_of(&group)
+                .unwrap_or_else(|| vec![0.0; states.dim]),
+        );
+    }
     features
 }
 
@@ -125,6 +143,10 @@ pub struct StanceHead {
     pub output_weights: Vec<f32>,
     pub output_bias: Vec<f32>,
     pub temperature: f32,
+    /// Fine-tuned bias terms of the encoder (BitFit), by weight name; they replace the
+    /// pretrained ones when the stance model loads. Empty for a head over the frozen encoder.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub encoder_biases: std::collections::BTreeMap<String, Vec<f32>>,
 }
 
 const SHIPPED_HEAD: &str = include_str!("../models/stance-head.json");
@@ -249,7 +271,8 @@ impl StanceModel {
             Some(path) => StanceHead::load(path)?,
             None => StanceHead::shipped()?,
         };
-        let encoder = crate::encoder::Encoder::new(config.encoder)?;
+        let mut encoder = crate::encoder::Encoder::new(config.encoder)?;
+        encoder.override_weights(&head.encoder_biases)?;
         if head.feature_count() != 3 * encoder.dim() {
             return Err(Error::Model {
                 path: config

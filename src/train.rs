@@ -228,7 +228,7 @@ pub fn fit_stance_head(
     let calibrate_logits = tch::no_grad(|| forward(&calibrate_x, false));
     let mut temperature = 1.0f32;
     let mut best = f64::INFINITY;
-    for step in 25..=400 {
+    for step in 25..=1000 {
         let candidate = step as f32 / 100.0;
         let loss = tch::no_grad(|| {
             (&calibrate_logits / f64::from(candidate))
@@ -255,5 +255,205 @@ pub fn fit_stance_head(
         output_weights: values(&output_layer.ws),
         output_bias: values(output_layer.bs.as_ref().expect("a linear layer has a bias")),
         temperature,
+        encoder_biases: Default::default(),
     }
+}
+
+/// One text of the fine-tuning data and its labelled targets, each with a loss weight.
+#[cfg(feature = "transformer")]
+pub struct TuningText {
+    pub text: String,
+    pub targets: Vec<(std::ops::Range<usize>, crate::stance::StanceLabel, f32)>,
+}
+
+/// Fine-tunes the encoder's bias terms (BitFit: about 26,000 numbers, so the artifact stays
+/// small) together with a fresh head, starting from the standardisation of `start`. Texts whose
+/// index is 9 modulo 10 are held back to fit the temperature. Seeded, on a fixed number of
+/// libtorch threads, so that a rerun on the same machine gives the same numbers.
+#[cfg(feature = "transformer")]
+pub fn fine_tune_stance(
+    encoder: &mut crate::encoder::Encoder,
+    texts: &[TuningText],
+    start: &crate::stance::StanceHead,
+    options: &StanceTrainOptions,
+    encoder_learning_rate: f64,
+    threads: i32,
+) -> crate::error::Result<crate::stance::StanceHead> {
+    use tch::nn::{self, Module, OptimizerConfig};
+    use tch::{Device, Kind, Tensor};
+
+    tch::set_num_threads(threads);
+    tch::manual_seed(options.seed as i64);
+    encoder.train_only(|name| name.ends_with(".bias"));
+    let encodings = encoder.tokenize(
+        &texts
+            .iter()
+            .map(|text| text.text.as_str())
+            .collect::<Vec<_>>(),
+    )?;
+    let dim = encoder.dim();
+    let width = 3 * dim;
+    let mean = Tensor::from_slice(&start.feature_mean);
+    let scale = Tensor::from_slice(&start.feature_scale);
+
+    let store = nn::VarStore::new(Device::Cpu);
+    let root = store.root();
+    let hidden_layer = nn::linear(
+        &root / "hidden",
+        width as i64,
+        options.hidden as i64,
+        Default::default(),
+    );
+    let output_layer = nn::linear(
+        &root / "output",
+        options.hidden as i64,
+        3,
+        Default::default(),
+    );
+    let mut head_optimizer = nn::AdamW {
+        wd: options.weight_decay,
+        ..Default::default()
+    }
+    .build(&store, options.learning_rate)
+    .map_err(|error| crate::error::Error::Usage(error.to_string()))?;
+    let bias_variables: Vec<Tensor> = encoder
+        .variables()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".bias"))
+        .map(|(_, variable)| variable)
+        .collect();
+    let optimizer_error = |error: tch::TchError| crate::error::Error::Usage(error.to_string());
+    let mut bias_optimizer = nn::AdamW {
+        wd: 0.0,
+        ..Default::default()
+    }
+    .build_copt(encoder_learning_rate)
+    .map_err(optimizer_error)?;
+    for variable in &bias_variables {
+        bias_optimizer
+            .add_parameters(variable, 0)
+            .map_err(optimizer_error)?;
+    }
+
+    // Features of a batch: mean states of each target's pooling groups, standardised.
+    let features = |batch: &[usize],
+                    train: bool|
+     -> crate::error::Result<(Tensor, Tensor, Tensor)> {
+        let batch_encodings: Vec<&tokenizers::Encoding> =
+            batch.iter().map(|&index| &encodings[index]).collect();
+        let hidden = encoder.forward(&batch_encodings, train)?;
+        let length = hidden.size()[1];
+        let mut weights = Vec::new();
+        let mut rows = Vec::new();
+        let mut labels = Vec::new();
+        let mut loss_weights = Vec::new();
+        for (row, &index) in batch.iter().enumerate() {
+            let offsets = crate::encoder::token_offsets(&encodings[index]);
+            for (range, label, weight) in &texts[index].targets {
+                let mut pooling = vec![0f32; 3 * length as usize];
+                for (group_index, group) in crate::stance::pooling_groups(&offsets, range)
+                    .iter()
+                    .enumerate()
+                {
+                    for &token in group {
+                        pooling[group_index * length as usize + token] = 1.0 / group.len() as f32;
+                    }
+                }
+                weights.extend(pooling);
+                rows.push(row as i64);
+                labels.push(label.index() as i64);
+                loss_weights.push(*weight);
+            }
+        }
+        let targets = rows.len() as i64;
+        let pooling = Tensor::from_slice(&weights).view([targets, 3, length]);
+        let states = hidden.index_select(0, &Tensor::from_slice(&rows));
+        let pooled = pooling.bmm(&states).view([targets, 3 * dim as i64]);
+        let standardised = (pooled - &mean) / &scale;
+        Ok((
+            standardised,
+            Tensor::from_slice(&labels),
+            Tensor::from_slice(&loss_weights),
+        ))
+    };
+    let forward_head = |x: &Tensor, train: bool| {
+        output_layer.forward(&hidden_layer.forward(x).relu().dropout(0.2, train))
+    };
+    let train_texts: Vec<usize> = (0..texts.len())
+        .filter(|index| index % 10 != 9 && !texts[*index].targets.is_empty())
+        .collect();
+    let held_texts: Vec<usize> = (0..texts.len())
+        .filter(|index| index % 10 == 9 && !texts[*index].targets.is_empty())
+        .collect();
+    for _ in 0..options.epochs {
+        let order = Tensor::randperm(train_texts.len() as i64, (Kind::Int64, Device::Cpu));
+        let order: Vec<i64> = Vec::<i64>::try_from(&order).unwrap_or_default();
+        for chunk in order.chunks(options.batch_size.max(1)) {
+            let batch: Vec<usize> = chunk
+                .iter()
+                .map(|&position| train_texts[position as usize])
+                .collect();
+            let (x, y, weight) = features(&batch, true)?;
+            let logits = forward_head(&x, true);
+            let losses = logits
+                .log_softmax(-1, Kind::Float)
+                .gather(1, &y.unsqueeze(1), false)
+                .squeeze_dim(1)
+                .neg();
+            let loss = (losses * &weight).sum(Kind::Float) / weight.sum(Kind::Float);
+            head_optimizer.zero_grad();
+            bias_optimizer.zero_grad().map_err(optimizer_error)?;
+            loss.backward();
+            head_optimizer.step();
+            bias_optimizer.step().map_err(optimizer_error)?;
+        }
+    }
+
+    let (held_logits, held_labels) = tch::no_grad(|| -> crate::error::Result<(Tensor, Tensor)> {
+        let mut logits = Vec::new();
+        let mut labels = Vec::new();
+        for chunk in held_texts.chunks(32) {
+            let (x, y, _) = features(chunk, false)?;
+            logits.push(forward_head(&x, false));
+            labels.push(y);
+        }
+        Ok((Tensor::cat(&logits, 0), Tensor::cat(&labels, 0)))
+    })?;
+    let mut temperature = 1.0f32;
+    let mut best = f64::INFINITY;
+    for step in 25..=1000 {
+        let candidate = step as f32 / 100.0;
+        let loss = tch::no_grad(|| {
+            (&held_logits / f64::from(candidate))
+                .cross_entropy_for_logits(&held_labels)
+                .double_value(&[])
+        });
+        if loss < best {
+            best = loss;
+            temperature = candidate;
+        }
+    }
+
+    let values = |tensor: &Tensor| {
+        Vec::<f32>::try_from(&tensor.detach().contiguous().view(-1)).unwrap_or_default()
+    };
+    let encoder_biases = encoder
+        .variables()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".bias"))
+        .map(|(name, variable)| (name, values(&variable)))
+        .collect();
+    encoder.train_only(|_| false);
+    Ok(crate::stance::StanceHead {
+        provenance: start.provenance.clone(),
+        encoder: format!("{}, bias terms fine-tuned (BitFit)", start.encoder),
+        feature_mean: start.feature_mean.clone(),
+        feature_scale: start.feature_scale.clone(),
+        hidden_weights: values(&hidden_layer.ws),
+        hidden_bias: hidden_layer.bs.as_ref().map(values).unwrap_or_default(),
+        output_weights: values(&output_layer.ws),
+        output_bias: output_layer.bs.as_ref().map(values).unwrap_or_default(),
+        temperature,
+        encoder_biases,
+    })
 }

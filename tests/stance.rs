@@ -161,3 +161,66 @@ fn a_missing_encoder_is_an_error_that_names_the_folder() {
     let message = result.err().expect("no model there").to_string();
     assert!(message.contains("/nonexistent/encoder"), "{message}");
 }
+
+#[test]
+fn fine_tuning_moves_only_bias_terms_and_the_head_carries_them() {
+    use whosaid::stance::StanceHead;
+    use whosaid::train::{fine_tune_stance, StanceTrainOptions, TuningText};
+
+    let mut encoder = Encoder::new(EncoderConfig::default()).unwrap();
+    let weight_name = "encoder.layer.0.attention.self.query.weight";
+    let bias_name = "encoder.layer.0.attention.self.query.bias";
+    let snapshot = |encoder: &Encoder, name: &str| {
+        Vec::<f32>::try_from(&encoder.variables()[name].detach().contiguous().view(-1)).unwrap()
+    };
+    let (weight_before, bias_before) = (
+        snapshot(&encoder, weight_name),
+        snapshot(&encoder, bias_name),
+    );
+    let sentences = [
+        (
+            "Critics called Smith's plan a disaster.",
+            StanceLabel::Negative,
+        ),
+        (
+            "Smith won praise for a brilliant plan.",
+            StanceLabel::Positive,
+        ),
+        ("Smith met the committee on Tuesday.", StanceLabel::Neutral),
+    ];
+    let texts: Vec<TuningText> = (0..12)
+        .map(|index| {
+            let (text, label) = sentences[index % 3];
+            let start = text.find("Smith").unwrap();
+            TuningText {
+                text: text.to_string(),
+                targets: vec![(start..start + 5, label, 1.0)],
+            }
+        })
+        .collect();
+    let start = StanceHead::shipped().unwrap();
+    let options = StanceTrainOptions {
+        epochs: 1,
+        batch_size: 4,
+        ..StanceTrainOptions::default()
+    };
+    let tuned = fine_tune_stance(&mut encoder, &texts, &start, &options, 1e-2, 1).unwrap();
+    assert_eq!(snapshot(&encoder, weight_name), weight_before);
+    assert_ne!(snapshot(&encoder, bias_name), bias_before);
+    assert!(!tuned.encoder_biases.is_empty());
+    assert!(tuned
+        .encoder_biases
+        .keys()
+        .all(|name| name.ends_with(".bias")));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("head.json");
+    tuned.save(&path).unwrap();
+    let model = StanceModel::new(StanceConfig {
+        head: Some(path),
+        ..StanceConfig::default()
+    })
+    .expect("a fine-tuned head loads with its biases");
+    let scores = model.predict(&["Smith won praise."]).unwrap();
+    assert!((0.0..=1.0).contains(&scores[0].confidence));
+}
