@@ -124,6 +124,10 @@ struct EvalArgs {
     #[cfg(feature = "transformer")]
     #[arg(long, conflicts_with = "gold")]
     stance: Option<PathBuf>,
+    /// With --stance: a stance head to score instead of the shipped one.
+    #[cfg(feature = "transformer")]
+    #[arg(long, requires = "stance")]
+    stance_head: Option<PathBuf>,
     /// Predictions as whosaid JSONL; without it, eval runs the pipeline on the gold texts.
     #[arg(long)]
     predictions: Option<PathBuf>,
@@ -304,7 +308,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     set_threads(args.threads)?;
     #[cfg(feature = "transformer")]
     if let Some(path) = &args.stance {
-        return eval_stance(path, args.json);
+        return eval_stance(path, args.stance_head, args.json);
     }
     let Some(gold_path) = &args.gold else {
         return Err(Error::Usage("eval needs --gold".into()));
@@ -345,11 +349,14 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
 /// Scores the stance stage on NewsMTSC sentences or on hand-labelled quotes; the majority
 /// baseline answers the label most frequent in NewsMTSC train (negative).
 #[cfg(feature = "transformer")]
-fn eval_stance(path: &Path, json: bool) -> Result<ExitCode> {
+fn eval_stance(path: &Path, head: Option<PathBuf>, json: bool) -> Result<ExitCode> {
     use whosaid::eval::stance::{is_newsmtsc, read_newsmtsc, read_quote_stance, StanceReport};
     use whosaid::stance::{quote_target, StanceConfig, StanceLabel, StanceModel, TargetedText};
 
-    let model = StanceModel::new(StanceConfig::default())?;
+    let model = StanceModel::new(StanceConfig {
+        head,
+        ..StanceConfig::default()
+    })?;
     let mut gold = Vec::new();
     let probabilities = if is_newsmtsc(path)? {
         let sentences = read_newsmtsc(path)?;
