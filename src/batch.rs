@@ -1,6 +1,8 @@
 //! Batch runs: documents stream in, run in parallel chunks, and come out in input order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -31,6 +33,12 @@ pub struct BatchOptions {
     pub chunk_size: usize,
     /// Keep only quotes whose speaker answers to one of these names (all when empty).
     pub speakers: Vec<String>,
+    /// Set (by a signal handler) to stop after the chunk in flight; the run then ends as
+    /// interrupted, with everything it finished written.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Ids whose records a killed run already wrote, with how many times: that many input
+    /// documents with the id are skipped, in order, so that a resumed run writes the rest.
+    pub already_done: HashMap<String, usize>,
 }
 
 impl Default for BatchOptions {
@@ -38,6 +46,8 @@ impl Default for BatchOptions {
         BatchOptions {
             chunk_size: 256,
             speakers: Vec::new(),
+            stop: None,
+            already_done: HashMap::new(),
         }
     }
 }
@@ -46,10 +56,16 @@ impl Default for BatchOptions {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BatchSummary {
     pub documents_read: usize,
+    /// Documents skipped because a resumed run found their records already written.
+    pub documents_skipped: usize,
     pub documents_written: usize,
     pub documents_failed: usize,
     pub failures_by_kind: BTreeMap<String, usize>,
     pub quotes: usize,
+    /// Input documents whose id an earlier document already had; both records are kept.
+    pub duplicate_ids: usize,
+    /// Whether the run stopped early on SIGINT or SIGTERM.
+    pub interrupted: bool,
     pub seconds: f64,
 }
 
@@ -83,11 +99,25 @@ impl std::fmt::Display for BatchSummary {
                 .collect();
             write!(formatter, " ({})", kinds.join(", "))?;
         }
+        if self.documents_skipped > 0 {
+            write!(
+                formatter,
+                "; {} skipped as already done",
+                self.documents_skipped
+            )?;
+        }
+        if self.duplicate_ids > 0 {
+            write!(formatter, "; {} duplicate ids", self.duplicate_ids)?;
+        }
         write!(
             formatter,
             "; {} quotes in {:.2} s",
             self.quotes, self.seconds
-        )
+        )?;
+        if self.interrupted {
+            write!(formatter, "; interrupted")?;
+        }
+        Ok(())
     }
 }
 
@@ -141,11 +171,39 @@ pub fn run_batch(
 ) -> Result<BatchSummary> {
     let started = Instant::now();
     let mut summary = BatchSummary::default();
+    let mut skip = options.already_done.clone();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut inputs = inputs.peekable();
     let chunk_size = options.chunk_size.max(1);
     while inputs.peek().is_some() {
-        let chunk: Vec<InputDocument> = inputs.by_ref().take(chunk_size).collect();
-        summary.documents_read += chunk.len();
+        if options
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::SeqCst))
+        {
+            summary.interrupted = true;
+            break;
+        }
+        let mut chunk: Vec<InputDocument> = Vec::with_capacity(chunk_size);
+        for document in inputs.by_ref() {
+            summary.documents_read += 1;
+            if !seen.insert(document.id.clone()) {
+                summary.duplicate_ids += 1;
+                eprintln!(
+                    "whosaid: warning: document id {} appears again (input document {}); both records are kept",
+                    document.id, summary.documents_read
+                );
+            }
+            if let Some(remaining) = skip.get_mut(&document.id).filter(|count| **count > 0) {
+                *remaining -= 1;
+                summary.documents_skipped += 1;
+                continue;
+            }
+            chunk.push(document);
+            if chunk.len() == chunk_size {
+                break;
+            }
+        }
         let mut analysed: Vec<(DocumentRecord, Option<String>)> = chunk
             .into_par_iter()
             .map(|document| process(pipeline, document))

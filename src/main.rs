@@ -4,6 +4,8 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,7 +15,7 @@ use whosaid::batch::{run_batch, BatchOptions, ChunkAnnotator, RecordSink};
 use whosaid::eval::gold::{read_gold_jsonl, GoldDocument};
 use whosaid::eval::{brat::read_brat_dir, metrics};
 use whosaid::input::{read_inputs, InputFormat};
-use whosaid::output::{OutputFormat, RecordWriter};
+use whosaid::output::{prepare_resume, OutputFormat, RecordWriter};
 use whosaid::pipeline::{Pipeline, PipelineConfig};
 use whosaid::record::DocumentRecord;
 use whosaid::{Error, Result};
@@ -66,6 +68,16 @@ struct ExtractArgs {
     model: Option<PathBuf>,
     #[command(flatten)]
     stance: StanceArgs,
+    /// Continue a run that was stopped: keep the records already in --output (a JSONL file),
+    /// skip their documents, and append the rest.
+    #[arg(long, requires = "output")]
+    resume: bool,
+    /// Also write the run's summary to this file, as JSON.
+    #[arg(long)]
+    summary: Option<PathBuf>,
+    /// Documents analysed together before their records are written.
+    #[arg(long, default_value_t = BatchOptions::default().chunk_size)]
+    chunk_size: usize,
 }
 
 /// Options of the stance stage.
@@ -229,13 +241,27 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     })?;
     let stance = stance_stage(args.stance, args.threads)?;
     let inputs = read_inputs(&args.inputs, args.input_format)?;
+    if args.resume && args.format != OutputFormat::Jsonl {
+        return Err(Error::Usage("--resume needs JSONL output".into()));
+    }
+    let already_done = match (&args.output, args.resume) {
+        (Some(path), true) => prepare_resume(path)?,
+        _ => Default::default(),
+    };
     let out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|source| {
-            Error::Io {
-                path: path.clone(),
-                source,
-            }
-        })?)),
+        Some(path) => {
+            let file = if args.resume {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+            } else {
+                File::create(path)
+            };
+            Box::new(BufWriter::new(
+                file.map_err(|source| Error::io(path, source))?,
+            ))
+        }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let mut sink: Box<dyn RecordSink> = Box::new(RecordWriter::new(out, args.format));
@@ -249,9 +275,21 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     } else {
         ProgressBar::hidden()
     };
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    // The first SIGINT or SIGTERM lets the chunk in flight finish and be written; a second one
+    // ends the process at once (a resumed run then picks up from the last whole record).
+    let _ = ctrlc::set_handler(move || {
+        if handler_stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("whosaid: stopping after the documents in flight (signal again to quit now)");
+    });
     let options = BatchOptions {
         speakers: args.speaker,
-        ..BatchOptions::default()
+        chunk_size: args.chunk_size,
+        stop: Some(stop),
+        already_done,
     };
     let annotator = stance_annotator(stance.as_ref());
     let summary = run_batch(
@@ -264,7 +302,14 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     )?;
     bar.finish_and_clear();
     eprintln!("{summary}");
-    Ok(if summary.documents_failed > 0 {
+    if let Some(path) = &args.summary {
+        let json = serde_json::to_string_pretty(&summary)
+            .map_err(|error| Error::Usage(error.to_string()))?;
+        std::fs::write(path, json + "\n").map_err(|source| Error::io(path, source))?;
+    }
+    Ok(if summary.interrupted {
+        ExitCode::from(130)
+    } else if summary.documents_failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

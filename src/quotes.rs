@@ -242,11 +242,17 @@ pub fn find_quotes(text: &str, segmented: &Segmented, regions: &[QuotedRegion]) 
             .iter()
             .take_while(|region| region.tokens.start < range.end)
             .collect();
-        let in_region = |index: usize| {
-            sentence_regions
-                .iter()
-                .any(|region| region.tokens.contains(&index))
-        };
+        // A mask rather than a search of the regions per token, which was quadratic in a
+        // sentence of thousands of quotes.
+        let mut quoted = vec![false; range.len()];
+        for region in &sentence_regions {
+            let start = region.tokens.start.max(range.start) - range.start;
+            let end = region.tokens.end.clamp(range.start, range.end) - range.start;
+            quoted[start..end.max(start)]
+                .iter_mut()
+                .for_each(|flag| *flag = true);
+        }
+        let in_region = |index: usize| quoted[index - range.start];
         let mut cues: Vec<Range<usize>> = Vec::new();
         let mut index = range.start;
         while index < range.end {

@@ -327,3 +327,173 @@ fn stance_output_is_the_same_in_one_batch_or_document_by_document() {
         }
     }
 }
+
+/// A corpus of many small documents, as JSONL, and the output of an uninterrupted run on it.
+fn small_corpus(dir: &std::path::Path, documents: usize) -> (std::path::PathBuf, String) {
+    let corpus: String = (0..documents)
+        .map(|index| {
+            jsonl_line(
+                &format!("doc{index}"),
+                &format!("“Number {index} is up,” said Jane Smith. Officials said it rose."),
+            )
+        })
+        .collect();
+    let input = dir.join("corpus.jsonl");
+    std::fs::write(&input, corpus).unwrap();
+    let full = dir.join("full.jsonl");
+    let output = whosaid(
+        &[
+            "extract",
+            "--no-stance",
+            input.to_str().unwrap(),
+            "--output",
+            full.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(0));
+    (input, std::fs::read_to_string(full).unwrap())
+}
+
+/// Starts a run on `input` writing to `out`, and waits until it has written `lines` records.
+fn start_and_wait(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    lines: usize,
+) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_whosaid"))
+        .args(["extract", "--no-stance", "--chunk-size", "1"])
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("whosaid runs");
+    let waited = std::time::Instant::now();
+    while std::fs::read_to_string(out).map_or(0, |text| text.lines().count()) < lines {
+        assert!(waited.elapsed().as_secs() < 60, "the run wrote too little");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child
+}
+
+#[test]
+fn a_killed_run_resumes_to_exactly_the_uninterrupted_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, full) = small_corpus(dir.path(), 30_000);
+    let out = dir.path().join("out.jsonl");
+    let mut child = start_and_wait(&input, &out, 100);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = std::fs::read_to_string(&out).unwrap();
+    let partial_records = partial.lines().count();
+    assert!(
+        partial_records < 30_000,
+        "the run finished before it was killed"
+    );
+    // What a kill in the middle of a write leaves behind.
+    std::fs::write(&out, partial.clone() + "{\"id\": \"doc").unwrap();
+    let resumed = whosaid(
+        &[
+            "extract",
+            "--no-stance",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--resume",
+        ],
+        b"",
+    );
+    assert_eq!(resumed.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), full);
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(stderr.contains("skipped as already done"), "{stderr}");
+}
+
+#[test]
+fn sigterm_finishes_what_is_in_flight_and_says_the_run_was_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, full) = small_corpus(dir.path(), 30_000);
+    let out = dir.path().join("out.jsonl");
+    let child = start_and_wait(&input, &out, 100);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let finished = child.wait_with_output().unwrap();
+    assert_eq!(finished.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&finished.stderr).contains("interrupted"));
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.ends_with('\n'));
+    assert!(
+        full.starts_with(&written),
+        "the records written are a prefix of the full run"
+    );
+    assert!(written.lines().count() < 30_000);
+}
+
+#[test]
+fn summary_file_and_duplicate_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let input = jsonl_line("same", "“One,” said Jane Smith.")
+        + &jsonl_line("same", "“Two,” said Jane Smith.")
+        + "not json\n";
+    let output = whosaid(
+        &[
+            "extract",
+            "--no-stance",
+            "--summary",
+            summary.to_str().unwrap(),
+            "-",
+        ],
+        input.as_bytes(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let records = records(&output);
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0].quotes[0].content.text, "“One,”");
+    assert_eq!(records[1].quotes[0].content.text, "“Two,”");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("document id same appears again"));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
+    assert_eq!(summary["documents_read"], 3);
+    assert_eq!(summary["documents_written"], 3);
+    assert_eq!(summary["documents_failed"], 1);
+    assert_eq!(summary["failures_by_kind"]["invalid_json"], 1);
+    assert_eq!(summary["duplicate_ids"], 1);
+    assert_eq!(summary["quotes"], 2);
+    assert_eq!(summary["interrupted"], false);
+}
+
+#[test]
+fn a_hundred_thousand_quote_marks_and_a_fifty_megabyte_line() {
+    let marks: String = "“”\"".repeat(33_334);
+    // Rule stages only: stance on 50,000 quotes would time the encoder.
+    let output = whosaid(
+        &["extract", "--no-stance", "--input-format", "text", "-"],
+        marks.as_bytes(),
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert_offsets(&marks, &records(&output)[0]);
+
+    // Numbered, because a line repeated word for word is dropped as a repeated caption.
+    let mut text = String::new();
+    let mut paragraph = 0;
+    while text.len() < 50 * 1024 * 1024 {
+        paragraph += 1;
+        text.push_str(&format!(
+            "“We are close {paragraph},” Kerry said. Lavrov said the talks would go on.\n"
+        ));
+    }
+    let input = jsonl_line("huge", &text) + &jsonl_line("small", "“Fine,” said Jane Smith.");
+    let output = whosaid(&["extract", "--no-stance", "-"], input.as_bytes());
+    assert_eq!(output.status.code(), Some(0));
+    let records = records(&output);
+    assert_eq!(records.len(), 2);
+    assert!(records[0].quotes.len() > 500_000);
+    assert_eq!(records[1].quotes.len(), 1);
+}
