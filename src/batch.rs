@@ -39,6 +39,9 @@ pub struct BatchOptions {
     /// Ids whose records a killed run already wrote, with how many times: that many input
     /// documents with the id are skipped, in order, so that a resumed run writes the rest.
     pub already_done: HashMap<String, usize>,
+    /// Time allowed to each document's rule stages; one that takes longer gets a time-out
+    /// error record.
+    pub doc_timeout: Option<std::time::Duration>,
 }
 
 impl Default for BatchOptions {
@@ -48,6 +51,7 @@ impl Default for BatchOptions {
             speakers: Vec::new(),
             stop: None,
             already_done: HashMap::new(),
+            doc_timeout: None,
         }
     }
 }
@@ -122,9 +126,16 @@ impl std::fmt::Display for BatchSummary {
 }
 
 /// Analyses one input document into its record, keeping its text for the chunk stages.
-pub fn process(pipeline: &Pipeline, document: InputDocument) -> (DocumentRecord, Option<String>) {
+pub fn process(
+    pipeline: &Pipeline,
+    document: InputDocument,
+    doc_timeout: Option<std::time::Duration>,
+) -> (DocumentRecord, Option<String>) {
     let (mut record, text) = match document.text {
-        Ok(text) => (pipeline.extract_guarded(&document.id, &text), Some(text)),
+        Ok(text) => (
+            pipeline.extract_within(&document.id, &text, doc_timeout),
+            Some(text),
+        ),
         Err(error) => (
             DocumentRecord::failed(&document.id, error.kind, error.message),
             None,
@@ -206,7 +217,7 @@ pub fn run_batch(
         }
         let mut analysed: Vec<(DocumentRecord, Option<String>)> = chunk
             .into_par_iter()
-            .map(|document| process(pipeline, document))
+            .map(|document| process(pipeline, document, options.doc_timeout))
             .collect();
         if let Some(annotator) = annotator {
             annotate_chunk(annotator, &mut analysed);

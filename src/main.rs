@@ -78,6 +78,10 @@ struct ExtractArgs {
     /// Documents analysed together before their records are written.
     #[arg(long, default_value_t = BatchOptions::default().chunk_size)]
     chunk_size: usize,
+    /// Seconds allowed to each document's rule stages; a document that takes longer gets a
+    /// `timeout` error record and the batch goes on.
+    #[arg(long)]
+    doc_timeout: Option<f64>,
 }
 
 /// Options of the stance stage.
@@ -275,6 +279,17 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     } else {
         ProgressBar::hidden()
     };
+    let doc_timeout = match args.doc_timeout {
+        Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+            Some(std::time::Duration::from_secs_f64(seconds))
+        }
+        Some(seconds) => {
+            return Err(Error::Usage(format!(
+                "--doc-timeout must be a number of seconds, not {seconds}"
+            )))
+        }
+        None => None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let handler_stop = Arc::clone(&stop);
     // The first SIGINT or SIGTERM lets the chunk in flight finish and be written; a second one
@@ -290,6 +305,7 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
         chunk_size: args.chunk_size,
         stop: Some(stop),
         already_done,
+        doc_timeout,
     };
     let annotator = stance_annotator(stance.as_ref());
     let summary = run_batch(

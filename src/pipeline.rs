@@ -1,6 +1,7 @@
 //! The document and the pipeline that fills its layers.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -54,17 +55,49 @@ impl Pipeline {
 
     /// Runs every stage on one text.
     pub fn analyse(&self, id: &str, text: &str) -> Document {
+        match self.run_stages(id, text, |_| Ok::<(), std::convert::Infallible>(())) {
+            Ok(document) => document,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Runs every stage on one text, giving up between stages once `deadline` has passed.
+    pub fn analyse_within(
+        &self,
+        id: &str,
+        text: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Document, TimedOut> {
+        self.run_stages(id, text, |stage| match deadline {
+            Some(deadline) if Instant::now() >= deadline => Err(TimedOut { stage }),
+            _ => Ok(()),
+        })
+    }
+
+    /// The stages in order, with `check` called after each with the stage's name.
+    fn run_stages<E>(
+        &self,
+        id: &str,
+        text: &str,
+        check: impl Fn(&'static str) -> Result<(), E>,
+    ) -> Result<Document, E> {
+        check("start")?;
         let normalised = normalise(text);
+        check("normalise")?;
         let clean = normalised.text.as_str();
         let segmented = segment(clean);
+        check("segment")?;
         let regions = quoted_regions(clean, &normalised, &segmented);
         let quotes = find_quotes(clean, &segmented, &regions);
+        check("quotes")?;
         let mut speakers = find_speakers(clean, &segmented, &regions);
+        check("speakers")?;
         let mut attributions = attribute(clean, &segmented, quotes, &mut speakers);
         for attribution in &mut attributions {
             attribution.confidence = self.confidence.probability(&attribution.features);
         }
-        Document {
+        check("attribute")?;
+        Ok(Document {
             id: id.to_string(),
             text: text.to_string(),
             normalised,
@@ -72,7 +105,7 @@ impl Pipeline {
             regions,
             speakers,
             attributions,
-        }
+        })
     }
 
     /// Analyses one text into its output record.
@@ -92,8 +125,29 @@ impl Pipeline {
     /// Analyses one text, turning a panic (a bug) into an error record so that one document
     /// never stops a batch.
     pub fn extract_guarded(&self, id: &str, text: &str) -> DocumentRecord {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.extract(id, text))) {
-            Ok(record) => record,
+        self.extract_within(id, text, None)
+    }
+
+    /// As [`Pipeline::extract_guarded`], and a document still unfinished after `budget` gets a
+    /// time-out error record instead of holding up the batch.
+    pub fn extract_within(&self, id: &str, text: &str, budget: Option<Duration>) -> DocumentRecord {
+        let started = Instant::now();
+        let deadline = budget.map(|budget| started + budget);
+        let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.analyse_within(id, text, deadline)
+                .map(|document| document.to_record())
+        }));
+        match analysed {
+            Ok(Ok(record)) => record,
+            Ok(Err(TimedOut { stage })) => DocumentRecord::failed(
+                id,
+                ErrorKind::Timeout,
+                format!(
+                    "document {id} took longer than its budget of {:.3} s (stopped after {:.3} s, at the {stage} stage)",
+                    budget.unwrap_or_default().as_secs_f64(),
+                    started.elapsed().as_secs_f64()
+                ),
+            ),
             Err(_) => DocumentRecord::failed(
                 id,
                 ErrorKind::Internal,
@@ -101,6 +155,12 @@ impl Pipeline {
             ),
         }
     }
+}
+
+/// A document ran past its time budget; `stage` is the last stage it finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut {
+    pub stage: &'static str,
 }
 
 impl DocumentRecord {

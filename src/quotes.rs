@@ -499,7 +499,10 @@ fn indirect_quote(
         }
     }
     if pattern == Pattern::IndirectCueBefore
-        && PREPOSITIONS.contains(&token_text(text, &tokens[start_token]))
+        && start_token < end_token
+        && tokens
+            .get(start_token)
+            .is_some_and(|token| PREPOSITIONS.contains(&token_text(text, token)))
     {
         // "said on Friday that ...": the content is the that-clause; "agreed on a number of
         // actions" reports no proposition at all.
@@ -547,6 +550,14 @@ mod tests {
         let regions = quoted_regions(&normalised.text, &normalised, &segmented);
         let found = find_quotes(&normalised.text, &segmented, &regions);
         (normalised.text, found)
+    }
+
+    #[test]
+    fn a_cue_at_the_very_end_of_the_text_is_no_panic() {
+        // Found by the property tests: unclosed quote marks, then a cue as the last token.
+        let text = " “ ““".repeat(15) + " “ .said";
+        let (_, found) = quotes(&text);
+        assert!(found.iter().all(|quote| quote.start <= quote.end));
     }
 
     fn contents(original: &str) -> Vec<(QuoteKind, String, Option<String>)> {

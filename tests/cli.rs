@@ -17,7 +17,10 @@ fn whosaid(args: &[&str], stdin: &[u8]) -> Output {
         .spawn()
         .expect("whosaid runs");
     let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin).expect("stdin takes the input");
+    // A run refused at the start (a bad option) exits without reading its input.
+    if let Err(error) = input.write_all(stdin) {
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
+    }
     drop(input);
     child.wait_with_output().expect("whosaid finishes")
 }
@@ -496,4 +499,35 @@ fn a_hundred_thousand_quote_marks_and_a_fifty_megabyte_line() {
     assert_eq!(records.len(), 2);
     assert!(records[0].quotes.len() > 500_000);
     assert_eq!(records[1].quotes.len(), 1);
+}
+
+#[test]
+fn a_document_over_its_time_budget_gets_a_timeout_record_and_the_batch_goes_on() {
+    let mut big = String::new();
+    for paragraph in 0..150_000 {
+        big.push_str(&format!(
+            "“We are close {paragraph},” Kerry said. Lavrov said the talks would go on.\n"
+        ));
+    }
+    let input = jsonl_line("small", "“Fine,” said Jane Smith.")
+        + &jsonl_line("big", &big)
+        + &jsonl_line("after", "“Also fine,” said Jane Smith.");
+    let output = whosaid(
+        &["extract", "--no-stance", "--doc-timeout", "0.05", "-"],
+        input.as_bytes(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let records = records(&output);
+    let ids: Vec<&str> = records.iter().map(|record| record.id.as_str()).collect();
+    assert_eq!(ids, ["small", "big", "after"]);
+    let error = records[1]
+        .error
+        .as_ref()
+        .expect("the big document timed out");
+    assert_eq!(error.kind, ErrorKind::Timeout);
+    assert!(error.message.contains("document big") && error.message.contains("0.050 s"));
+    assert_eq!(records[0].quotes.len(), 1);
+    assert_eq!(records[2].quotes.len(), 1);
+    let refused = whosaid(&["extract", "--doc-timeout", "-1", "-"], input.as_bytes());
+    assert_eq!(refused.status.code(), Some(2));
 }
