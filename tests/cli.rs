@@ -108,6 +108,8 @@ fn spans_index_the_original_text_of_hostile_input() {
         "no punctuation at all just words said he",
         "“”“”“”\"\"\"''''“",
         "line one\r\nAP, Geneva :“Quoted,” he said.\r\n",
+        "“He told me “we are close” today,” Kerry said.",
+        "“He told me ‘we are close now’ today,” Kerry said.",
     ];
     let input: String = texts
         .iter()
@@ -122,6 +124,14 @@ fn spans_index_the_original_text_of_hostile_input() {
         assert_offsets(text, record);
     }
     assert_eq!(records[0].quotes[0].content.text, "“We are close 😀,”");
+    // A quote nested in single marks stays inside the outer quote, which is the one
+    // attributed. (Double marks nested in double marks only keep their offsets right.)
+    let nested = &records[texts.len() - 1].quotes;
+    assert_eq!(nested.len(), 1, "{nested:?}");
+    assert_eq!(
+        nested[0].content.text,
+        "“He told me ‘we are close now’ today,”"
+    );
 }
 
 #[test]
