@@ -252,65 +252,19 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
         (Some(path), true) => prepare_resume(path)?,
         _ => Default::default(),
     };
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => {
-            let file = if args.resume {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-            } else {
-                File::create(path)
-            };
-            Box::new(BufWriter::new(
-                file.map_err(|source| Error::io(path, source))?,
-            ))
-        }
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
+    let out = open_output(args.output.as_deref(), args.resume)?;
     let mut sink: Box<dyn RecordSink> = Box::new(RecordWriter::new(out, args.format));
-    let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {pos} documents, {per_sec}, {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
-    let doc_timeout = match args.doc_timeout {
-        Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
-            Some(std::time::Duration::from_secs_f64(seconds))
-        }
-        Some(seconds) => {
-            return Err(Error::Usage(format!(
-                "--doc-timeout must be a number of seconds, not {seconds}"
-            )))
-        }
-        None => None,
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = Arc::clone(&stop);
-    // The first SIGINT or SIGTERM lets the chunk in flight finish and be written; a second one
-    // ends the process at once (a resumed run then picks up from the last whole record).
-    let _ = ctrlc::set_handler(move || {
-        if handler_stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("whosaid: stopping after the documents in flight (signal again to quit now)");
-    });
     let options = BatchOptions {
         speakers: args.speaker,
         chunk_size: args.chunk_size,
-        stop: Some(stop),
+        stop: Some(stop_on_signals()),
         already_done,
-        doc_timeout,
+        doc_timeout: doc_timeout(args.doc_timeout)?,
     };
-    let annotator = stance_annotator(stance.as_ref());
+    let bar = progress_bar();
     let summary = run_batch(
         &pipeline,
-        annotator,
+        stance_annotator(stance.as_ref()),
         inputs,
         sink.as_mut(),
         &options,
@@ -330,6 +284,67 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Standard output, or the output file: truncated, or appended to when resuming.
+fn open_output(path: Option<&Path>, resume: bool) -> Result<Box<dyn Write>> {
+    let Some(path) = path else {
+        return Ok(Box::new(BufWriter::new(std::io::stdout().lock())));
+    };
+    let file = if resume {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    } else {
+        File::create(path)
+    };
+    Ok(Box::new(BufWriter::new(
+        file.map_err(|source| Error::io(path, source))?,
+    )))
+}
+
+/// A spinner with documents per second when stderr is a terminal.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} documents, {per_sec}, {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar
+}
+
+fn doc_timeout(seconds: Option<f64>) -> Result<Option<std::time::Duration>> {
+    match seconds {
+        Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+            Ok(Some(std::time::Duration::from_secs_f64(seconds)))
+        }
+        Some(seconds) => Err(Error::Usage(format!(
+            "--doc-timeout must be a number of seconds, not {seconds}"
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// A flag that the first SIGINT or SIGTERM sets, so that the chunk in flight finishes and is
+/// written; a second signal ends the process at once (a resumed run then picks up from the
+/// last whole record).
+fn stop_on_signals() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    let installed = ctrlc::set_handler(move || {
+        if handler_stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("whosaid: stopping after the documents in flight (signal again to quit now)");
+    });
+    if let Err(error) = installed {
+        eprintln!("whosaid: warning: cannot catch SIGINT/SIGTERM ({error}); a signal will stop the run at once");
+    }
+    stop
 }
 
 #[cfg(feature = "transformer")]
