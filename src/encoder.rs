@@ -70,18 +70,6 @@ impl TokenStates {
         &self.states[token * self.dim..(token + 1) * self.dim]
     }
 
-    /// The tokens (not special ones) that overlap a byte range of the text.
-    pub fn tokens_in(&self, range: &Range<usize>) -> Vec<usize> {
-        self.offsets
-            .iter()
-            .enumerate()
-            .filter_map(|(token, offsets)| {
-                let offsets = offsets.as_ref()?;
-                (offsets.start < range.end && range.start < offsets.end).then_some(token)
-            })
-            .collect()
-    }
-
     /// The mean state of some tokens, or `None` when there are none.
     pub fn mean_of(&self, tokens: &[usize]) -> Option<Vec<f32>> {
         if tokens.is_empty() {

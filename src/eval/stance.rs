@@ -39,12 +39,13 @@ struct NewsMtscTarget {
     polarity: f64,
 }
 
-/// Byte offsets of code-point offsets, or `None` for one past the end of the text.
-pub fn byte_offset(text: &str, char_offset: usize) -> Option<usize> {
-    if char_offset == text.chars().count() {
-        return Some(text.len());
+/// The byte range of a non-empty range of code points, or `None` when it does not lie in the text.
+fn byte_range(text: &str, start: usize, end: usize) -> Option<Range<usize>> {
+    if start >= end || end > text.chars().count() {
+        return None;
     }
-    text.char_indices().nth(char_offset).map(|(byte, _)| byte)
+    let bytes = crate::offsets::byte_offsets(text, &[start, end]);
+    Some(bytes[0]..bytes[1])
 }
 
 /// Parses each non-empty line of a JSONL file with `parse`, which gets the line's record and a
@@ -77,14 +78,9 @@ pub fn read_newsmtsc(path: &Path) -> Result<Vec<StanceSentence>> {
         for target in &parsed.targets {
             let label = StanceLabel::from_polarity(target.polarity)
                 .ok_or_else(|| bad(format!("polarity {} is not 2, 4 or 6", target.polarity)))?;
-            let start = byte_offset(&parsed.sentence_normalized, target.from);
-            let end = byte_offset(&parsed.sentence_normalized, target.to);
-            match (start, end) {
-                (Some(start), Some(end)) if start < end => targets.push(StanceTarget {
-                    range: start..end,
-                    label,
-                }),
-                _ => {
+            match byte_range(&parsed.sentence_normalized, target.from, target.to) {
+                Some(range) => targets.push(StanceTarget { range, label }),
+                None => {
                     return Err(bad(format!(
                         "target {}..{} is outside the sentence",
                         target.from, target.to
@@ -125,14 +121,8 @@ struct QuoteStanceLine {
 /// of code-point offsets into `text`) and `stance`.
 pub fn read_quote_stance(path: &Path) -> Result<Vec<QuoteStanceExample>> {
     read_jsonl(path, |parsed: QuoteStanceLine, bad| {
-        let start = byte_offset(&parsed.text, parsed.quote.start);
-        let end = byte_offset(&parsed.text, parsed.quote.end);
-        let quote = match (start, end) {
-            (Some(start), Some(end))
-                if start < end && parsed.text[start..end] == parsed.quote.text =>
-            {
-                start..end
-            }
+        let quote = match byte_range(&parsed.text, parsed.quote.start, parsed.quote.end) {
+            Some(range) if parsed.text[range.clone()] == parsed.quote.text => range,
             _ => return Err(bad("the quote's offsets do not give its text".into())),
         };
         Ok(QuoteStanceExample {
