@@ -341,6 +341,20 @@ fn stance_output_is_the_same_in_one_batch_or_document_by_document() {
     }
 }
 
+/// An article of at least `bytes` bytes, two quotes to a paragraph. The paragraphs are
+/// numbered, because a line repeated word for word is dropped as a repeated caption.
+fn numbered_article(bytes: usize) -> String {
+    let mut text = String::new();
+    let mut paragraph = 0;
+    while text.len() < bytes {
+        paragraph += 1;
+        text.push_str(&format!(
+            "“We are close {paragraph},” Kerry said. Lavrov said the talks would go on.\n"
+        ));
+    }
+    text
+}
+
 /// A corpus of many small documents, as JSONL, and the output of an uninterrupted run on it.
 fn small_corpus(dir: &std::path::Path, documents: usize) -> (std::path::PathBuf, String) {
     let corpus: String = (0..documents)
@@ -493,15 +507,7 @@ fn a_hundred_thousand_quote_marks_and_a_fifty_megabyte_line() {
     assert_eq!(output.status.code(), Some(0));
     assert_offsets(&marks, &records(&output)[0]);
 
-    // Numbered, because a line repeated word for word is dropped as a repeated caption.
-    let mut text = String::new();
-    let mut paragraph = 0;
-    while text.len() < 50 * 1024 * 1024 {
-        paragraph += 1;
-        text.push_str(&format!(
-            "“We are close {paragraph},” Kerry said. Lavrov said the talks would go on.\n"
-        ));
-    }
+    let text = numbered_article(50 * 1024 * 1024);
     let input = jsonl_line("huge", &text) + &jsonl_line("small", "“Fine,” said Jane Smith.");
     let output = whosaid(&["extract", "--no-stance", "-"], input.as_bytes());
     assert_eq!(output.status.code(), Some(0));
@@ -513,12 +519,7 @@ fn a_hundred_thousand_quote_marks_and_a_fifty_megabyte_line() {
 
 #[test]
 fn a_document_over_its_time_budget_gets_a_timeout_record_and_the_batch_goes_on() {
-    let mut big = String::new();
-    for paragraph in 0..150_000 {
-        big.push_str(&format!(
-            "“We are close {paragraph},” Kerry said. Lavrov said the talks would go on.\n"
-        ));
-    }
+    let big = numbered_article(10 * 1024 * 1024);
     let input = jsonl_line("small", "“Fine,” said Jane Smith.")
         + &jsonl_line("big", &big)
         + &jsonl_line("after", "“Also fine,” said Jane Smith.");
