@@ -233,8 +233,9 @@ pub fn parse_jsonl_line(line: &[u8], fallback_id: String) -> InputDocument {
         let message = format!("line {fallback_id} is not a JSON object");
         return failed(fallback_id, ErrorKind::InvalidJson, message);
     };
+    // An empty id would name nothing in the output; such a line is named like one with no id.
     let id = match fields.remove("id") {
-        Some(serde_json::Value::String(id)) => id,
+        Some(serde_json::Value::String(id)) if !id.trim().is_empty() => id,
         Some(serde_json::Value::Number(number)) => number.to_string(),
         _ => fallback_id,
     };
@@ -258,6 +259,20 @@ pub fn parse_jsonl_line(line: &[u8], fallback_id: String) -> InputDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_id_is_replaced_by_the_line_name() {
+        // Found by fuzzing (fuzz/regressions/jsonl-empty-id).
+        let input = b"{not json\n{\"id\":\"\"}\n{\"id\":\" \",\"text\":\"Hi.\"}\n";
+        let documents: Vec<InputDocument> =
+            JsonlReader::new(Box::new(&input[..]), "in.jsonl".into()).collect();
+        let ids: Vec<&str> = documents
+            .iter()
+            .map(|document| document.id.as_str())
+            .collect();
+        assert_eq!(ids, ["in.jsonl:1", "in.jsonl:2", "in.jsonl:3"]);
+        assert_eq!(documents[2].text.as_deref(), Ok("Hi."));
+    }
 
     #[test]
     fn jsonl_lines_become_documents_or_errors() {
