@@ -105,10 +105,8 @@ impl ConfidenceModel {
     }
 
     fn from_json(json: &str, path: &Path) -> Result<Self> {
-        let model: ConfidenceModel = serde_json::from_str(json).map_err(|error| Error::Model {
-            path: path.to_path_buf(),
-            message: error.to_string(),
-        })?;
+        let model: ConfidenceModel =
+            serde_json::from_str(json).map_err(|error| Error::model(path, error))?;
         let expected: Vec<&str> = FEATURE_NAMES.to_vec();
         if model.feature_names != expected
             || model.means.len() != expected.len()
@@ -127,10 +125,7 @@ impl ConfidenceModel {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_string_pretty(self).map_err(|error| Error::Model {
-            path: path.to_path_buf(),
-            message: error.to_string(),
-        })?;
+        let json = serde_json::to_string_pretty(self).map_err(|error| Error::model(path, error))?;
         std::fs::write(path, json + "\n").map_err(|source| Error::io(path, source))
     }
 

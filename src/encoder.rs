@@ -6,7 +6,7 @@
 //! target span; [`TokenStates::sentence_embedding`] pools them all as sentence-transformers does.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use tch::{nn::VarStore, Device, Kind, Tensor};
@@ -121,35 +121,28 @@ pub struct Encoder {
     dim: usize,
 }
 
-fn model_error(path: &Path, message: impl std::fmt::Display) -> Error {
-    Error::Model {
-        path: path.to_path_buf(),
-        message: message.to_string(),
-    }
-}
-
 impl Encoder {
     pub fn new(config: EncoderConfig) -> Result<Self> {
         let dir = &config.model_dir;
         let config_path = dir.join("config.json");
         let config_text = std::fs::read_to_string(&config_path).map_err(|error| {
-            model_error(
+            Error::model(
                 &config_path,
                 format!("{error}; run scripts/setup to install the encoder"),
             )
         })?;
-        let bert_config: BertConfig =
-            serde_json::from_str(&config_text).map_err(|error| model_error(&config_path, error))?;
+        let bert_config: BertConfig = serde_json::from_str(&config_text)
+            .map_err(|error| Error::model(&config_path, error))?;
         let tokenizer_path = dir.join("tokenizer.json");
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
-            .map_err(|error| model_error(&tokenizer_path, error))?;
+            .map_err(|error| Error::model(&tokenizer_path, error))?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: config.max_tokens.max(2),
                 ..Default::default()
             }))
-            .map_err(|error| model_error(&tokenizer_path, error))?;
+            .map_err(|error| Error::model(&tokenizer_path, error))?;
         let mut store = VarStore::new(Device::Cpu);
         let model = BertModel::<BertEmbeddings>::new_with_optional_pooler(
             store.root(),
@@ -159,7 +152,7 @@ impl Encoder {
         let weights_path = dir.join("model.safetensors");
         store
             .load(&weights_path)
-            .map_err(|error| model_error(&weights_path, error))?;
+            .map_err(|error| Error::model(&weights_path, error))?;
         Ok(Encoder {
             tokenizer,
             model,
@@ -182,7 +175,7 @@ impl Encoder {
             .map(|text| {
                 self.tokenizer
                     .encode(*text, true)
-                    .map_err(|error| model_error(&tokenizer_path, error))
+                    .map_err(|error| Error::model(&tokenizer_path, error))
             })
             .collect()
     }
@@ -221,7 +214,7 @@ impl Encoder {
                 None,
                 train,
             )
-            .map_err(|error| model_error(&self.config.model_dir, error))?;
+            .map_err(|error| Error::model(&self.config.model_dir, error))?;
         Ok(output.hidden_state)
     }
 
@@ -243,7 +236,7 @@ impl Encoder {
             let width = hidden.size()[1] as usize;
             let hidden = hidden.to_kind(Kind::Float).contiguous().view(-1);
             let hidden = Vec::<f32>::try_from(&hidden)
-                .map_err(|error| model_error(&self.config.model_dir, error))?;
+                .map_err(|error| Error::model(&self.config.model_dir, error))?;
             for (row, &index) in batch.iter().enumerate() {
                 let encoding = &encodings[index];
                 let length = encoding.get_ids().len();
@@ -280,8 +273,9 @@ impl Encoder {
     ) -> Result<()> {
         let variables = self.store.variables();
         for (name, values) in weights {
-            let problem =
-                |message: String| model_error(&self.config.model_dir, format!("{name}: {message}"));
+            let problem = |message: String| {
+                Error::model(&self.config.model_dir, format!("{name}: {message}"))
+            };
             let variable = variables
                 .get(name)
                 .ok_or_else(|| problem("the encoder has no such weight".into()))?;

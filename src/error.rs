@@ -28,6 +28,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A model file (or folder) that cannot be read, parsed or used.
+    pub fn model(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        Error::Model {
+            path: path.into(),
+            message: message.to_string(),
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

@@ -163,10 +163,8 @@ impl StanceHead {
     }
 
     fn parse(text: &str, path: &Path) -> Result<Self> {
-        let head: StanceHead = serde_json::from_str(text).map_err(|error| Error::Model {
-            path: path.to_path_buf(),
-            message: error.to_string(),
-        })?;
+        let head: StanceHead =
+            serde_json::from_str(text).map_err(|error| Error::model(path, error))?;
         let features = head.feature_mean.len();
         let hidden = head.hidden_bias.len();
         let consistent = features > 0
@@ -186,10 +184,7 @@ impl StanceHead {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string(self).map_err(|error| Error::Model {
-            path: path.to_path_buf(),
-            message: error.to_string(),
-        })?;
+        let text = serde_json::to_string(self).map_err(|error| Error::model(path, error))?;
         std::fs::write(path, text + "\n").map_err(|error| Error::io(path, error))
     }
 
