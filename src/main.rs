@@ -90,6 +90,10 @@ struct StanceArgs {
     /// Skip the stance stage: no `stance` or `targets` in the output.
     #[arg(long)]
     no_stance: bool,
+    /// Fast mode: no transformer anywhere, only rules and linear models. The output has the same
+    /// schema, without `stance` and `targets`.
+    #[arg(long)]
+    fast: bool,
     /// The encoder folder (default: the one scripts/setup installed, or $WHOSAID_ENCODER).
     #[cfg(feature = "transformer")]
     #[arg(long)]
@@ -105,7 +109,7 @@ type StanceStage = whosaid::stance::StanceModel;
 
 #[cfg(feature = "transformer")]
 fn stance_stage(args: StanceArgs, threads: Option<usize>) -> Result<Option<StanceStage>> {
-    if args.no_stance {
+    if args.no_stance || args.fast {
         return Ok(None);
     }
     if let Some(threads) = threads {
