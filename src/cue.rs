@@ -306,7 +306,7 @@ mod tests {
                 let word = token_text(text, token).to_lowercase();
                 let is_cue = cue_words.contains(&word.as_str())
                     && index > sentence.tokens.start
-                    && token_text(text, &segmented.tokens[index - 1]) != "the";
+                    && !token_text(text, &segmented.tokens[index - 1]).eq_ignore_ascii_case("the");
                 let features = cue_features(text, &segmented.tokens, index, &sentence.tokens);
                 examples.push((word, features, is_cue));
             }
