@@ -476,6 +476,19 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
             .collect()
     };
     let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    let first_word = |name: &str| name.split(' ').next().unwrap_or("").to_lowercase();
+    // Person entities by the first word of their name, so that a lone first name finds its
+    // entity without a scan of every entity (which made long documents quadratic). An entity
+    // whose name changes is filed again; stale entries are checked out on lookup.
+    let mut by_first_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (entity, record) in speakers.entities.iter().enumerate() {
+        if record.kind == EntityKind::Person {
+            by_first_name
+                .entry(first_word(&record.name))
+                .or_default()
+                .push(entity);
+        }
+    }
     let order: Vec<usize> = (0..speakers.mentions.len()).collect();
     // Full names and known kinds first, so that a bare surname finds its entity even when the
     // full name comes later in the text.
@@ -501,16 +514,18 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
                 first_names_agree(&entity_words, &words)
             });
             let single_first_name = if words.len() == 1 && compatible.is_none() {
-                let matches: Vec<usize> = (0..speakers.entities.len())
+                let mut matches: Vec<usize> = by_first_name
+                    .get(&words[0])
+                    .into_iter()
+                    .flatten()
+                    .copied()
                     .filter(|&entity| {
                         speakers.entities[entity].kind == EntityKind::Person
-                            && speakers.entities[entity]
-                                .name
-                                .split(' ')
-                                .next()
-                                .is_some_and(|first| first.to_lowercase() == words[0])
+                            && first_word(&speakers.entities[entity].name) == words[0]
                     })
                     .collect();
+                matches.sort_unstable();
+                matches.dedup();
                 (matches.len() == 1).then(|| matches[0])
             } else {
                 None
@@ -528,7 +543,12 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
                     speakers.link(mention_index, entity);
                     let title =
                         title.filter(|_| speakers.entities[entity].kind == EntityKind::Person);
+                    let before = first_word(&speakers.entities[entity].name);
                     add_name(&mut speakers.entities[entity], display, title);
+                    let after = first_word(&speakers.entities[entity].name);
+                    if after != before && speakers.entities[entity].kind == EntityKind::Person {
+                        by_first_name.entry(after).or_default().push(entity);
+                    }
                 }
                 None if full => {
                     let kind = mention.kind_hint.unwrap_or(EntityKind::Person);
@@ -536,6 +556,12 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
                     speakers.entities[entity].title =
                         title.filter(|title| kind == EntityKind::Person && !is_honorific(title));
                     by_key.entry(key).or_default().push(entity);
+                    if kind == EntityKind::Person {
+                        by_first_name
+                            .entry(first_word(&speakers.entities[entity].name))
+                            .or_default()
+                            .push(entity);
+                    }
                 }
                 None => {}
             }

@@ -167,7 +167,12 @@ fn fine_tuning_moves_only_bias_terms_and_the_head_carries_them() {
     use whosaid::stance::StanceHead;
     use whosaid::train::{fine_tune_stance, StanceTrainOptions, TuningText};
 
-    let mut encoder = Encoder::new(EncoderConfig::default()).unwrap();
+    // As `whosaid train stance` does: gradients need float32 weights.
+    let mut encoder = Encoder::new(EncoderConfig {
+        precision: whosaid::encoder::Precision::Float32,
+        ..EncoderConfig::default()
+    })
+    .unwrap();
     let weight_name = "encoder.layer.0.attention.self.query.weight";
     let bias_name = "encoder.layer.0.attention.self.query.bias";
     let snapshot = |encoder: &Encoder, name: &str| {
