@@ -61,9 +61,8 @@ pub struct SpeakerSummary {
     pub quotes: usize,
 }
 
-/// Light backgrounds with a darker edge of the same hue, told apart by hue and lightness; a
-/// speaker keeps its colour from page to page where the names do not collide (see
-/// [`assign_colours`]).
+/// Light backgrounds with a darker edge of the same hue; neighbours differ most, since the first
+/// slots go to a page's main speakers. Past twelve speakers colours repeat.
 const PALETTE: [(&str, &str); 12] = [
     ("#c6e3ff", "#2f6fb8"),
     ("#ffd6a5", "#c06a00"),
@@ -494,33 +493,6 @@ fn shared_index(shared: &mut Vec<Shared>, span: &SpanRecord, quote: usize) -> us
     shared.len() - 1
 }
 
-/// Palette slots for names: each name prefers the slot its hash picks, so a speaker tends to
-/// keep its colour across pages, and takes the next free one when another speaker of the page
-/// has it. Past the palette's size colours repeat.
-fn assign_colours(names: &[&str]) -> Vec<usize> {
-    let mut taken = [false; PALETTE.len()];
-    names
-        .iter()
-        .enumerate()
-        .map(|(order, name)| {
-            // FNV-1a: a fixed hash, unlike std's seeded one, so colours do not change between runs.
-            let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-            });
-            let preferred = (hash % PALETTE.len() as u64) as usize;
-            if order >= PALETTE.len() {
-                return preferred;
-            }
-            let slot = (0..PALETTE.len())
-                .map(|step| (preferred + step) % PALETTE.len())
-                .find(|&slot| !taken[slot])
-                .unwrap_or(preferred);
-            taken[slot] = true;
-            slot
-        })
-        .collect()
-}
-
 impl<'r> Layout<'r> {
     fn new(record: &'r DocumentRecord, options: &RenderOptions) -> Self {
         let entities: HashMap<&str, &EntityRecord> = record
@@ -567,15 +539,15 @@ impl<'r> Layout<'r> {
                 shared_index(&mut cues, cue, index);
             }
         }
-        let named: Vec<&str> = speakers
-            .iter()
-            .filter(|speaker| speaker.entity.is_some())
-            .map(|speaker| speaker.name)
-            .collect();
-        let mut colours = assign_colours(&named).into_iter();
-        for speaker in &mut speakers {
+        // Colours go down the palette in the panel's order, most quoted first, so that the
+        // main speakers of a page get the most distinct colours; the same record always gets
+        // the same colours.
+        let mut order: Vec<usize> = (0..speakers.len()).collect();
+        order.sort_by_key(|&index| panel_key(&speakers[index], index));
+        for (slot, index) in order.into_iter().enumerate() {
+            let speaker = &mut speakers[index];
             speaker.class = match speaker.entity {
-                Some(_) => format!("c{}", colours.next().unwrap_or(0)),
+                Some(_) => format!("c{}", slot % PALETTE.len()),
                 None => UNATTRIBUTED.to_string(),
             };
         }
@@ -736,7 +708,7 @@ impl<'r> Layout<'r> {
             let speaker = self.speaker(index);
             let _ = write!(
                 out,
-                "<div id=\"tip-q{index}\"><p><b>{} quote</b> · ",
+                "<div id=\"tip-q{index}\"><p><strong>{} quote</strong> · ",
                 capitalised(kind_name(quote.kind))
             );
             match speaker.entity {
@@ -782,12 +754,12 @@ impl<'r> Layout<'r> {
         }
         for (index, mention) in self.mentions.iter().enumerate() {
             let speaker = self.speaker(mention.quotes[0]);
-            let _ = write!(out, "<div id=\"tip-m{index}\"><p><b>");
+            let _ = write!(out, "<div id=\"tip-m{index}\"><p><strong>");
             push_escaped(out, speaker.name);
             let count = mention.quotes.len();
             let _ = write!(
                 out,
-                "</b>: speaker of {count} quote{} here; Enter or click goes to {}</p></div>\n",
+                "</strong>: speaker of {count} quote{} here; Enter or click goes to {}</p></div>\n",
                 if count == 1 { "" } else { "s" },
                 if count == 1 { "it" } else { "the first" }
             );
@@ -836,11 +808,7 @@ impl<'r> Layout<'r> {
             "<button type=\"button\" id=\"clear-filter\" disabled>Show all speakers</button>\n",
         );
         let mut order: Vec<usize> = (0..self.speakers.len()).collect();
-        // Most quoted first; the quotes with no speaker last.
-        order.sort_by_key(|&index| {
-            let speaker = &self.speakers[index];
-            (speaker.entity.is_none(), Reverse(speaker.quotes.len()), index)
-        });
+        order.sort_by_key(|&index| panel_key(&self.speakers[index], index));
         out.push_str("<ul class=\"speakers\">\n");
         for index in order {
             let speaker = &self.speakers[index];
@@ -889,6 +857,12 @@ impl<'r> Layout<'r> {
         }
         out.push_str("</ul>\n</aside>\n");
     }
+}
+
+/// The panel's order: most quoted first, then first quoted first; the quotes with no speaker
+/// last.
+fn panel_key(speaker: &Speaker, index: usize) -> (bool, Reverse<usize>, usize) {
+    (speaker.entity.is_none(), Reverse(speaker.quotes.len()), index)
 }
 
 fn kind_name(kind: QuoteKind) -> &'static str {
@@ -973,7 +947,7 @@ pub fn render_page(
     }
     out.push_str("</header>\n<main>\n");
     if let Some(error) = &record.error {
-        out.push_str("<div class=\"error\" role=\"alert\"><b>This document could not be analysed</b>: ");
+        out.push_str("<div class=\"error\" role=\"alert\"><strong>This document could not be analysed</strong>: ");
         push_escaped(&mut out, &error.message);
         out.push_str("</div>\n");
     }
@@ -1142,4 +1116,464 @@ pub fn mismatched_spans(record: &DocumentRecord, text: &str) -> usize {
             span.start > span.end || span.end > length || text[ends[0]..ends[1]] != span.text
         })
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{ErrorKind, ErrorRecord, SpeakerRecord};
+    use proptest::prelude::*;
+
+    fn span(start: usize, end: usize, rank: u8) -> ByteSpan {
+        ByteSpan { start, end, rank }
+    }
+
+    fn open(span: usize, first: bool) -> Event<'static> {
+        Event::Open { span, first }
+    }
+
+    fn close(span: usize, last: bool) -> Event<'static> {
+        Event::Close { span, last }
+    }
+
+    /// Checks that the events nest, keep the text, and cover each span exactly once.
+    fn assert_well_nested(text: &str, spans: &[ByteSpan], events: &[Event]) {
+        let mut stack = Vec::new();
+        let mut rebuilt = String::new();
+        let mut covered: Vec<Vec<(usize, usize)>> = vec![Vec::new(); spans.len()];
+        let (mut firsts, mut lasts) = (vec![0; spans.len()], vec![0; spans.len()]);
+        for event in events {
+            match *event {
+                Event::Open { span, first } => {
+                    assert!(!stack.contains(&span), "{span} opened twice: {events:?}");
+                    stack.push(span);
+                    firsts[span] += usize::from(first);
+                }
+                Event::Close { span, last } => {
+                    assert_eq!(stack.pop(), Some(span), "{events:?}");
+                    lasts[span] += usize::from(last);
+                }
+                Event::Text(piece) => {
+                    assert!(!piece.is_empty());
+                    for &open in &stack {
+                        covered[open].push((rebuilt.len(), rebuilt.len() + piece.len()));
+                    }
+                    rebuilt.push_str(piece);
+                }
+            }
+        }
+        assert!(stack.is_empty());
+        assert_eq!(rebuilt, text);
+        for (index, span) in spans.iter().enumerate() {
+            let marks = span.start < span.end
+                && span.end <= text.len()
+                && text.is_char_boundary(span.start)
+                && text.is_char_boundary(span.end);
+            let bytes: usize = covered[index].iter().map(|(from, to)| to - from).sum();
+            if marks {
+                assert_eq!(covered[index].first().map(|piece| piece.0), Some(span.start));
+                assert_eq!(covered[index].last().map(|piece| piece.1), Some(span.end));
+                assert_eq!(bytes, span.end - span.start, "span {index} covered in full");
+                assert_eq!((firsts[index], lasts[index]), (1, 1), "span {index}");
+            } else {
+                assert_eq!(bytes, 0, "span {index} is left out");
+            }
+        }
+    }
+
+    /// Checks that every tag outside script and style closes in order: the page is well formed
+    /// whatever the spans, and no markup came through from the input.
+    fn assert_balanced(html: &str) -> Vec<String> {
+        const VOID: [&str; 2] = ["meta", "br"];
+        let mut stack: Vec<String> = Vec::new();
+        let mut tags = Vec::new();
+        let mut rest = html;
+        while let Some(at) = rest.find('<') {
+            rest = &rest[at + 1..];
+            if rest.starts_with("!DOCTYPE") {
+                continue;
+            }
+            let end = rest.find('>').expect("every tag ends");
+            let tag = &rest[..end];
+            assert!(!tag.contains('<'), "a stray < inside a tag: {tag}");
+            if let Some(name) = tag.strip_prefix('/') {
+                assert_eq!(stack.pop().as_deref(), Some(name), "at </{name}>");
+                continue;
+            }
+            let name: String = tag.chars().take_while(char::is_ascii_alphanumeric).collect();
+            tags.push(name.clone());
+            if name == "script" || name == "style" {
+                let closing = format!("</{name}>");
+                let body_end = rest.find(&closing).expect("script and style close");
+                assert!(!rest[end + 1..body_end].contains("</"), "{name} ends early");
+                rest = &rest[body_end + closing.len()..];
+            } else if !VOID.contains(&name.as_str()) {
+                stack.push(name);
+            }
+        }
+        assert!(stack.is_empty(), "unclosed: {stack:?}");
+        tags
+    }
+
+    /// The article's text as the page holds it, tags dropped and entities read.
+    fn shown_text(html: &str) -> String {
+        let start = html.find("id=\"article-text\">").expect("the text") + 18;
+        let mut depth = 1;
+        let mut text = String::new();
+        let mut rest = &html[start..];
+        loop {
+            let at = rest.find('<').expect("the text ends");
+            text.push_str(&rest[..at]);
+            rest = &rest[at..];
+            let end = rest.find('>').expect("tag ends");
+            if rest.starts_with("</") {
+                depth -= 1;
+            } else {
+                depth += 1;
+            }
+            rest = &rest[end + 1..];
+            if depth == 0 {
+                break;
+            }
+        }
+        text.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    fn span_record(text: &str, start: usize, end: usize) -> SpanRecord {
+        SpanRecord {
+            start,
+            end,
+            text: text.chars().skip(start).take(end.saturating_sub(start)).collect(),
+        }
+    }
+
+    fn quote(
+        text: &str,
+        content: (usize, usize),
+        cue: Option<(usize, usize)>,
+        speaker: Option<(&str, &str, Option<(usize, usize)>)>,
+        confidence: f64,
+    ) -> QuoteRecord {
+        QuoteRecord {
+            kind: QuoteKind::Direct,
+            content: span_record(text, content.0, content.1),
+            cue: cue.map(|(start, end)| span_record(text, start, end)),
+            speaker: speaker.map(|(name, entity, mention)| SpeakerRecord {
+                name: name.into(),
+                entity: entity.into(),
+                mention: mention.map(|(start, end)| span_record(text, start, end)),
+            }),
+            confidence,
+            stance: None,
+            targets: None,
+        }
+    }
+
+    fn record(id: &str, quotes: Vec<QuoteRecord>) -> DocumentRecord {
+        DocumentRecord {
+            id: id.into(),
+            quotes,
+            entities: Vec::new(),
+            meta: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn escaping_makes_markup_inert() {
+        assert_eq!(
+            escape_html(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
+        assert_eq!(escape_html("a\u{0}b\u{7}\tc\r\n“é😀”"), "a\u{FFFD}b\u{FFFD}\tc\r\n“é😀”");
+        assert_eq!(escape_html(""), "");
+    }
+
+    #[test]
+    fn json_in_script_cannot_end_the_script() {
+        let value = serde_json::json!({"id": "</script><!-- & \u{2028}\u{2029} -->"});
+        let json = json_for_script(&value);
+        assert!(!json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']), "{json}");
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn page_file_names_stay_in_the_folder() {
+        assert_eq!(page_file_name("000_86905691883c5ace"), "000_86905691883c5ace.html");
+        assert_eq!(page_file_name("sub/a"), "sub_a.html");
+        assert_eq!(page_file_name("../../etc/passwd"), "______etc_passwd.html");
+        assert_eq!(page_file_name("index"), "doc_index.html");
+        assert_eq!(page_file_name(""), "doc_.html");
+        assert_eq!(page_file_name("<é>"), "___.html");
+        assert_eq!(page_file_name(&"x".repeat(500)).len(), 105);
+    }
+
+    #[test]
+    fn base64_matches_known_values() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        // SHA-256 of the empty string, as browsers hash it for CSP.
+        assert_eq!(
+            csp_hash(""),
+            "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+    }
+
+    #[test]
+    fn nesting_spans_open_and_close_in_order() {
+        let text = "abcdef";
+        let nested = [span(0, 6, 0), span(2, 4, 1)];
+        let events = nest(text, &nested);
+        assert_eq!(
+            events,
+            [
+                open(0, true),
+                Event::Text("ab"),
+                open(1, true),
+                Event::Text("cd"),
+                close(1, true),
+                Event::Text("ef"),
+                close(0, true)
+            ]
+        );
+        assert_well_nested(text, &nested, &events);
+    }
+
+    #[test]
+    fn crossing_spans_are_cut_and_reopened() {
+        let text = "abcdef";
+        let crossing = [span(2, 6, 0), span(0, 4, 0)];
+        let events = nest(text, &crossing);
+        assert_eq!(
+            events,
+            [
+                open(1, true),
+                Event::Text("ab"),
+                open(0, true),
+                Event::Text("cd"),
+                close(0, false),
+                close(1, true),
+                open(0, false),
+                Event::Text("ef"),
+                close(0, true)
+            ]
+        );
+        assert_well_nested(text, &crossing, &events);
+    }
+
+    #[test]
+    fn touching_equal_and_end_spans() {
+        let text = "abcdef";
+        let touching = [span(0, 2, 0), span(2, 4, 0), span(4, 6, 2), span(4, 6, 1)];
+        let events = nest(text, &touching);
+        assert_well_nested(text, &touching, &events);
+        // Of equal spans the lower rank is outside.
+        assert_eq!(
+            &events[events.len() - 5..],
+            [
+                open(3, true),
+                open(2, true),
+                Event::Text("ef"),
+                close(2, true),
+                close(3, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_text_and_bad_spans_mark_nothing() {
+        assert!(nest("", &[]).is_empty());
+        assert!(nest("", &[span(0, 0, 0), span(0, 3, 0)]).is_empty());
+        let text = "a“b”c";
+        // Empty, reversed, past the end, and inside a character.
+        let bad = [span(1, 1, 0), span(3, 1, 0), span(2, 99, 0), span(2, 3, 0)];
+        let events = nest(text, &bad);
+        assert_eq!(events, [Event::Text(text)]);
+        assert_well_nested(text, &bad, &events);
+    }
+
+    #[test]
+    fn multibyte_text_is_cut_at_code_points() {
+        let text = "“Ça va,” dit-il 😀. “Oui.”";
+        let chars: Vec<usize> = vec![0, 8, 9, 15, 16, 17, 19, 25];
+        let bytes = byte_offsets(text, &chars);
+        let spans: Vec<ByteSpan> = bytes
+            .chunks(2)
+            .map(|ends| span(ends[0], ends[1], 0))
+            .collect();
+        let events = nest(text, &spans);
+        assert_well_nested(text, &spans, &events);
+        let pieces: Vec<&str> = events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Text(piece) => Some(*piece),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(pieces, ["“Ça va,”", " ", "dit-il", " ", "😀", ". ", "“Oui.”"]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_spans_nest(
+            text in "[a“”😀é <>&\n]{0,24}",
+            raw in proptest::collection::vec((0usize..30, 0usize..30, 0u8..3), 0..10),
+        ) {
+            let chars: Vec<usize> = raw.iter().flat_map(|&(start, end, _)| [start, end]).collect();
+            let bytes = byte_offsets(&text, &chars);
+            let spans: Vec<ByteSpan> = raw
+                .iter()
+                .zip(bytes.chunks(2))
+                .map(|(&(_, _, rank), ends)| span(ends[0], ends[1], rank))
+                .collect();
+            assert_well_nested(&text, &spans, &nest(&text, &spans));
+        }
+
+        #[test]
+        fn any_record_renders_well_formed(
+            text in "[a“”😀é <>&'\"\n]{0,30}",
+            raw in proptest::collection::vec(
+                (0usize..32, 0usize..32, proptest::option::of((0usize..32, 0usize..32)), proptest::option::of((0usize..32, 0usize..32)), 0usize..3, 0.0f64..1.0),
+                0..6,
+            ),
+        ) {
+            let names = ["<b>Al</b>", "Bo \"B\" & co", "Cy"];
+            let quotes = raw
+                .iter()
+                .map(|&(start, end, cue, mention, who, confidence)| {
+                    let speaker = (who < 2).then(|| (names[who], names[who], mention));
+                    quote(&text, (start.min(end), start.max(end)), cue, speaker, confidence)
+                })
+                .collect();
+            let record = record("<id>", quotes);
+            let html = render_page(&record, Some(&text), &RenderOptions::default(), Some("index.html"));
+            let tags = assert_balanced(&html);
+            prop_assert!(!tags.iter().any(|tag| tag == "b" || tag == "id"));
+            prop_assert_eq!(shown_text(&html), escape_html(&text).replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&"));
+        }
+    }
+
+    #[test]
+    fn a_hostile_article_renders_as_text() {
+        let text = "<script>window.__pwned=1</script> <img src=x onerror=\"window.__pwned=1\">\n“<b onmouseover=x>like HTML</b>,” said Alice Smith.";
+        let characters: Vec<char> = text.chars().collect();
+        let open = characters.iter().position(|&c| c == '“').unwrap();
+        let close = characters.iter().position(|&c| c == '”').unwrap() + 1;
+        let said = close + 1;
+        let quotes = vec![quote(
+            text,
+            (open, close),
+            Some((said, said + 4)),
+            Some(("Alice <i>Smith</i>", "e1\" onclick=\"x", Some((said + 5, said + 16)))),
+            0.3,
+        )];
+        let mut record = record("</script><script>alert(1)</script>", quotes);
+        record.entities.push(EntityRecord {
+            id: "e1\" onclick=\"x".into(),
+            name: "Alice <i>Smith</i>".into(),
+            kind: crate::record::EntityKind::Person,
+            title: Some("<u>CEO</u>".into()),
+            aliases: Vec::new(),
+            mentions: Vec::new(),
+        });
+        let html = render_page(&record, Some(text), &RenderOptions::default(), None);
+        let tags = assert_balanced(&html);
+        assert_eq!(tags.iter().filter(|tag| *tag == "script").count(), 2);
+        for tag in ["img", "b", "i", "u"] {
+            assert!(!tags.iter().any(|found| found == tag), "<{tag}> made it through");
+        }
+        assert!(!html.contains("onclick=\""));
+        assert!(html.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"));
+        assert!(html.contains("data-speaker=\"Alice &lt;i&gt;Smith&lt;/i&gt;\""));
+        assert!(html.contains("&lt;u&gt;CEO&lt;/u&gt;"));
+        assert_eq!(shown_text(&html), text);
+        // Below the threshold: marked uncertain, in the element and in the description.
+        assert!(html.contains("class=\"quote c0 direct uncertain first\""));
+        assert!(html.contains("data-uncertain=\"0\""));
+        assert!(html.contains("? uncertain (below 0.50)"));
+        assert!(html.contains("Stance: not computed"));
+    }
+
+    #[test]
+    fn a_mention_inside_another_quote_is_segmented() {
+        // Bo's mention lies inside Al's quote, and Al's quote ends inside Bo's.
+        let text = "“Bo is wrong,” Al said. Bo said “no.”";
+        let quotes = vec![
+            quote(text, (0, 14), Some((18, 22)), Some(("Al", "e1", Some((15, 17)))), 0.9),
+            quote(text, (32, 37), Some((27, 31)), Some(("Bo", "e2", Some((1, 3)))), 0.2),
+        ];
+        let record = record("doc", quotes);
+        let html = render_page(&record, Some(text), &RenderOptions::default(), None);
+        assert_balanced(&html);
+        assert_eq!(shown_text(&html), text);
+        assert!(html.contains(
+            "data-goto=\"q1\" data-group=\"e2\" data-speaker=\"Bo\" data-entity=\"e2\" id=\"m1\""
+        ));
+        assert_eq!(html.matches("data-quote=\"0\"").count(), 1);
+        assert_eq!(html.matches("id=\"q1\"").count(), 1);
+    }
+
+    #[test]
+    fn failed_and_empty_documents_render() {
+        let mut failed = DocumentRecord::failed("bad", ErrorKind::InvalidUtf8, "<bytes>".into());
+        failed.error = Some(ErrorRecord {
+            kind: ErrorKind::InvalidUtf8,
+            message: "<bytes>".into(),
+        });
+        let html = render_page(&failed, None, &RenderOptions::default(), None);
+        assert_balanced(&html);
+        assert!(html.contains("&lt;bytes&gt;"));
+        let html = render_page(&record("empty", Vec::new()), Some(""), &RenderOptions::default(), None);
+        assert_balanced(&html);
+        assert_eq!(shown_text(&html), "");
+    }
+
+    #[test]
+    fn the_index_links_pages_and_counts_speakers() {
+        let speaker = |name: &str, title: Option<&str>, quotes| SpeakerSummary {
+            name: name.into(),
+            title: title.map(str::to_string),
+            quotes,
+        };
+        let pages = [
+            PageSummary {
+                id: "a<1>".into(),
+                file: "a_1_.html".into(),
+                quotes: 3,
+                speakers: vec![speaker("Kerry", Some("Secretary"), 2), speaker("Lavrov", None, 1)],
+                error: None,
+            },
+            PageSummary {
+                id: "b".into(),
+                file: "b.html".into(),
+                quotes: 1,
+                speakers: vec![speaker("Kerry", None, 1)],
+                error: Some("not UTF-8".into()),
+            },
+        ];
+        let html = render_index(&pages);
+        assert_balanced(&html);
+        assert!(html.contains("href=\"a_1_.html\" data-id=\"a&lt;1&gt;\">a&lt;1&gt;</a>"));
+        assert!(html.contains("<td class=\"speaker-name\">Kerry</td><td>Secretary</td><td class=\"n\">3</td><td class=\"n\">2</td>"));
+        assert!(html.contains("failed: not UTF-8"));
+    }
+
+    #[test]
+    fn mismatched_spans_are_counted() {
+        let text = "“Hi,” he said.";
+        let mut good = record("doc", vec![quote(text, (0, 5), Some((9, 13)), None, 0.5)]);
+        assert_eq!(mismatched_spans(&good, text), 0);
+        good.quotes[0].content.end = 99;
+        good.quotes[0].cue.as_mut().unwrap().text = "says".into();
+        assert_eq!(mismatched_spans(&good, text), 2);
+        good.quotes[0].content.start = 100;
+        assert_eq!(mismatched_spans(&good, text), 2);
+    }
 }
