@@ -16,11 +16,11 @@ use whosaid::eval::gold::{read_gold_jsonl, GoldDocument};
 use whosaid::eval::{brat::read_brat_dir, metrics};
 use whosaid::input::{read_inputs, InputFormat};
 use whosaid::output::{prepare_resume, OutputFormat, RecordWriter};
-use whosaid::pages::{keep_texts, read_records, render_records, PageSink, PageWriter, TextQueue};
 use whosaid::pages::INDEX;
-use whosaid::render::RenderOptions;
+use whosaid::pages::{keep_texts, read_records, render_records, PageSink, PageWriter, TextQueue};
 use whosaid::pipeline::{Pipeline, PipelineConfig};
 use whosaid::record::DocumentRecord;
+use whosaid::render::RenderOptions;
 use whosaid::{Error, Result};
 
 #[derive(Parser)]

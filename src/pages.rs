@@ -10,8 +10,8 @@ use crate::batch::RecordSink;
 use crate::error::{Error, Result};
 use crate::input::InputDocument;
 use crate::record::DocumentRecord;
-use crate::render::{page_file_name, render_index, render_page, summarise, PageSummary};
 use crate::render::{mismatched_spans, RenderOptions};
+use crate::render::{page_file_name, render_index, render_page, summarise, PageSummary};
 
 /// The file name of the corpus index.
 pub const INDEX: &str = "index.html";
@@ -144,7 +144,9 @@ impl RecordSink for PageSink {
         let text = self.texts.0.borrow_mut().pop_front().flatten();
         match &mut self.writer {
             Some(writer) => writer.add(record.clone(), text),
-            None => Err(Error::Usage("pages written after the end of the run".into())),
+            None => Err(Error::Usage(
+                "pages written after the end of the run".into(),
+            )),
         }
     }
 
@@ -170,7 +172,10 @@ pub fn read_records(path: &Path) -> Result<Vec<DocumentRecord>> {
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(number, line)| {
             serde_json::from_str(line).map_err(|error| {
-                not_records(format!("line {}: not a whosaid record: {error}", number + 1))
+                not_records(format!(
+                    "line {}: not a whosaid record: {error}",
+                    number + 1
+                ))
             })
         })
         .collect()
@@ -186,7 +191,10 @@ pub fn render_records(
 ) -> Result<()> {
     let mut by_id: HashMap<String, VecDeque<DocumentRecord>> = HashMap::new();
     for record in records {
-        by_id.entry(record.id.clone()).or_default().push_back(record);
+        by_id
+            .entry(record.id.clone())
+            .or_default()
+            .push_back(record);
     }
     for document in inputs {
         match by_id.get_mut(&document.id).and_then(VecDeque::pop_front) {

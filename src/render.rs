@@ -259,7 +259,9 @@ fn base64(bytes: &[u8]) -> String {
             | u32::from(chunk.get(2).copied().unwrap_or(0));
         for position in 0..4 {
             if position <= chunk.len() {
-                out.push(char::from(ALPHABET[(value >> (18 - 6 * position)) as usize & 63]));
+                out.push(char::from(
+                    ALPHABET[(value >> (18 - 6 * position)) as usize & 63],
+                ));
             } else {
                 out.push('=');
             }
@@ -344,9 +346,15 @@ pub struct ByteSpan {
 pub enum Event<'t> {
     /// Span `span` (an index into the spans given) opens; `first` when this is its start
     /// rather than a piece reopened after a crossing span closed.
-    Open { span: usize, first: bool },
+    Open {
+        span: usize,
+        first: bool,
+    },
     /// Span `span` closes; `last` when this is its end.
-    Close { span: usize, last: bool },
+    Close {
+        span: usize,
+        last: bool,
+    },
     Text(&'t str),
 }
 
@@ -505,7 +513,10 @@ impl<'r> Layout<'r> {
         let mut mention_of = Vec::with_capacity(record.quotes.len());
         let (mut mentions, mut cues) = (Vec::new(), Vec::new());
         for (index, quote) in record.quotes.iter().enumerate() {
-            let entity = quote.speaker.as_ref().map(|speaker| speaker.entity.as_str());
+            let entity = quote
+                .speaker
+                .as_ref()
+                .map(|speaker| speaker.entity.as_str());
             let position = match speakers.iter().position(|known| known.entity == entity) {
                 Some(position) => position,
                 None => {
@@ -554,8 +565,8 @@ impl<'r> Layout<'r> {
         let uncertain = record
             .quotes
             .iter()
-            // Written so that a NaN confidence counts as uncertain.
-            .map(|quote| !(quote.confidence >= options.uncertain_below))
+            // A record built in code could hold NaN, which says nothing for the attribution.
+            .map(|quote| quote.confidence.is_nan() || quote.confidence < options.uncertain_below)
             .collect();
         Layout {
             record,
@@ -757,9 +768,9 @@ impl<'r> Layout<'r> {
             let _ = write!(out, "<div id=\"tip-m{index}\"><p><strong>");
             push_escaped(out, speaker.name);
             let count = mention.quotes.len();
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "</strong>: speaker of {count} quote{} here; Enter or click goes to {}</p></div>\n",
+                "</strong>: speaker of {count} quote{} here; Enter or click goes to {}</p></div>",
                 if count == 1 { "" } else { "s" },
                 if count == 1 { "it" } else { "the first" }
             );
@@ -862,7 +873,11 @@ impl<'r> Layout<'r> {
 /// The panel's order: most quoted first, then first quoted first; the quotes with no speaker
 /// last.
 fn panel_key(speaker: &Speaker, index: usize) -> (bool, Reverse<usize>, usize) {
-    (speaker.entity.is_none(), Reverse(speaker.quotes.len()), index)
+    (
+        speaker.entity.is_none(),
+        Reverse(speaker.quotes.len()),
+        index,
+    )
 }
 
 fn kind_name(kind: QuoteKind) -> &'static str {
@@ -1171,7 +1186,10 @@ mod tests {
                 && text.is_char_boundary(span.end);
             let bytes: usize = covered[index].iter().map(|(from, to)| to - from).sum();
             if marks {
-                assert_eq!(covered[index].first().map(|piece| piece.0), Some(span.start));
+                assert_eq!(
+                    covered[index].first().map(|piece| piece.0),
+                    Some(span.start)
+                );
                 assert_eq!(covered[index].last().map(|piece| piece.1), Some(span.end));
                 assert_eq!(bytes, span.end - span.start, "span {index} covered in full");
                 assert_eq!((firsts[index], lasts[index]), (1, 1), "span {index}");
@@ -1200,7 +1218,10 @@ mod tests {
                 assert_eq!(stack.pop().as_deref(), Some(name), "at </{name}>");
                 continue;
             }
-            let name: String = tag.chars().take_while(char::is_ascii_alphanumeric).collect();
+            let name: String = tag
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect();
             tags.push(name.clone());
             if name == "script" || name == "style" {
                 let closing = format!("</{name}>");
@@ -1247,15 +1268,22 @@ mod tests {
         SpanRecord {
             start,
             end,
-            text: text.chars().skip(start).take(end.saturating_sub(start)).collect(),
+            text: text
+                .chars()
+                .skip(start)
+                .take(end.saturating_sub(start))
+                .collect(),
         }
     }
+
+    /// A speaker for a test quote: name, entity id, and the mention's code-point offsets.
+    type TestSpeaker<'a> = (&'a str, &'a str, Option<(usize, usize)>);
 
     fn quote(
         text: &str,
         content: (usize, usize),
         cue: Option<(usize, usize)>,
-        speaker: Option<(&str, &str, Option<(usize, usize)>)>,
+        speaker: Option<TestSpeaker>,
         confidence: f64,
     ) -> QuoteRecord {
         QuoteRecord {
@@ -1289,7 +1317,10 @@ mod tests {
             escape_html(r#"<script>alert("x")</script> & 'y'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
-        assert_eq!(escape_html("a\u{0}b\u{7}\tc\r\n“é😀”"), "a\u{FFFD}b\u{FFFD}\tc\r\n“é😀”");
+        assert_eq!(
+            escape_html("a\u{0}b\u{7}\tc\r\n“é😀”"),
+            "a\u{FFFD}b\u{FFFD}\tc\r\n“é😀”"
+        );
         assert_eq!(escape_html(""), "");
     }
 
@@ -1297,14 +1328,20 @@ mod tests {
     fn json_in_script_cannot_end_the_script() {
         let value = serde_json::json!({"id": "</script><!-- & \u{2028}\u{2029} -->"});
         let json = json_for_script(&value);
-        assert!(!json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']), "{json}");
+        assert!(
+            !json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']),
+            "{json}"
+        );
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back, value);
     }
 
     #[test]
     fn page_file_names_stay_in_the_folder() {
-        assert_eq!(page_file_name("000_86905691883c5ace"), "000_86905691883c5ace.html");
+        assert_eq!(
+            page_file_name("000_86905691883c5ace"),
+            "000_86905691883c5ace.html"
+        );
         assert_eq!(page_file_name("sub/a"), "sub_a.html");
         assert_eq!(page_file_name("../../etc/passwd"), "______etc_passwd.html");
         assert_eq!(page_file_name("index"), "doc_index.html");
@@ -1417,7 +1454,10 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(pieces, ["“Ça va,”", " ", "dit-il", " ", "😀", ". ", "“Oui.”"]);
+        assert_eq!(
+            pieces,
+            ["“Ça va,”", " ", "dit-il", " ", "😀", ". ", "“Oui.”"]
+        );
     }
 
     proptest! {
@@ -1471,7 +1511,11 @@ mod tests {
             text,
             (open, close),
             Some((said, said + 4)),
-            Some(("Alice <i>Smith</i>", "e1\" onclick=\"x", Some((said + 5, said + 16)))),
+            Some((
+                "Alice <i>Smith</i>",
+                "e1\" onclick=\"x",
+                Some((said + 5, said + 16)),
+            )),
             0.3,
         )];
         let mut record = record("</script><script>alert(1)</script>", quotes);
@@ -1487,7 +1531,10 @@ mod tests {
         let tags = assert_balanced(&html);
         assert_eq!(tags.iter().filter(|tag| *tag == "script").count(), 2);
         for tag in ["img", "b", "i", "u"] {
-            assert!(!tags.iter().any(|found| found == tag), "<{tag}> made it through");
+            assert!(
+                !tags.iter().any(|found| found == tag),
+                "<{tag}> made it through"
+            );
         }
         assert!(!html.contains("onclick=\""));
         assert!(html.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"));
@@ -1506,8 +1553,20 @@ mod tests {
         // Bo's mention lies inside Al's quote, and Al's quote ends inside Bo's.
         let text = "“Bo is wrong,” Al said. Bo said “no.”";
         let quotes = vec![
-            quote(text, (0, 14), Some((18, 22)), Some(("Al", "e1", Some((15, 17)))), 0.9),
-            quote(text, (32, 37), Some((27, 31)), Some(("Bo", "e2", Some((1, 3)))), 0.2),
+            quote(
+                text,
+                (0, 14),
+                Some((18, 22)),
+                Some(("Al", "e1", Some((15, 17)))),
+                0.9,
+            ),
+            quote(
+                text,
+                (32, 37),
+                Some((27, 31)),
+                Some(("Bo", "e2", Some((1, 3)))),
+                0.2,
+            ),
         ];
         let record = record("doc", quotes);
         let html = render_page(&record, Some(text), &RenderOptions::default(), None);
@@ -1530,7 +1589,12 @@ mod tests {
         let html = render_page(&failed, None, &RenderOptions::default(), None);
         assert_balanced(&html);
         assert!(html.contains("&lt;bytes&gt;"));
-        let html = render_page(&record("empty", Vec::new()), Some(""), &RenderOptions::default(), None);
+        let html = render_page(
+            &record("empty", Vec::new()),
+            Some(""),
+            &RenderOptions::default(),
+            None,
+        );
         assert_balanced(&html);
         assert_eq!(shown_text(&html), "");
     }
@@ -1547,7 +1611,10 @@ mod tests {
                 id: "a<1>".into(),
                 file: "a_1_.html".into(),
                 quotes: 3,
-                speakers: vec![speaker("Kerry", Some("Secretary"), 2), speaker("Lavrov", None, 1)],
+                speakers: vec![
+                    speaker("Kerry", Some("Secretary"), 2),
+                    speaker("Lavrov", None, 1),
+                ],
                 error: None,
             },
             PageSummary {

@@ -103,10 +103,7 @@ fn a_corpus_gets_an_index_and_records_render_like_the_pipeline() {
     )
     .unwrap();
     let pages = tempfile::tempdir().unwrap();
-    render(
-        &["--fast", articles.path().to_str().unwrap()],
-        pages.path(),
-    );
+    render(&["--fast", articles.path().to_str().unwrap()], pages.path());
     let index = std::fs::read_to_string(pages.path().join("index.html")).expect("an index");
     for page in ["a.html", "sub_b.html"] {
         assert!(index.contains(&format!("href=\"{page}\"")), "{index}");
