@@ -78,8 +78,22 @@ const PALETTE: [(&str, &str); 12] = [
     ("#fde68a", "#9a7400"),
 ];
 
-/// The class of quotes that have no speaker.
-const UNATTRIBUTED: &str = "cu";
+/// A speaker's colour: a palette slot, or the grey of quotes with no speaker. Shown as the CSS
+/// class that sets `--bg` and `--bd`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Colour {
+    Palette(usize),
+    Unattributed,
+}
+
+impl std::fmt::Display for Colour {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Colour::Palette(slot) => write!(formatter, "c{}", slot % PALETTE.len()),
+            Colour::Unattributed => formatter.write_str("cu"),
+        }
+    }
+}
 
 const PAGE_SCRIPT: &str = r#"(function () {
   "use strict";
@@ -226,9 +240,14 @@ fn style() -> &'static str {
     STYLE.get_or_init(|| {
         let mut style = BASE_STYLE.to_string();
         for (index, (background, border)) in PALETTE.iter().enumerate() {
-            let _ = writeln!(style, ".c{index} {{ --bg: {background}; --bd: {border}; }}");
+            let colour = Colour::Palette(index);
+            let _ = writeln!(style, ".{colour} {{ --bg: {background}; --bd: {border}; }}");
         }
-        let _ = writeln!(style, ".{UNATTRIBUTED} {{ --bg: #e6e6e6; --bd: #7a7a7a; }}");
+        let _ = writeln!(
+            style,
+            ".{} {{ --bg: #e6e6e6; --bd: #7a7a7a; }}",
+            Colour::Unattributed
+        );
         style
     })
 }
@@ -460,7 +479,7 @@ struct Speaker<'r> {
     entity: Option<&'r str>,
     name: &'r str,
     title: Option<&'r str>,
-    class: String,
+    colour: Colour,
     quotes: Vec<usize>,
 }
 
@@ -533,7 +552,7 @@ impl<'r> Layout<'r> {
                         entity,
                         name,
                         title,
-                        class: String::new(),
+                        colour: Colour::Unattributed,
                         quotes: Vec::new(),
                     });
                     speakers.len() - 1
@@ -557,9 +576,9 @@ impl<'r> Layout<'r> {
         order.sort_by_key(|&index| panel_key(&speakers[index], index));
         for (slot, index) in order.into_iter().enumerate() {
             let speaker = &mut speakers[index];
-            speaker.class = match speaker.entity {
-                Some(_) => format!("c{}", slot % PALETTE.len()),
-                None => UNATTRIBUTED.to_string(),
+            speaker.colour = match speaker.entity {
+                Some(_) => Colour::Palette(slot),
+                None => Colour::Unattributed,
             };
         }
         let uncertain = record
@@ -607,7 +626,7 @@ impl<'r> Layout<'r> {
                 let _ = write!(
                     out,
                     "<span class=\"quote {} {}{}{}\" data-quote=\"{index}\" data-type=\"{}\" data-confidence=\"{:.2}\" data-stance=\"{}\" data-tip=\"tip-q{index}\"",
-                    speaker.class,
+                    speaker.colour,
                     kind_name(quote.kind),
                     if self.uncertain[index] { " uncertain" } else { "" },
                     if first { " first" } else { " cont" },
@@ -633,7 +652,7 @@ impl<'r> Layout<'r> {
                 let _ = write!(
                     out,
                     "<span class=\"mention {}{}\" data-mention=\"{index}\" data-quotes=\"{}\" data-tip=\"tip-m{index}\" data-goto=\"q{}\"",
-                    speaker.class,
+                    speaker.colour,
                     if first { " first" } else { " cont" },
                     join_numbers(&mention.quotes),
                     mention.quotes[0],
@@ -653,7 +672,7 @@ impl<'r> Layout<'r> {
                 let _ = write!(
                     out,
                     "<span class=\"cue {}\" data-cue=\"{index}\" data-quotes=\"{}\"",
-                    speaker.class,
+                    speaker.colour,
                     join_numbers(&cue.quotes),
                 );
                 self.push_speaker_attributes(out, speaker);
@@ -828,7 +847,7 @@ impl<'r> Layout<'r> {
             let _ = write!(
                 out,
                 "\"><button type=\"button\" class=\"speaker-filter {}\" aria-pressed=\"false\"",
-                speaker.class
+                speaker.colour
             );
             self.push_speaker_attributes(out, speaker);
             out.push_str("><span class=\"swatch\"></span><span class=\"name\">");
