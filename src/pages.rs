@@ -119,7 +119,7 @@ pub fn keep_texts(
 
 /// Renders the records of a batch run, pairing each with its text from a [`TextQueue`].
 pub struct PageSink {
-    pub writer: Option<PageWriter>,
+    writer: Option<PageWriter>,
     texts: TextQueue,
     pages: Vec<PageSummary>,
 }

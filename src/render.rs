@@ -873,14 +873,18 @@ impl<'r> Layout<'r> {
                 push_escaped(out, &shortened(&quote.content.text, 140));
                 let _ = write!(
                     out,
-                    "</a> <span class=\"meta\">{} · {:.2}{}</span></li>",
+                    "</a> <span class=\"meta\">{} · {:.2}{}{}</span></li>",
                     kind_name(quote.kind),
                     quote.confidence,
                     if self.uncertain[quote_index] {
                         " · uncertain"
                     } else {
                         ""
-                    }
+                    },
+                    quote.stance.map_or(String::new(), |stance| format!(
+                        " · {}",
+                        stance_name(stance.label)
+                    )),
                 );
             }
             out.push_str("</ol></li>\n");

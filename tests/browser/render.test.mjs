@@ -215,6 +215,7 @@ async function checkSeed(context, file, name) {
   await page.mouse.move(0, 0);
   check(!(await tooltip.isVisible()), `${name}: the tooltip goes when the mouse leaves`);
   const uncertainIndex = quotes.findIndex((quote) => quote.confidence < 0.5);
+  await page.locator(`#q${uncertainIndex}`).evaluate((element) => element.scrollIntoView({ block: "center" }));
   await page.locator(`#q${uncertainIndex}`).focus();
   const tip = (await tooltip.isVisible()) ? await tooltip.textContent() : "";
   check(/quote/i.test(tip) && /Confidence \d\.\d\d/.test(tip) && /Stance: /.test(tip), `${name}: focusing a quote shows type, confidence and stance (${tip})`);
