@@ -36,6 +36,8 @@
 //!
 //! [`eval`] scores predictions against labelled quotes (PolNeAR brat standoff or whosaid's JSONL
 //! gold), and [`confidence`] holds the model that turns attribution features into probabilities.
+//! [`render`] draws a record and its text as a self-contained HTML page (and a corpus index),
+//! which [`pages`] writes to a folder.
 
 pub mod attribute;
 pub mod batch;
@@ -50,9 +52,11 @@ pub mod lexicon;
 pub mod normalise;
 pub mod offsets;
 pub mod output;
+pub mod pages;
 pub mod pipeline;
 pub mod quotes;
 pub mod record;
+pub mod render;
 pub mod segment;
 pub mod speakers;
 pub mod stance;

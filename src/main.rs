@@ -16,8 +16,11 @@ use whosaid::eval::gold::{read_gold_jsonl, GoldDocument};
 use whosaid::eval::{brat::read_brat_dir, metrics};
 use whosaid::input::{read_inputs, InputFormat};
 use whosaid::output::{prepare_resume, OutputFormat, RecordWriter};
+use whosaid::pages::INDEX;
+use whosaid::pages::{keep_texts, read_records, render_records, PageSink, PageWriter, TextQueue};
 use whosaid::pipeline::{CueChoice, Pipeline, PipelineConfig};
 use whosaid::record::DocumentRecord;
+use whosaid::render::RenderOptions;
 use whosaid::{Error, Result};
 
 #[derive(Parser)]
@@ -37,6 +40,8 @@ enum Command {
     Extract(ExtractArgs),
     /// Score predictions against labelled quotes (brat standoff or whosaid's JSONL gold).
     Eval(EvalArgs),
+    /// Draw articles with their quotes and speakers as self-contained HTML pages.
+    Render(RenderArgs),
     /// Fit a model from labelled data.
     Train {
         #[command(subcommand)]
@@ -105,6 +110,39 @@ impl From<CueArgs> for CueChoice {
             (None, false) => CueChoice::Shipped,
         }
     }
+}
+
+#[derive(clap::Args)]
+struct RenderArgs {
+    /// The articles: text files, directories (searched for .txt), JSONL files of
+    /// {"id","text",...}, or - for standard input. With --records, the texts of those records.
+    #[arg(default_value = "-")]
+    inputs: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    input_format: InputFormat,
+    /// Draw these saved records (whosaid JSONL or JSON output) instead of analysing the
+    /// articles; each is paired with the input document of the same id.
+    #[arg(long)]
+    records: Option<PathBuf>,
+    /// The folder to write to: one page per article, and index.html for more than one.
+    #[arg(long)]
+    out: PathBuf,
+    /// Attributions with a confidence below this are drawn as uncertain.
+    #[arg(long, default_value_t = whosaid::render::UNCERTAIN_BELOW)]
+    uncertain_below: f64,
+    /// Keep only the quotes of this speaker (canonical name, alias, or surname); repeatable.
+    #[arg(long)]
+    speaker: Vec<String>,
+    /// Threads to use (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// A confidence model to use instead of the shipped one.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[command(flatten)]
+    cues: CueArgs,
+    #[command(flatten)]
+    stance: StanceArgs,
 }
 
 /// Options of the stance stage.
@@ -294,6 +332,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Extract(args) => extract(args),
         Command::Eval(args) => eval(args),
+        Command::Render(args) => render(args),
         Command::Train { model } => train(model),
     };
     match outcome {
@@ -358,6 +397,73 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     Ok(if summary.interrupted {
         ExitCode::from(130)
     } else if summary.documents_failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn render(args: RenderArgs) -> Result<ExitCode> {
+    set_threads(args.threads)?;
+    if !(0.0..=1.0).contains(&args.uncertain_below) {
+        return Err(Error::Usage(format!(
+            "--uncertain-below must be between 0 and 1, not {}",
+            args.uncertain_below
+        )));
+    }
+    let options = RenderOptions {
+        uncertain_below: args.uncertain_below,
+    };
+    let mut writer = PageWriter::new(&args.out, options)?;
+    let inputs = read_inputs(&args.inputs, args.input_format)?;
+    let pages = match &args.records {
+        Some(path) => {
+            let mut records = read_records(path)?;
+            if !args.speaker.is_empty() {
+                records
+                    .iter_mut()
+                    .for_each(|record| record.keep_speakers(&args.speaker));
+            }
+            render_records(records, inputs, &mut writer)?;
+            writer.finish()?
+        }
+        None => {
+            let pipeline = Pipeline::new(PipelineConfig {
+                confidence_model: args.model,
+                cues: args.cues.into(),
+            })?;
+            let stance = stance_stage(args.stance, args.threads)?;
+            let texts = TextQueue::default();
+            let mut sink = PageSink::new(writer, texts.clone());
+            let options = BatchOptions {
+                speakers: args.speaker,
+                stop: Some(stop_on_signals()),
+                ..BatchOptions::default()
+            };
+            run_batch(
+                &pipeline,
+                stance_annotator(stance.as_ref()),
+                keep_texts(inputs, &texts),
+                &mut sink,
+                &options,
+                &mut |_| {},
+            )?;
+            sink.pages().to_vec()
+        }
+    };
+    let failed = pages.iter().filter(|page| page.error.is_some()).count();
+    let index = if pages.len() > 1 {
+        format!(" and {}", args.out.join(INDEX).display())
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "whosaid: wrote {} page{} to {}{index}; {failed} documents failed",
+        pages.len(),
+        if pages.len() == 1 { "" } else { "s" },
+        args.out.display()
+    );
+    Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -1,0 +1,218 @@
+//! Writing rendered pages to a folder: one page per document, and for a corpus an
+//! `index.html` that links to them (the HTML itself comes from [`crate::render`]).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use crate::batch::RecordSink;
+use crate::error::{Error, Result};
+use crate::input::InputDocument;
+use crate::record::DocumentRecord;
+use crate::render::{mismatched_spans, RenderOptions};
+use crate::render::{page_file_name, render_index, render_page, summarise, PageSummary};
+
+/// The file name of the corpus index.
+pub const INDEX: &str = "index.html";
+
+/// Writes pages as documents arrive. The first page is held back until a second document
+/// shows whether this is a corpus, since only a corpus page links to an index.
+pub struct PageWriter {
+    dir: PathBuf,
+    options: RenderOptions,
+    held: Option<(DocumentRecord, Option<String>)>,
+    pages: Vec<PageSummary>,
+    taken: HashSet<String>,
+}
+
+impl PageWriter {
+    pub fn new(dir: &Path, options: RenderOptions) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::io(dir, source))?;
+        Ok(PageWriter {
+            dir: dir.to_path_buf(),
+            options,
+            held: None,
+            pages: Vec::new(),
+            taken: HashSet::from([INDEX.to_string()]),
+        })
+    }
+
+    /// Adds a document's page; `text` is its original text, `None` if it could not be read.
+    pub fn add(&mut self, record: DocumentRecord, text: Option<String>) -> Result<()> {
+        if let Some(text) = &text {
+            let mismatched = mismatched_spans(&record, text);
+            if mismatched > 0 {
+                eprintln!(
+                    "whosaid: warning: {mismatched} spans of document {} do not match its text; its record may come from another text",
+                    record.id
+                );
+            }
+        }
+        match self.held.take() {
+            None if self.pages.is_empty() => {
+                self.held = Some((record, text));
+                Ok(())
+            }
+            held => {
+                if let Some((first, first_text)) = held {
+                    self.write_page(&first, first_text.as_deref(), true)?;
+                }
+                self.write_page(&record, text.as_deref(), true)
+            }
+        }
+    }
+
+    fn write_page(
+        &mut self,
+        record: &DocumentRecord,
+        text: Option<&str>,
+        in_corpus: bool,
+    ) -> Result<()> {
+        let stem = page_file_name(&record.id);
+        let mut file = stem.clone();
+        let mut number = 1;
+        while !self.taken.insert(file.clone()) {
+            number += 1;
+            file = format!("{}-{number}.html", stem.trim_end_matches(".html"));
+        }
+        let html = render_page(record, text, &self.options, in_corpus.then_some(INDEX));
+        let path = self.dir.join(&file);
+        std::fs::write(&path, html).map_err(|source| Error::io(&path, source))?;
+        self.pages.push(summarise(record, &file));
+        Ok(())
+    }
+
+    /// Writes what is held back and, for a corpus, the index; returns the pages written.
+    pub fn finish(mut self) -> Result<Vec<PageSummary>> {
+        if let Some((record, text)) = self.held.take() {
+            self.write_page(&record, text.as_deref(), false)?;
+        }
+        if self.pages.len() > 1 {
+            let path = self.dir.join(INDEX);
+            std::fs::write(&path, render_index(&self.pages))
+                .map_err(|source| Error::io(&path, source))?;
+        }
+        Ok(self.pages)
+    }
+}
+
+/// The texts of documents read but not yet rendered, in input order. [`keep_texts`] fills it
+/// as a batch reads its input, and [`PageSink`] takes from it as records come out, which is in
+/// the same order; so it holds at most one chunk of texts.
+#[derive(Clone, Default)]
+pub struct TextQueue(Rc<RefCell<VecDeque<Option<String>>>>);
+
+/// Input documents that leave a copy of their text in `queue` as they are read.
+pub fn keep_texts(
+    inputs: impl Iterator<Item = InputDocument>,
+    queue: &TextQueue,
+) -> impl Iterator<Item = InputDocument> {
+    let queue = queue.clone();
+    inputs.inspect(move |document| {
+        queue
+            .0
+            .borrow_mut()
+            .push_back(document.text.as_ref().ok().cloned());
+    })
+}
+
+/// Renders the records of a batch run, pairing each with its text from a [`TextQueue`].
+pub struct PageSink {
+    writer: Option<PageWriter>,
+    texts: TextQueue,
+    pages: Vec<PageSummary>,
+}
+
+impl PageSink {
+    pub fn new(writer: PageWriter, texts: TextQueue) -> Self {
+        PageSink {
+            writer: Some(writer),
+            texts,
+            pages: Vec::new(),
+        }
+    }
+
+    /// The pages written, once the batch has finished.
+    pub fn pages(&self) -> &[PageSummary] {
+        &self.pages
+    }
+}
+
+impl RecordSink for PageSink {
+    fn write(&mut self, record: &DocumentRecord) -> Result<()> {
+        let text = self.texts.0.borrow_mut().pop_front().flatten();
+        match &mut self.writer {
+            Some(writer) => writer.add(record.clone(), text),
+            None => Err(Error::Usage(
+                "pages written after the end of the run".into(),
+            )),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some(writer) = self.writer.take() {
+            self.pages = writer.finish()?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads whosaid's output: JSONL, or the JSON array of `--format json`.
+pub fn read_records(path: &Path) -> Result<Vec<DocumentRecord>> {
+    let content = std::fs::read_to_string(path).map_err(|source| Error::io(path, source))?;
+    let not_records = |what: String| Error::Usage(format!("{}: {what}", path.display()));
+    if content.trim_start().starts_with('[') {
+        return serde_json::from_str(&content)
+            .map_err(|error| not_records(format!("not an array of whosaid records: {error}")));
+    }
+    content
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(number, line)| {
+            serde_json::from_str(line).map_err(|error| {
+                not_records(format!(
+                    "line {}: not a whosaid record: {error}",
+                    number + 1
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Pairs saved records with the input documents that carry their texts, by id (ids that occur
+/// more than once pair in order), and renders each pair. Documents with no record and records
+/// with no document are reported on stderr and left out.
+pub fn render_records(
+    records: Vec<DocumentRecord>,
+    inputs: impl Iterator<Item = InputDocument>,
+    writer: &mut PageWriter,
+) -> Result<()> {
+    let mut by_id: HashMap<String, VecDeque<DocumentRecord>> = HashMap::new();
+    for record in records {
+        by_id
+            .entry(record.id.clone())
+            .or_default()
+            .push_back(record);
+    }
+    for document in inputs {
+        match by_id.get_mut(&document.id).and_then(VecDeque::pop_front) {
+            Some(record) => writer.add(record, document.text.ok())?,
+            None => eprintln!(
+                "whosaid: warning: no record for document {}; left out",
+                document.id
+            ),
+        }
+    }
+    let mut unpaired: Vec<&String> = by_id
+        .iter()
+        .filter(|(_, left)| !left.is_empty())
+        .map(|(id, _)| id)
+        .collect();
+    unpaired.sort();
+    for id in unpaired {
+        eprintln!("whosaid: warning: no text for the record of document {id}; left out");
+    }
+    Ok(())
+}
