@@ -521,7 +521,10 @@ fn stop_on_signals() -> Arc<AtomicBool> {
     let handler_stop = Arc::clone(&stop);
     let installed = ctrlc::set_handler(move || {
         if handler_stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
+            // `_exit`, not `exit`: `exit` runs C++ static destructors (libtorch's) under the
+            // threads still using them, which crashed or hung the process.
+            // SAFETY: `_exit` takes no pointers and does not return.
+            unsafe { libc::_exit(130) };
         }
         eprintln!("whosaid: stopping after the documents in flight (signal again to quit now)");
     });
