@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use whosaid::batch::{run_batch, BatchOptions, ChunkAnnotator, RecordSink};
+use whosaid::eval::errors::elide;
 use whosaid::eval::gold::{read_gold_jsonl, GoldDocument};
 use whosaid::eval::report::{html_report, ReportInputs};
 use whosaid::eval::{brat::read_brat_dir, count_by_kind, metrics, ErrorCase, QuoteSpans};
@@ -458,13 +459,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
         if args.errors {
             let counts: serde_json::Map<String, serde_json::Value> = count_by_kind(&cases)
                 .into_iter()
-                .map(|(kind, count)| {
-                    let key = serde_json::to_value(kind)
-                        .ok()
-                        .and_then(|key| key.as_str().map(str::to_owned))
-                        .unwrap_or_else(|| kind.label().to_owned());
-                    (key, count.into())
-                })
+                .map(|(kind, count)| (serde_name(kind), count.into()))
                 .collect();
             value["error_counts"] = counts.into();
             value["errors"] =
@@ -564,29 +559,40 @@ fn print_errors(out: &mut impl Write, cases: &[ErrorCase]) -> std::io::Result<()
     Ok(())
 }
 
+/// Characters of a span printed in an error listing; its offsets and the context place the rest.
+const SHOWN_SPAN_CHARS: usize = 160;
+
+/// A unit enum's name as the JSON output writes it, so that text and JSON use the same words.
+fn serde_name(value: impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
 /// One side of an error case on one line: type, content, source and cue, with offsets.
 fn describe(spans: &QuoteSpans) -> String {
     let span = |span: Option<&SpanRecord>| {
         span.map_or_else(
             || "none".to_owned(),
-            |span| format!("{:?} {}..{}", span.text, span.start, span.end),
+            |span| {
+                format!(
+                    "{:?} {}..{}",
+                    elide(&span.text, SHOWN_SPAN_CHARS),
+                    span.start,
+                    span.end
+                )
+            },
         )
     };
-    let kind = serde_json::to_value(spans.kind)
-        .ok()
-        .and_then(|kind| kind.as_str().map(str::to_owned))
-        .unwrap_or_default();
     let mut line = format!(
-        "{kind} {}; source {}",
+        "{} {}; source {}",
+        serde_name(spans.kind),
         span(Some(&spans.content)),
         span(spans.source.as_ref())
     );
     if let Some(source_kind) = spans.source_kind {
-        let source_kind = serde_json::to_value(source_kind)
-            .ok()
-            .and_then(|kind| kind.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        line.push_str(&format!(" ({source_kind})"));
+        line.push_str(&format!(" ({})", serde_name(source_kind)));
     }
     if let Some(speaker) = &spans.speaker {
         line.push_str(&format!(" = {speaker:?}"));

@@ -697,6 +697,19 @@ fn pieces_span(chars: &[char], pieces: &[Piece]) -> SpanRecord {
     span_record(chars, start, end)
 }
 
+/// `text` cut to its first and last `max_chars / 2` characters around " … " when it is longer
+/// than `max_chars`.
+pub fn elide(text: &str, max_chars: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= max_chars {
+        return text.to_owned();
+    }
+    let half = max_chars / 2;
+    let head: String = chars[..half].iter().collect();
+    let tail: String = chars[chars.len() - half..].iter().collect();
+    format!("{head} … {tail}")
+}
+
 /// `left[[span]]right` on one line, with a long span elided in the middle.
 fn context(chars: &[char], start: usize, end: usize, context_chars: usize) -> String {
     let end = end.min(chars.len());
@@ -840,10 +853,7 @@ Ann Lee called it “a triumph.” Officials said the plan was good and would pa
                 ErrorCaseKind::MissedMixed
             ]
         );
-        assert_eq!(
-            cases[0].context,
-            "s argued that [[taxes would rise]]. “We are "
-        );
+        assert_eq!(cases[0].context, "gued that [[taxes would rise]]. “We are ");
         assert_eq!(
             cases[1].gold.as_ref().unwrap().source_kind,
             Some(MentionKind::Pronoun)
@@ -950,11 +960,11 @@ Ann Lee called it “a triumph.” Officials said the plan was good and would pa
                     Some(("e1", "Ann Lee")),
                     Some("said"),
                 ),
-                // A pronoun that belongs to the wrong entity.
+                // A pronoun resolved to another entity, none of whose mentions is the gold source.
                 quote(
                     QuoteKind::Mixed,
                     "it “a triumph.”",
-                    Some(("e1", "she")),
+                    Some(("e3", "she")),
                     Some("called"),
                 ),
                 // No speaker, no cue.
@@ -965,7 +975,11 @@ Ann Lee called it “a triumph.” Officials said the plan was good and would pa
                     None,
                 ),
             ],
-            vec![lee, entity("e2", &[("Officials", MentionKind::Nominal)])],
+            vec![
+                lee,
+                entity("e2", &[("Officials", MentionKind::Nominal)]),
+                entity("e3", &[("she", MentionKind::Pronoun)]),
+            ],
         );
         let cases = errors(&gold, &predicted, 5);
         assert_eq!(
@@ -1167,6 +1181,13 @@ Ann Lee called it “a triumph.” Officials said the plan was good and would pa
     }
 
     #[test]
+    fn elide_keeps_both_ends_of_long_text() {
+        assert_eq!(elide("short", 10), "short");
+        assert_eq!(elide("abcdefghijkl", 4), "ab … kl");
+        assert_eq!(elide("“é”", 2), "“ … ”");
+    }
+
+    #[test]
     fn broken_offsets_do_not_panic() {
         let gold = document(vec![GoldAttribution {
             content: vec![Piece::new(900, 950)],
@@ -1180,7 +1201,7 @@ Ann Lee called it “a triumph.” Officials said the plan was good and would pa
         let cases = errors(&gold, &predicted, usize::MAX);
         assert_eq!(
             kinds(&cases),
-            [ErrorCaseKind::MissedIndirect, ErrorCaseKind::SpuriousQuote]
+            [ErrorCaseKind::SpuriousQuote, ErrorCaseKind::MissedIndirect]
         );
         let _ = breakdown(&gold, &predicted);
     }

@@ -1187,13 +1187,10 @@ mod tests {
         assert_eq!(report.content_overlap.tp, 0);
         assert_eq!(report.content_exact.fp, 3);
         let cases = errors(&gold, &predicted, DEFAULT_CONTEXT_CHARS);
-        assert_eq!(
-            cases
-                .iter()
-                .filter(|case| case.kind == ErrorCaseKind::SpuriousQuote)
-                .count(),
-            3
-        );
+        let count = |kind| cases.iter().filter(|case| case.kind == kind).count();
+        // The quote clamped to 70..80 overlaps "more" a little: a boundary error, not spurious.
+        assert_eq!(count(ErrorCaseKind::SpuriousQuote), 2);
+        assert_eq!(count(ErrorCaseKind::ContentBoundary), 1);
         assert!(report.to_string().contains("end-to-end"));
 
         let empty_text = vec![GoldDocument {

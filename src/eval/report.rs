@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use super::errors::{count_by_kind, most_confident_wrong, Breakdown, ErrorCase, GroupCounts};
+use super::errors::{
+    count_by_kind, elide, most_confident_wrong, Breakdown, ErrorCase, GroupCounts,
+};
 use super::metrics::{EvalReport, Prf};
 use super::threshold::{confidence_histogram, threshold_curve, HistogramBin, ThresholdPoint};
 use crate::record::{MentionKind, QuoteKind, SpanRecord};
@@ -313,24 +315,13 @@ fn error_counts(page: &mut String, cases: &[ErrorCase]) {
 /// offsets and the context already place it.
 const SHOWN_SPAN_CHARS: usize = 160;
 
-fn elide(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= SHOWN_SPAN_CHARS {
-        return text.to_owned();
-    }
-    let half = SHOWN_SPAN_CHARS / 2;
-    let head: String = chars[..half].iter().collect();
-    let tail: String = chars[chars.len() - half..].iter().collect();
-    format!("{head} … {tail}")
-}
-
 fn span_text(span: Option<&SpanRecord>) -> String {
     span.map_or_else(
         || "<span class=\"muted\">none</span>".to_owned(),
         |span| {
             format!(
                 "{} <span class=\"muted\">{}–{}</span>",
-                escape(&elide(&span.text)),
+                escape(&elide(&span.text, SHOWN_SPAN_CHARS)),
                 span.start,
                 span.end
             )
@@ -542,6 +533,9 @@ fn histogram_plot(histogram: &[HistogramBin]) -> Result<String> {
     Ok(svg)
 }
 
+/// Picks one score out of a [`Prf`], for one line of the threshold plot.
+type ScoreOf = fn(&Prf) -> f64;
+
 /// Precision, recall and F1 of the quotes kept, against the confidence threshold.
 fn threshold_plot(curve: &[ThresholdPoint]) -> Result<String> {
     let mut svg = String::new();
@@ -563,7 +557,7 @@ fn threshold_plot(curve: &[ThresholdPoint]) -> Result<String> {
             .y_labels(11)
             .draw()
             .map_err(plot_error)?;
-        let series: [(&str, RGBColor, fn(&Prf) -> f64); 3] = [
+        let series: [(&str, RGBColor, ScoreOf); 3] = [
             ("precision", BLUE, |prf| prf.precision),
             ("recall", ORANGE, |prf| prf.recall),
             ("F1", GREEN, |prf| prf.f1),
