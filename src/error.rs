@@ -25,6 +25,9 @@ pub enum Error {
     Gold(#[from] crate::eval::gold::GoldError),
     #[error("{0}")]
     Usage(String),
+    /// The HTML report could not be drawn.
+    #[error("report: {0}")]
+    Report(String),
 }
 
 impl Error {

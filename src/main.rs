@@ -12,14 +12,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use whosaid::batch::{run_batch, BatchOptions, ChunkAnnotator, RecordSink};
+use whosaid::eval::errors::elide;
 use whosaid::eval::gold::{read_gold_jsonl, GoldDocument};
-use whosaid::eval::{brat::read_brat_dir, metrics};
+use whosaid::eval::report::{html_report, ReportInputs};
+use whosaid::eval::{brat::read_brat_dir, count_by_kind, metrics, ErrorCase, QuoteSpans};
 use whosaid::input::{read_inputs, InputFormat};
 use whosaid::output::{prepare_resume, OutputFormat, RecordWriter};
 use whosaid::pages::INDEX;
 use whosaid::pages::{keep_texts, read_records, render_records, PageSink, PageWriter, TextQueue};
 use whosaid::pipeline::{CueChoice, Pipeline, PipelineConfig};
-use whosaid::record::DocumentRecord;
+use whosaid::record::{DocumentRecord, SpanRecord};
 use whosaid::render::RenderOptions;
 use whosaid::{Error, Result};
 
@@ -248,9 +250,20 @@ struct EvalArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-    /// List the false positives and false negatives, grouped by kind.
+    /// List the false positives and false negatives with their context, grouped by kind, with
+    /// the count of each kind.
     #[arg(long)]
     errors: bool,
+    /// Characters of context shown on each side of an error.
+    #[arg(long, default_value_t = whosaid::eval::errors::DEFAULT_CONTEXT_CHARS)]
+    context: usize,
+    /// Also write the error cases to this file, as a JSON array.
+    #[arg(long)]
+    errors_json: Option<PathBuf>,
+    /// Also write a self-contained HTML report to this file: the tables, the calibration and
+    /// threshold plots, the breakdowns by type and source kind, and the worst errors.
+    #[arg(long)]
+    report: Option<PathBuf>,
     #[arg(long)]
     threads: Option<usize>,
     #[arg(long)]
@@ -595,19 +608,52 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
         }
     };
     let report = metrics::score(&gold, &predictions);
+    let needs_cases = args.errors || args.errors_json.is_some() || args.report.is_some();
+    let cases = if needs_cases {
+        whosaid::eval::errors(&gold, &predictions, args.context)
+    } else {
+        Vec::new()
+    };
+    if let Some(path) = &args.errors_json {
+        let json = serde_json::to_string_pretty(&cases)
+            .map_err(|error| Error::Usage(error.to_string()))?;
+        std::fs::write(path, json + "\n").map_err(|source| Error::io(path, source))?;
+    }
+    if let Some(path) = &args.report {
+        let pairs = metrics::calibration_pairs(&gold, &predictions);
+        let breakdown = whosaid::eval::breakdown(&gold, &predictions);
+        let predictions_label = args.predictions.as_ref().map_or_else(
+            || "whosaid's pipeline, run on the gold texts".to_owned(),
+            |path| path.display().to_string(),
+        );
+        let page = html_report(&ReportInputs {
+            gold: &gold_path.display().to_string(),
+            predictions: &predictions_label,
+            report: &report,
+            pairs: &pairs,
+            breakdown: &breakdown,
+            errors: &cases,
+        })?;
+        std::fs::write(path, page).map_err(|source| Error::io(path, source))?;
+    }
     let mut out = std::io::stdout().lock();
     let written = if args.json {
         let mut value =
             serde_json::to_value(&report).map_err(|error| Error::Usage(error.to_string()))?;
         if args.errors {
-            value["errors"] = serde_json::to_value(metrics::errors(&gold, &predictions))
-                .map_err(|error| Error::Usage(error.to_string()))?;
+            let counts: serde_json::Map<String, serde_json::Value> = count_by_kind(&cases)
+                .into_iter()
+                .map(|(kind, count)| (serde_name(kind), count.into()))
+                .collect();
+            value["error_counts"] = counts.into();
+            value["errors"] =
+                serde_json::to_value(&cases).map_err(|error| Error::Usage(error.to_string()))?;
         }
         writeln!(out, "{value:#}")
     } else {
         let mut written = writeln!(out, "{report}");
         if args.errors {
-            written = written.and_then(|()| print_errors(&mut out, &gold, &predictions));
+            written = written.and_then(|()| print_errors(&mut out, &cases));
         }
         written
     };
@@ -678,28 +724,76 @@ fn eval_stance(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_errors(
-    out: &mut impl Write,
-    gold: &[GoldDocument],
-    predictions: &[DocumentRecord],
-) -> std::io::Result<()> {
-    let mut cases: Vec<(String, metrics::ErrorCase)> = metrics::errors(gold, predictions)
-        .into_iter()
-        .map(|case| (format!("{:?}", case.kind), case))
-        .collect();
-    cases.sort_by(|left, right| left.0.cmp(&right.0));
-    for group in cases.chunk_by(|left, right| left.0 == right.0) {
-        writeln!(out, "\n== {} ({})", group[0].0, group.len())?;
-        for (_, case) in group {
-            writeln!(
-                out,
-                "{}: {}",
-                case.doc_id,
-                serde_json::to_string(case).unwrap_or_default()
-            )?;
+/// The count of each error kind, then the cases of each kind with their spans and context.
+fn print_errors(out: &mut impl Write, cases: &[ErrorCase]) -> std::io::Result<()> {
+    let counts = count_by_kind(cases);
+    writeln!(out, "\nerrors: {} cases", cases.len())?;
+    writeln!(out, "{:<30} {:>7}", "kind", "count")?;
+    for (kind, count) in &counts {
+        writeln!(out, "{:<30} {:>7}", kind.label(), count)?;
+    }
+    for (kind, count) in counts {
+        writeln!(out, "\n== {kind} ({count}): {}", kind.description())?;
+        for case in cases.iter().filter(|case| case.kind == kind) {
+            let iou = case
+                .content_iou
+                .map_or_else(String::new, |iou| format!(" IoU {iou:.2}"));
+            writeln!(out, "{} @{}{iou}", case.doc_id, case.position())?;
+            if let Some(gold) = &case.gold {
+                writeln!(out, "  gold:      {}", describe(gold))?;
+            }
+            if let Some(predicted) = &case.predicted {
+                writeln!(out, "  predicted: {}", describe(predicted))?;
+            }
+            writeln!(out, "  context:   {}", case.context)?;
         }
     }
     Ok(())
+}
+
+/// Characters of a span printed in an error listing; its offsets and the context place the rest.
+const SHOWN_SPAN_CHARS: usize = 160;
+
+/// A unit enum's name as the JSON output writes it, so that text and JSON use the same words.
+fn serde_name(value: impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
+/// One side of an error case on one line: type, content, source and cue, with offsets.
+fn describe(spans: &QuoteSpans) -> String {
+    let span = |span: Option<&SpanRecord>| {
+        span.map_or_else(
+            || "none".to_owned(),
+            |span| {
+                format!(
+                    "{:?} {}..{}",
+                    elide(&span.text, SHOWN_SPAN_CHARS),
+                    span.start,
+                    span.end
+                )
+            },
+        )
+    };
+    let mut line = format!(
+        "{} {}; source {}",
+        serde_name(spans.kind),
+        span(Some(&spans.content)),
+        span(spans.source.as_ref())
+    );
+    if let Some(source_kind) = spans.source_kind {
+        line.push_str(&format!(" ({})", serde_name(source_kind)));
+    }
+    if let Some(speaker) = &spans.speaker {
+        line.push_str(&format!(" = {speaker:?}"));
+    }
+    line.push_str(&format!("; cue {}", span(spans.cue.as_ref())));
+    if let Some(confidence) = spans.confidence {
+        line.push_str(&format!("; confidence {confidence:.2}"));
+    }
+    line
 }
 
 fn train(model: TrainCommand) -> Result<ExitCode> {

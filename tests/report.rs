@@ -1,0 +1,215 @@
+//! `whosaid eval --report` and `--errors` end to end, on the repository's own gold.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::SEED;
+use whosaid::record::{DocumentRecord, QuoteKind, QuoteRecord, SpanRecord};
+
+const SEED_ID: &str = "000_86905691883c5ace";
+
+fn whosaid(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_whosaid"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("whosaid runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("stdin written");
+    let output = child.wait_with_output().expect("whosaid finishes");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn seed_gold() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/seed-gold.jsonl")
+}
+
+/// The pipeline's record for the seed article, under the gold's id.
+fn seed_prediction() -> DocumentRecord {
+    let line = serde_json::json!({"id": SEED_ID, "text": SEED}).to_string();
+    let output = whosaid(&["extract", "--fast", "-"], line.as_bytes());
+    serde_json::from_slice(&output.stdout).expect("one record")
+}
+
+fn count_of(table: &str, label: &str) -> Option<usize> {
+    table.lines().find_map(|line| {
+        let count = line.strip_prefix(label)?.trim();
+        count.parse().ok()
+    })
+}
+
+#[test]
+fn report_page_holds_the_tables_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let page_path = dir.path().join("report.html");
+    whosaid(
+        &[
+            "eval",
+            "--gold",
+            seed_gold().to_str().unwrap(),
+            "--report",
+            page_path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let page = std::fs::read_to_string(&page_path).expect("the report is written");
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.matches("<svg").count() >= 3, "plots");
+    for needle in [
+        "id=\"metrics\"",
+        "content exact",
+        "direct end-to-end",
+        "id=\"calibration\"",
+        "id=\"thresholds\"",
+        "quote type",
+        "source kind",
+        "id=\"error-kinds\"",
+        "ECE 43.5%",
+    ] {
+        assert!(page.contains(needle), "{needle} missing");
+    }
+    // Self-contained: no scripts, stylesheets or images fetched.
+    assert!(!page.contains("<script") && !page.contains("<link") && !page.contains("src="));
+}
+
+#[test]
+fn errors_are_listed_by_kind_with_counts() {
+    let mut record = seed_prediction();
+    let quotes = &mut record.quotes;
+    let indirect = quotes
+        .iter()
+        .position(|quote| quote.kind == QuoteKind::Indirect)
+        .expect("the seed has an indirect quote");
+    quotes.remove(indirect);
+    let direct: Vec<usize> = (0..quotes.len())
+        // The seed's predictions match its gold, so a quote with a cue has a gold cue.
+        .filter(|&index| quotes[index].kind == QuoteKind::Direct && quotes[index].cue.is_some())
+        .collect();
+    assert!(direct.len() >= 2, "the seed has direct quotes");
+    quotes[direct[0]].speaker = None;
+    quotes[direct[1]].cue = None;
+    let headline: String = SEED.chars().take(16).collect();
+    quotes.push(QuoteRecord {
+        kind: QuoteKind::Indirect,
+        content: SpanRecord {
+            start: 0,
+            end: 16,
+            text: headline,
+        },
+        cue: None,
+        speaker: None,
+        confidence: 0.9,
+        stance: None,
+        targets: None,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let predictions = dir.path().join("predictions.jsonl");
+    std::fs::write(&predictions, serde_json::to_string(&record).unwrap() + "\n").unwrap();
+    let errors_json = dir.path().join("errors.json");
+    let output = whosaid(
+        &[
+            "eval",
+            "--gold",
+            seed_gold().to_str().unwrap(),
+            "--predictions",
+            predictions.to_str().unwrap(),
+            "--errors",
+            "--errors-json",
+            errors_json.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(shown.contains("end-to-end"), "{shown}");
+    assert!(shown.contains("errors: 4 cases"), "{shown}");
+    for label in [
+        "missed indirect",
+        "missing source",
+        "missing cue",
+        "spurious quote",
+    ] {
+        assert_eq!(count_of(&shown, label), Some(1), "{label} in\n{shown}");
+        assert!(shown.contains(&format!("== {label} (1): ")), "{shown}");
+    }
+    assert!(shown.contains(&format!("{SEED_ID} @0")), "{shown}");
+    assert!(shown.contains("context:   [[Despite progress]]"), "{shown}");
+
+    let cases: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&errors_json).unwrap()).unwrap();
+    let kinds: Vec<&str> = cases
+        .as_array()
+        .expect("an array of cases")
+        .iter()
+        .filter_map(|case| case["kind"].as_str())
+        .collect();
+    assert_eq!(kinds.len(), 4);
+    for kind in [
+        "missed_indirect",
+        "missing_source",
+        "missing_cue",
+        "spurious_quote",
+    ] {
+        assert!(kinds.contains(&kind), "{kinds:?}");
+    }
+
+    let json = whosaid(
+        &[
+            "eval",
+            "--gold",
+            seed_gold().to_str().unwrap(),
+            "--predictions",
+            predictions.to_str().unwrap(),
+            "--errors",
+            "--json",
+        ],
+        b"",
+    );
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["error_counts"]["spurious_quote"], 1, "{value:#}");
+    assert_eq!(value["errors"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn polnear_dev_report_when_the_data_is_here() {
+    let Some(dev) = common::polnear("dev") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page_path = dir.path().join("report.html");
+    let output = whosaid(
+        &[
+            "eval",
+            "--gold",
+            dev.to_str().unwrap(),
+            "--errors",
+            "--report",
+            page_path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    let shown = String::from_utf8_lossy(&output.stdout);
+    for label in ["missed indirect", "content boundary off", "wrong source"] {
+        assert!(
+            count_of(&shown, label).is_some_and(|count| count > 0),
+            "{label}"
+        );
+    }
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    assert!(page.matches("<svg").count() >= 3);
+    assert!(page.contains("most confident wrong attributions"));
+}
