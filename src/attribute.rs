@@ -3,6 +3,8 @@
 //! A quote with no cue continues the turn of the speaker before it; an indirect proposal whose cue
 //! has no source is dropped, since a cue word without a speaker is usually not reported speech.
 
+use std::collections::HashMap;
+
 use crate::lexicon::{contains_lower, Lexicon, PronounReference};
 use crate::quotes::{token_text, Cue, Pattern, Quote, SourceSite};
 use crate::record::{EntityKind, MentionKind, QuoteKind};
@@ -65,12 +67,50 @@ const MENTION_MEMORY_SENTENCES: usize = 8;
 const FLOATING_SENTENCES: usize = 4;
 
 /// Links every proposed quote to its speaker.
+/// Lookups over the mentions that `find_speakers` made, so that resolving a source costs the
+/// same in a long document as in a short one.
+struct MentionIndex {
+    /// Mentions before this index are sorted by start; attribution appends the rest.
+    sorted: usize,
+    /// Name mentions that had no entity, by their text.
+    unlinked_names: HashMap<String, Vec<usize>>,
+    /// The entities with a title, and the title lower-cased, by entity. Attribution makes only
+    /// untitled entities, so this stays whole.
+    titled_entities: Vec<(usize, String)>,
+}
+
+impl MentionIndex {
+    fn new(text: &str, speakers: &Speakers) -> Self {
+        let mut unlinked_names: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, mention) in speakers.mentions.iter().enumerate() {
+            if mention.entity.is_none() && mention.kind == MentionKind::Name {
+                unlinked_names
+                    .entry(text[mention.start..mention.end].to_string())
+                    .or_default()
+                    .push(index);
+            }
+        }
+        let titled_entities = speakers
+            .entities
+            .iter()
+            .enumerate()
+            .filter_map(|(entity, record)| Some((entity, record.title.as_ref()?.to_lowercase())))
+            .collect();
+        MentionIndex {
+            sorted: speakers.mentions.len(),
+            unlinked_names,
+            titled_entities,
+        }
+    }
+}
+
 pub fn attribute(
     text: &str,
     segmented: &Segmented,
     quotes: Vec<Quote>,
     speakers: &mut Speakers,
 ) -> Vec<Attribution> {
+    let index = MentionIndex::new(text, speakers);
     let mut attributions: Vec<Attribution> = Vec::with_capacity(quotes.len());
     let mut last_speaker: Option<(usize, Option<usize>, usize)> = None;
     let cues_per_sentence = {
@@ -127,6 +167,7 @@ pub fn attribute(
                             text,
                             segmented,
                             speakers,
+                            &index,
                             mention,
                             quote.sentence,
                             last_speaker,
@@ -407,6 +448,7 @@ fn resolve(
     text: &str,
     segmented: &Segmented,
     speakers: &mut Speakers,
+    index: &MentionIndex,
     mention: usize,
     sentence: usize,
     last_speaker: Option<(usize, Option<usize>, usize)>,
@@ -427,7 +469,16 @@ fn resolve(
                 .to_string();
             let entity = speakers.new_entity(mention, name.clone(), kind);
             // Later bare mentions of the same name are the same entity.
-            for other in 0..speakers.mentions.len() {
+            let same_text = index
+                .unlinked_names
+                .get(&mention_text)
+                .into_iter()
+                .flatten()
+                .copied();
+            let added = index.sorted..speakers.mentions.len();
+            let mut others: Vec<usize> = same_text.chain(added).collect();
+            others.sort_unstable();
+            for other in others {
                 let other_mention = &speakers.mentions[other];
                 if other_mention.entity.is_none()
                     && other_mention.kind == MentionKind::Name
@@ -470,7 +521,9 @@ fn resolve(
                     speakers.link(mention, entity);
                     return (Some(entity), Resolution::PreviousSpeaker);
                 }
-                if let Some(entity) = latest_entity_before(segmented, speakers, &target, kind) {
+                if let Some(entity) =
+                    latest_entity_before(segmented, speakers, index, &target, kind)
+                {
                     speakers.link(mention, entity);
                     return (Some(entity), Resolution::EarlierMention);
                 }
@@ -481,14 +534,16 @@ fn resolve(
         MentionKind::Nominal => {
             let head =
                 text[segmented.tokens[target.tokens.end - 1].start..target.end].to_lowercase();
-            let titled = (0..speakers.entities.len()).rev().find(|&entity| {
-                let first_mention = speakers.entities[entity].mentions.first().copied();
-                first_mention.is_some_and(|first| speakers.mentions[first].start < target.start)
-                    && speakers.entities[entity]
-                        .title
-                        .as_ref()
-                        .is_some_and(|title| title.to_lowercase().contains(&head))
-            });
+            let titled = index
+                .titled_entities
+                .iter()
+                .rev()
+                .find(|(entity, title)| {
+                    let first_mention = speakers.entities[*entity].mentions.first().copied();
+                    first_mention.is_some_and(|first| speakers.mentions[first].start < target.start)
+                        && title.contains(&head)
+                })
+                .map(|&(entity, _)| entity);
             if let Some(entity) = titled {
                 speakers.link(mention, entity);
                 let resolution = if Some(entity) == recent_speaker {
@@ -538,14 +593,19 @@ fn resolve(
 fn latest_entity_before(
     segmented: &Segmented,
     speakers: &Speakers,
+    index: &MentionIndex,
     target: &crate::speakers::Mention,
     kind: EntityKind,
 ) -> Option<usize> {
     let target_sentence = segmented.sentence_of(target.tokens.start)?;
-    speakers
-        .mentions
+    let sorted = &speakers.mentions[..index.sorted.min(speakers.mentions.len())];
+    let before = sorted.partition_point(|mention| mention.start < target.start);
+    // Latest first, as the mentions lie: those attribution added, then the sorted ones that
+    // start before the target (the sorted ones after it would all be filtered out).
+    speakers.mentions[sorted.len()..]
         .iter()
         .rev()
+        .chain(sorted[..before].iter().rev())
         .filter(|mention| mention.start < target.start && !mention.quoted)
         .take_while(|mention| {
             segmented

@@ -5,7 +5,7 @@
 //! annotator accepts ("backs", "vowed", "insists"). The model scores each word that was a cue
 //! at least twice in training, from the word, its ending and its neighbours.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -27,6 +27,12 @@ pub struct CueModel {
     pub bias: f32,
     /// A candidate is a cue when its probability reaches this.
     pub threshold: f32,
+    /// `candidates` and `weights` again, hashed: the ordered maps keep the file stable, and
+    /// these keep lookups (once per word of every document) cheap.
+    #[serde(skip)]
+    candidate_lookup: HashSet<String>,
+    #[serde(skip)]
+    weight_lookup: HashMap<String, f32>,
 }
 
 const SHIPPED_MODEL: &str = include_str!("../models/cue-model.json");
@@ -36,14 +42,31 @@ impl CueModel {
     pub fn shipped() -> Result<&'static CueModel> {
         static SHIPPED: OnceLock<std::result::Result<CueModel, String>> = OnceLock::new();
         SHIPPED
-            .get_or_init(|| serde_json::from_str(SHIPPED_MODEL).map_err(|error| error.to_string()))
+            .get_or_init(|| {
+                serde_json::from_str(SHIPPED_MODEL)
+                    .map(CueModel::prepared)
+                    .map_err(|error| error.to_string())
+            })
             .as_ref()
             .map_err(|message| Error::model("models/cue-model.json", message))
     }
 
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|error| Error::model(path, error))?;
-        serde_json::from_str(&text).map_err(|error| Error::model(path, error))
+        serde_json::from_str(&text)
+            .map(CueModel::prepared)
+            .map_err(|error| Error::model(path, error))
+    }
+
+    /// Fills the hashed lookups from the ordered maps.
+    fn prepared(mut self) -> Self {
+        self.candidate_lookup = self.candidates.iter().cloned().collect();
+        self.weight_lookup = self
+            .weights
+            .iter()
+            .map(|(feature, &weight)| (feature.clone(), weight))
+            .collect();
+        self
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
@@ -54,9 +77,9 @@ impl CueModel {
     /// Whether a word may be a cue at all, before its context is looked at.
     pub fn is_candidate(&self, word: &str) -> bool {
         if word.bytes().any(|byte| byte.is_ascii_uppercase()) {
-            self.candidates.contains(&word.to_ascii_lowercase())
+            self.candidate_lookup.contains(&word.to_ascii_lowercase())
         } else {
-            self.candidates.contains(word)
+            self.candidate_lookup.contains(word)
         }
     }
 
@@ -65,7 +88,7 @@ impl CueModel {
         let logit = self.bias
             + features
                 .iter()
-                .filter_map(|feature| self.weights.get(feature))
+                .filter_map(|feature| self.weight_lookup.get(feature))
                 .sum::<f32>();
         1.0 / (1.0 + (-f64::from(logit)).exp())
     }
@@ -286,7 +309,10 @@ pub fn fit_cue_model(
         weights,
         bias: (bias * 1e4).round() / 1e4,
         threshold: options.threshold,
+        candidate_lookup: HashSet::new(),
+        weight_lookup: HashMap::new(),
     }
+    .prepared()
 }
 
 #[cfg(test)]
