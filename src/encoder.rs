@@ -267,34 +267,56 @@ impl Encoder {
     /// Every token's state, for each text, in the order given.
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<TokenStates>> {
         let encodings = self.tokenize(texts)?;
-        // Sorting by length makes each batch pad to nearly its own length, which is most of the
-        // difference between a naive encoder and sentence-transformers' speed.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        if self.config.sort_by_length {
-            order.sort_by_key(|&index| std::cmp::Reverse(encodings[index].get_ids().len()));
-        }
         let mut results: Vec<Option<TokenStates>> = vec![None; texts.len()];
-        let _guard = tch::no_grad_guard();
-        for batch in order.chunks(self.config.batch_size.max(1)) {
-            let batch_encodings: Vec<&Encoding> =
-                batch.iter().map(|&index| &encodings[index]).collect();
-            let hidden = self.forward(&batch_encodings, false)?;
-            let width = hidden.size()[1] as usize;
-            let hidden = hidden.to_kind(Kind::Float).contiguous().view(-1);
-            let hidden = Vec::<f32>::try_from(&hidden)
-                .map_err(|error| Error::model(&self.config.model_dir, error))?;
-            for (row, &index) in batch.iter().enumerate() {
-                let encoding = &encodings[index];
-                let length = encoding.get_ids().len();
-                let start = row * width * self.dim;
-                results[index] = Some(TokenStates {
-                    offsets: token_offsets(encoding),
-                    states: hidden[start..start + length * self.dim].to_vec(),
-                    dim: self.dim,
-                });
+        for batch in self.batches(&encodings) {
+            for (index, states) in batch.iter().zip(self.encode_batch(&encodings, &batch)?) {
+                results[*index] = Some(states);
             }
         }
         Ok(results.into_iter().flatten().collect())
+    }
+
+    /// The batches `encode` runs, as indices into `encodings`.
+    pub fn batches(&self, encodings: &[Encoding]) -> Vec<Vec<usize>> {
+        // Sorting by length makes each batch pad to nearly its own length, which is most of the
+        // difference between a naive encoder and sentence-transformers' speed.
+        let mut order: Vec<usize> = (0..encodings.len()).collect();
+        if self.config.sort_by_length {
+            order.sort_by_key(|&index| std::cmp::Reverse(encodings[index].get_ids().len()));
+        }
+        order
+            .chunks(self.config.batch_size.max(1))
+            .map(<[usize]>::to_vec)
+            .collect()
+    }
+
+    /// The states of one batch's texts, in the batch's order.
+    pub fn encode_batch(
+        &self,
+        encodings: &[Encoding],
+        batch: &[usize],
+    ) -> Result<Vec<TokenStates>> {
+        let _guard = tch::no_grad_guard();
+        let batch_encodings: Vec<&Encoding> =
+            batch.iter().map(|&index| &encodings[index]).collect();
+        let hidden = self.forward(&batch_encodings, false)?;
+        let width = hidden.size()[1] as usize;
+        let hidden = hidden.to_kind(Kind::Float).contiguous().view(-1);
+        let hidden = Vec::<f32>::try_from(&hidden)
+            .map_err(|error| Error::model(&self.config.model_dir, error))?;
+        Ok(batch_encodings
+            .iter()
+            .enumerate()
+            .map(|(row, encoding)| {
+                let length = encoding.get_ids().len();
+                let start = row * width * self.dim;
+                TokenStates {
+                    offsets: token_offsets(encoding),
+                    states: hidden[start..start + length * self.dim].to_vec(),
+                    dim: self.dim,
+                }
+            })
+            .collect())
     }
 
     /// The encoder's weights by name, as the safetensors file names them.
@@ -345,5 +367,97 @@ impl Encoder {
             .iter()
             .map(TokenStates::sentence_embedding)
             .collect())
+    }
+}
+
+/// Copies of the encoder that run batches side by side, one thread each with one libtorch
+/// thread. Small batches split poorly across libtorch's own threads; whole batches on separate
+/// threads keep every core busy. The batches are the same whatever the number of copies.
+pub struct EncoderPool {
+    encoders: Vec<std::sync::Mutex<Encoder>>,
+}
+
+impl EncoderPool {
+    /// `copies` encoders (at least one), each built from `config` and then given to `prepare`
+    /// (which may, for instance, override weights).
+    pub fn new(
+        config: EncoderConfig,
+        copies: usize,
+        prepare: impl Fn(&mut Encoder) -> Result<()>,
+    ) -> Result<Self> {
+        let encoders = (0..copies.max(1))
+            .map(|_| {
+                let mut encoder = Encoder::new(config.clone())?;
+                prepare(&mut encoder)?;
+                Ok(std::sync::Mutex::new(encoder))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(EncoderPool { encoders })
+    }
+
+    /// The first copy, for what needs one encoder (its width, tokenizing).
+    pub fn first(&self) -> std::sync::MutexGuard<'_, Encoder> {
+        // A panic while holding the lock leaves the encoder itself intact.
+        self.encoders[0]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// As [`Encoder::encode`], with the batches shared out among the copies.
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<TokenStates>> {
+        if self.encoders.len() == 1 {
+            return self.first().encode(texts);
+        }
+        let (encodings, batches) = {
+            let first = self.first();
+            let encodings = first.tokenize(texts)?;
+            let batches = first.batches(&encodings);
+            (encodings, batches)
+        };
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let finished: Vec<Result<Vec<(usize, TokenStates)>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = self
+                .encoders
+                .iter()
+                .map(|encoder| {
+                    let (encodings, batches, next) = (&encodings, &batches, &next);
+                    scope.spawn(move || {
+                        // Per thread: this worker's libtorch calls use one thread.
+                        tch::set_num_threads(1);
+                        let encoder = encoder
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        let mut done = Vec::new();
+                        loop {
+                            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(batch) = batches.get(at) else {
+                                break;
+                            };
+                            let states = encoder.encode_batch(encodings, batch)?;
+                            done.extend(batch.iter().copied().zip(states));
+                        }
+                        Ok(done)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| {
+                    worker.join().unwrap_or_else(|_| {
+                        Err(Error::model(
+                            &self.first().config.model_dir,
+                            "an encoder thread panicked",
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut results: Vec<Option<TokenStates>> = vec![None; texts.len()];
+        for worker in finished {
+            for (index, states) in worker? {
+                results[index] = Some(states);
+            }
+        }
+        Ok(results.into_iter().flatten().collect())
     }
 }

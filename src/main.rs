@@ -196,6 +196,12 @@ impl From<PrecisionArg> for whosaid::encoder::Precision {
 #[cfg(feature = "transformer")]
 type StanceStage = whosaid::stance::StanceModel;
 
+/// The machine's cores, the default thread count.
+#[cfg(feature = "transformer")]
+fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 #[cfg(feature = "transformer")]
 fn stance_stage(args: StanceArgs, threads: Option<usize>) -> Result<Option<StanceStage>> {
     if args.no_stance || args.fast {
@@ -214,6 +220,7 @@ fn stance_stage(args: StanceArgs, threads: Option<usize>) -> Result<Option<Stanc
     let model = whosaid::stance::StanceModel::new(whosaid::stance::StanceConfig {
         encoder,
         head: args.stance_head,
+        encoder_threads: threads.unwrap_or_else(all_cores),
     })?;
     Ok(Some(model))
 }
@@ -679,6 +686,7 @@ fn eval_stance(
             precision: precision.into(),
             ..whosaid::encoder::EncoderConfig::default()
         },
+        encoder_threads: all_cores(),
     })?;
     let mut gold = Vec::new();
     let probabilities = if is_newsmtsc(path)? {

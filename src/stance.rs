@@ -254,12 +254,14 @@ pub struct StanceConfig {
     pub encoder: crate::encoder::EncoderConfig,
     /// A head to use instead of the shipped one.
     pub head: Option<PathBuf>,
+    /// Copies of the encoder that run side by side, one thread each (0 counts as 1).
+    pub encoder_threads: usize,
 }
 
 /// The encoder and the head together.
 #[cfg(feature = "transformer")]
 pub struct StanceModel {
-    encoder: crate::encoder::Encoder,
+    encoders: crate::encoder::EncoderPool,
     head: StanceHead,
 }
 
@@ -272,9 +274,12 @@ impl StanceModel {
         };
         let mut encoder_config = config.encoder;
         encoder_config.layers = head.encoder_layers;
-        let mut encoder = crate::encoder::Encoder::new(encoder_config)?;
-        encoder.override_weights(&head.encoder_biases)?;
-        if head.feature_count() != 3 * encoder.dim() {
+        let encoders =
+            crate::encoder::EncoderPool::new(encoder_config, config.encoder_threads, |encoder| {
+                encoder.override_weights(&head.encoder_biases)
+            })?;
+        let dim = encoders.first().dim();
+        if head.feature_count() != 3 * dim {
             return Err(Error::Model {
                 path: config
                     .head
@@ -282,15 +287,16 @@ impl StanceModel {
                 message: format!(
                     "the head expects {} features, the encoder gives {}",
                     head.feature_count(),
-                    3 * encoder.dim()
+                    3 * dim
                 ),
             });
         }
-        Ok(StanceModel { encoder, head })
+        Ok(StanceModel { encoders, head })
     }
 
-    pub fn encoder(&self) -> &crate::encoder::Encoder {
-        &self.encoder
+    /// The first of the encoder's copies.
+    pub fn encoder(&self) -> std::sync::MutexGuard<'_, crate::encoder::Encoder> {
+        self.encoders.first()
     }
 
     pub fn head(&self) -> &StanceHead {
@@ -345,7 +351,7 @@ impl StanceModel {
                 })
             })
             .collect();
-        let states = self.encoder.encode(&texts)?;
+        let states = self.encoders.encode(&texts)?;
         Ok(inputs
             .iter()
             .zip(slots)

@@ -86,10 +86,25 @@ fn pipeline() -> &'static Pipeline {
     PIPELINE.get_or_init(|| Pipeline::new(PipelineConfig::default()).expect("the pipeline builds"))
 }
 
+/// The marks the normaliser reads as quotation marks: the double prime `″` among them, which some
+/// sources type for `"`.
 fn is_quote_mark(character: char) -> bool {
     matches!(
         character,
-        '"' | '“' | '”' | '„' | '‟' | '\'' | '‘' | '’' | '«' | '»' | '‹' | '›' | '`' | '´'
+        '"' | '“'
+            | '”'
+            | '„'
+            | '‟'
+            | '″'
+            | '\''
+            | '‘'
+            | '’'
+            | '«'
+            | '»'
+            | '‹'
+            | '›'
+            | '`'
+            | '´'
     )
 }
 

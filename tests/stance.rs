@@ -229,3 +229,35 @@ fn fine_tuning_moves_only_bias_terms_and_the_head_carries_them() {
     let scores = model.predict(&["Smith won praise."]).unwrap();
     assert!((0.0..=1.0).contains(&scores[0].confidence));
 }
+
+#[test]
+fn an_encoder_pool_gives_the_states_of_one_encoder() {
+    use whosaid::encoder::{EncoderPool, Precision};
+
+    let config = EncoderConfig {
+        batch_size: 2,
+        precision: Precision::Float32,
+        ..EncoderConfig::default()
+    };
+    let texts: Vec<String> = (0..9)
+        .map(|index| format!("Sentence {index} says {} things.", "many ".repeat(index)))
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let single = Encoder::new(config.clone())
+        .unwrap()
+        .encode(&texts)
+        .unwrap();
+    let pool = EncoderPool::new(config, 3, |_| Ok(())).unwrap();
+    let pooled = pool.encode(&texts).unwrap();
+    assert_eq!(single.len(), pooled.len());
+    for ((text, one), many) in texts.iter().zip(&single).zip(&pooled) {
+        assert_eq!(one.offsets, many.offsets, "{text}");
+        let largest = one
+            .states
+            .iter()
+            .zip(&many.states)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(largest < 1e-4, "{text}: states differ by {largest}");
+    }
+}
