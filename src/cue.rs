@@ -211,6 +211,9 @@ pub struct CueTrainOptions {
     pub min_count: usize,
     /// Words that were cues fewer times than this are never scored.
     pub min_cue_count: usize,
+    /// Nor are words that were cues in a smaller share of their occurrences than this: they
+    /// could hardly reach the threshold, and scoring "the" and "of" would cost most of the time.
+    pub min_cue_rate: f64,
     pub threshold: f32,
 }
 
@@ -222,6 +225,7 @@ impl Default for CueTrainOptions {
             l2: 1e-6,
             min_count: 3,
             min_cue_count: 2,
+            min_cue_rate: 0.1,
             threshold: 0.85,
         }
     }
@@ -237,15 +241,18 @@ pub fn fit_cue_model(
     options: &CueTrainOptions,
     provenance: String,
 ) -> CueModel {
-    let mut cue_counts: HashMap<&str, usize> = HashMap::new();
+    // (times a cue, times seen) per word.
+    let mut cue_counts: HashMap<&str, (usize, usize)> = HashMap::new();
     for (word, _, is_cue) in examples {
-        if *is_cue {
-            *cue_counts.entry(word.as_str()).or_default() += 1;
-        }
+        let counts = cue_counts.entry(word.as_str()).or_default();
+        counts.0 += usize::from(*is_cue);
+        counts.1 += 1;
     }
     let candidates: BTreeSet<String> = cue_counts
         .into_iter()
-        .filter(|&(_, count)| count >= options.min_cue_count)
+        .filter(|&(_, (cues, seen))| {
+            cues >= options.min_cue_count && cues as f64 >= options.min_cue_rate * seen as f64
+        })
         .map(|(word, _)| word.to_string())
         .collect();
     let kept: Vec<&CueExample> = examples

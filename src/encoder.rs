@@ -215,11 +215,15 @@ impl Encoder {
 
     /// Tokenizes texts as the encoder reads them: special tokens added, cut to `max_tokens`.
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Encoding>> {
+        use rayon::prelude::*;
+
         let tokenizer_path = self.config.model_dir.join("tokenizer.json");
+        // In parallel: tokenizing is the encoder's one serial step otherwise.
+        let tokenizer = &self.tokenizer;
         texts
-            .iter()
+            .par_iter()
             .map(|text| {
-                self.tokenizer
+                tokenizer
                     .encode(*text, true)
                     .map_err(|error| Error::model(&tokenizer_path, error))
             })

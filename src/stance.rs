@@ -352,8 +352,9 @@ impl StanceModel {
             })
             .collect();
         let states = self.encoders.encode(&texts)?;
+        use rayon::prelude::*;
         Ok(inputs
-            .iter()
+            .par_iter()
             .zip(slots)
             .map(|(input, slot)| {
                 let states = &states[slot];
