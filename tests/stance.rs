@@ -157,6 +157,7 @@ fn a_missing_encoder_is_an_error_that_names_the_folder() {
             ..EncoderConfig::default()
         },
         head: None,
+        encoder_threads: 2,
     });
     let message = result.err().expect("no model there").to_string();
     assert!(message.contains("/nonexistent/encoder"), "{message}");
