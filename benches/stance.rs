@@ -1,17 +1,17 @@
 //! Speed of the stance stage and of its encoder. Run with `scripts/bench-stance`, which also
 //! times Python's sentence-transformers on the same texts; or alone:
 //!
-//!     cargo bench --bench stance -- encoder TEXTS.txt THREADS [unsorted]
+//!     cargo bench --bench stance -- encoder TEXTS.txt THREADS [unsorted] [bf16]
 //!     cargo bench --bench stance -- stance POLNEAR_TEXT_DIR THREADS
 //!
 //! `encoder` encodes one text per line of TEXTS.txt (batches of 32, as sentence-transformers
-//! does); `stance` runs the rule stages on every .txt in the folder, then times the stance stage
+//! does; all six layers, in float32 as Python does unless `bf16` is given); `stance` runs the rule stages on every .txt in the folder, then times the stance stage
 //! alone over all their quotes. Each prints one JSON line.
 use std::path::Path;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use whosaid::encoder::{Encoder, EncoderConfig};
+use whosaid::encoder::{Encoder, EncoderConfig, Precision};
 use whosaid::pipeline::{Pipeline, PipelineConfig};
 use whosaid::stance::{StanceConfig, StanceModel};
 
@@ -31,7 +31,7 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
-fn encoder_bench(path: &Path, threads: i32, sorted: bool) {
+fn encoder_bench(path: &Path, threads: i32, sorted: bool, precision: Precision) {
     tch::set_num_threads(threads);
     let text = std::fs::read_to_string(path).expect("the texts file reads");
     let texts: Vec<&str> = text
@@ -40,6 +40,7 @@ fn encoder_bench(path: &Path, threads: i32, sorted: bool) {
         .collect();
     let encoder = Encoder::new(EncoderConfig {
         sort_by_length: sorted,
+        precision,
         ..EncoderConfig::default()
     })
     .expect("the encoder loads");
@@ -52,7 +53,7 @@ fn encoder_bench(path: &Path, threads: i32, sorted: bool) {
     println!(
         "{}",
         serde_json::json!({"bench": "encoder", "texts": embeddings.len(), "threads": threads,
-            "sorted_by_length": sorted, "seconds": seconds,
+            "sorted_by_length": sorted, "precision": format!("{precision:?}"), "seconds": seconds,
             "texts_per_second": embeddings.len() as f64 / seconds, "peak_rss_mib": peak_rss_mib()})
     );
 }
@@ -76,7 +77,12 @@ fn stance_bench(dir: &Path, threads: i32) {
         .map(|(index, text)| pipeline.extract(&index.to_string(), text))
         .collect();
     let quotes: usize = records.iter().map(|record| record.quotes.len()).sum();
-    let model = StanceModel::new(StanceConfig::default()).expect("the stance model loads");
+    // As `whosaid extract --threads N` builds it: N encoders side by side.
+    let model = StanceModel::new(StanceConfig {
+        encoder_threads: threads as usize,
+        ..StanceConfig::default()
+    })
+    .expect("the stance model loads");
     let started = Instant::now();
     for (texts, records) in texts.chunks(256).zip(records.chunks_mut(256)) {
         let mut documents: Vec<(&str, &mut whosaid::record::DocumentRecord)> = texts
@@ -104,13 +110,21 @@ fn main() {
         .get(2)
         .and_then(|value| value.parse().ok())
         .unwrap_or(1);
+    let options = args.get(3..).unwrap_or_default();
     match args.first().map(String::as_str) {
         Some("encoder") => encoder_bench(
             Path::new(&args[1]),
             threads,
-            args.get(3).map(String::as_str) != Some("unsorted"),
+            !options.iter().any(|arg| arg == "unsorted"),
+            if options.iter().any(|arg| arg == "bf16") {
+                Precision::BFloat16
+            } else {
+                Precision::Float32
+            },
         ),
         Some("stance") => stance_bench(Path::new(&args[1]), threads),
-        _ => eprintln!("usage: stance (encoder TEXTS.txt | stance TEXT_DIR) THREADS [unsorted]"),
+        _ => eprintln!(
+            "usage: stance (encoder TEXTS.txt THREADS [unsorted] [bf16] | stance TEXT_DIR THREADS)"
+        ),
     }
 }
