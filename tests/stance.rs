@@ -168,9 +168,11 @@ fn fine_tuning_moves_only_bias_terms_and_the_head_carries_them() {
     use whosaid::stance::StanceHead;
     use whosaid::train::{fine_tune_stance, StanceTrainOptions, TuningText};
 
-    // As `whosaid train stance` does: gradients need float32 weights.
+    // As `whosaid train stance` does: gradients need float32 weights, and the encoder has the
+    // layers the head reads.
     let mut encoder = Encoder::new(EncoderConfig {
         precision: whosaid::encoder::Precision::Float32,
+        layers: StanceHead::shipped().unwrap().encoder_layers,
         ..EncoderConfig::default()
     })
     .unwrap();
