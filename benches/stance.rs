@@ -41,6 +41,7 @@ fn encoder_bench(path: &Path, threads: i32, sorted: bool, precision: Precision) 
     let encoder = Encoder::new(EncoderConfig {
         sort_by_length: sorted,
         precision,
+        batch_size: 32,
         ..EncoderConfig::default()
     })
     .expect("the encoder loads");

@@ -351,20 +351,30 @@ impl StanceModel {
                 })
             })
             .collect();
-        let states = self.encoders.encode(&texts)?;
-        use rayon::prelude::*;
-        Ok(inputs
-            .par_iter()
-            .zip(slots)
-            .map(|(input, slot)| {
-                let states = &states[slot];
-                input
-                    .targets
-                    .iter()
-                    .map(|target| self.head.probabilities(&target_features(states, target)))
-                    .collect()
-            })
-            .collect())
+        let mut inputs_of_slot: Vec<Vec<usize>> = vec![Vec::new(); texts.len()];
+        for (input, &slot) in slots.iter().enumerate() {
+            inputs_of_slot[slot].push(input);
+        }
+        // Pooled per batch, so that a chunk's token states are never all held at once.
+        let per_slot = self.encoders.encode_map(&texts, |slot, states| {
+            inputs_of_slot[slot]
+                .iter()
+                .map(|&input| {
+                    inputs[input]
+                        .targets
+                        .iter()
+                        .map(|target| self.head.probabilities(&target_features(&states, target)))
+                        .collect::<Vec<[f64; 3]>>()
+                })
+                .collect::<Vec<_>>()
+        })?;
+        let mut probabilities: Vec<Vec<[f64; 3]>> = vec![Vec::new(); inputs.len()];
+        for (slot, scored) in per_slot.into_iter().enumerate() {
+            for (&input, targets) in inputs_of_slot[slot].iter().zip(scored) {
+                probabilities[input] = targets;
+            }
+        }
+        Ok(probabilities)
     }
 }
 
