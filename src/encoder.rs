@@ -148,6 +148,7 @@ pub struct Encoder {
     // Owns the model's tensors.
     store: VarStore,
     config: EncoderConfig,
+    bert_config: BertConfig,
     dim: usize,
 }
 
@@ -205,7 +206,40 @@ impl Encoder {
             model,
             store,
             dim: bert_config.hidden_size as usize,
+            bert_config,
             config,
+        })
+    }
+
+    /// A second encoder over this one's weights, without a copy of them: for another thread.
+    /// Changing either one's weights changes both.
+    pub fn sharing_weights(&self) -> Result<Encoder> {
+        let store = VarStore::new(Device::Cpu);
+        let model = BertModel::<BertEmbeddings>::new_with_optional_pooler(
+            store.root(),
+            &self.bert_config,
+            false,
+        );
+        let weights = self.store.variables();
+        let _guard = tch::no_grad_guard();
+        for (name, mut variable) in store.variables() {
+            let weight = weights.get(&name).ok_or_else(|| {
+                Error::model(
+                    &self.config.model_dir,
+                    format!("{name}: the encoder has no such weight"),
+                )
+            })?;
+            // Points the new model's tensor at the existing storage (and its number type); the
+            // freshly initialised values are freed.
+            variable.set_data(weight);
+        }
+        Ok(Encoder {
+            tokenizer: self.tokenizer.clone(),
+            model,
+            store,
+            config: self.config.clone(),
+            bert_config: self.bert_config.clone(),
+            dim: self.dim,
         })
     }
 
@@ -375,28 +409,28 @@ impl Encoder {
     }
 }
 
-/// Copies of the encoder that run batches side by side, one thread each with one libtorch
-/// thread. Small batches split poorly across libtorch's own threads; whole batches on separate
+/// Encoders that run batches side by side over the same weights, one thread each with one
+/// libtorch thread. Small batches split poorly across libtorch's own threads; whole batches on separate
 /// threads keep every core busy. The batches are the same whatever the number of copies.
 pub struct EncoderPool {
     encoders: Vec<std::sync::Mutex<Encoder>>,
 }
 
 impl EncoderPool {
-    /// `copies` encoders (at least one), each built from `config` and then given to `prepare`
-    /// (which may, for instance, override weights).
+    /// `copies` encoders (at least one) over one set of weights, built from `config` and then
+    /// given to `prepare` (which may, for instance, override weights).
     pub fn new(
         config: EncoderConfig,
         copies: usize,
         prepare: impl Fn(&mut Encoder) -> Result<()>,
     ) -> Result<Self> {
-        let encoders = (0..copies.max(1))
-            .map(|_| {
-                let mut encoder = Encoder::new(config.clone())?;
-                prepare(&mut encoder)?;
-                Ok(std::sync::Mutex::new(encoder))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut first = Encoder::new(config)?;
+        prepare(&mut first)?;
+        let mut encoders = Vec::with_capacity(copies.max(1));
+        for _ in 1..copies.max(1) {
+            encoders.push(std::sync::Mutex::new(first.sharing_weights()?));
+        }
+        encoders.insert(0, std::sync::Mutex::new(first));
         Ok(EncoderPool { encoders })
     }
 

@@ -64,19 +64,8 @@ struct ExtractArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// Keep only the quotes of this speaker (canonical name, alias, or surname); repeatable.
-    #[arg(long)]
-    speaker: Vec<String>,
-    /// Threads to use (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// A confidence model to use instead of the shipped one.
-    #[arg(long)]
-    model: Option<PathBuf>,
     #[command(flatten)]
-    cues: CueArgs,
-    #[command(flatten)]
-    stance: StanceArgs,
+    analysis: AnalysisArgs,
     /// Continue a run that was stopped: keep the records already in --output (a JSONL file),
     /// skip their documents, and append the rest.
     #[arg(long, requires = "output")]
@@ -93,6 +82,34 @@ struct ExtractArgs {
     doc_timeout: Option<f64>,
 }
 
+/// How `extract` and `render` analyse the articles.
+#[derive(clap::Args)]
+struct AnalysisArgs {
+    /// Keep only the quotes of this speaker (canonical name, alias, or surname); repeatable.
+    #[arg(long)]
+    speaker: Vec<String>,
+    /// Threads to use (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// A confidence model to use instead of the shipped one.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[command(flatten)]
+    cues: CueArgs,
+    #[command(flatten)]
+    stance: StanceArgs,
+}
+
+impl AnalysisArgs {
+    /// The rule pipeline these options ask for.
+    fn pipeline(&self) -> Result<Pipeline> {
+        Pipeline::new(PipelineConfig {
+            confidence_model: self.model.clone(),
+            cues: self.cues.choice(),
+        })
+    }
+}
+
 /// Which cue detector quote finding uses.
 #[derive(clap::Args)]
 struct CueArgs {
@@ -104,11 +121,11 @@ struct CueArgs {
     listed_cues: bool,
 }
 
-impl From<CueArgs> for CueChoice {
-    fn from(args: CueArgs) -> Self {
-        match (args.cue_model, args.listed_cues) {
+impl CueArgs {
+    fn choice(&self) -> CueChoice {
+        match (&self.cue_model, self.listed_cues) {
             (_, true) => CueChoice::Listed,
-            (Some(path), false) => CueChoice::Model(path),
+            (Some(path), false) => CueChoice::Model(path.clone()),
             (None, false) => CueChoice::Shipped,
         }
     }
@@ -132,19 +149,8 @@ struct RenderArgs {
     /// Attributions with a confidence below this are drawn as uncertain.
     #[arg(long, default_value_t = whosaid::render::UNCERTAIN_BELOW)]
     uncertain_below: f64,
-    /// Keep only the quotes of this speaker (canonical name, alias, or surname); repeatable.
-    #[arg(long)]
-    speaker: Vec<String>,
-    /// Threads to use (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// A confidence model to use instead of the shipped one.
-    #[arg(long)]
-    model: Option<PathBuf>,
     #[command(flatten)]
-    cues: CueArgs,
-    #[command(flatten)]
-    stance: StanceArgs,
+    analysis: AnalysisArgs,
 }
 
 /// Options of the stance stage.
@@ -375,12 +381,9 @@ fn set_threads(threads: Option<usize>) -> Result<()> {
 }
 
 fn extract(args: ExtractArgs) -> Result<ExitCode> {
-    set_threads(args.threads)?;
-    let pipeline = Pipeline::new(PipelineConfig {
-        confidence_model: args.model,
-        cues: args.cues.into(),
-    })?;
-    let stance = stance_stage(args.stance, args.threads)?;
+    set_threads(args.analysis.threads)?;
+    let pipeline = args.analysis.pipeline()?;
+    let stance = stance_stage(args.analysis.stance, args.analysis.threads)?;
     let inputs = read_inputs(&args.inputs, args.input_format)?;
     if args.resume && args.format != OutputFormat::Jsonl {
         return Err(Error::Usage("--resume needs JSONL output".into()));
@@ -392,7 +395,7 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
     let out = open_output(args.output.as_deref(), args.resume)?;
     let mut sink: Box<dyn RecordSink> = Box::new(RecordWriter::new(out, args.format));
     let options = BatchOptions {
-        speakers: args.speaker,
+        speakers: args.analysis.speaker,
         chunk_size: args.chunk_size,
         stop: Some(stop_on_signals()),
         already_done,
@@ -424,7 +427,7 @@ fn extract(args: ExtractArgs) -> Result<ExitCode> {
 }
 
 fn render(args: RenderArgs) -> Result<ExitCode> {
-    set_threads(args.threads)?;
+    set_threads(args.analysis.threads)?;
     if !(0.0..=1.0).contains(&args.uncertain_below) {
         return Err(Error::Usage(format!(
             "--uncertain-below must be between 0 and 1, not {}",
@@ -439,24 +442,21 @@ fn render(args: RenderArgs) -> Result<ExitCode> {
     let pages = match &args.records {
         Some(path) => {
             let mut records = read_records(path)?;
-            if !args.speaker.is_empty() {
+            if !args.analysis.speaker.is_empty() {
                 records
                     .iter_mut()
-                    .for_each(|record| record.keep_speakers(&args.speaker));
+                    .for_each(|record| record.keep_speakers(&args.analysis.speaker));
             }
             render_records(records, inputs, &mut writer)?;
             writer.finish()?
         }
         None => {
-            let pipeline = Pipeline::new(PipelineConfig {
-                confidence_model: args.model,
-                cues: args.cues.into(),
-            })?;
-            let stance = stance_stage(args.stance, args.threads)?;
+            let pipeline = args.analysis.pipeline()?;
+            let stance = stance_stage(args.analysis.stance, args.analysis.threads)?;
             let texts = TextQueue::default();
             let mut sink = PageSink::new(writer, texts.clone());
             let options = BatchOptions {
-                speakers: args.speaker,
+                speakers: args.analysis.speaker,
                 stop: Some(stop_on_signals()),
                 ..BatchOptions::default()
             };
@@ -606,8 +606,8 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
         Some(path) => read_predictions(path)?,
         None => {
             let pipeline = Pipeline::new(PipelineConfig {
-                confidence_model: args.model,
-                cues: args.cues.into(),
+                confidence_model: args.model.clone(),
+                cues: args.cues.choice(),
             })?;
             gold.par_iter()
                 .map(|document| pipeline.extract_guarded(&document.id, &document.text))

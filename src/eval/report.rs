@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use plotters::coord::{types::RangedCoordf64, Shift};
 use plotters::prelude::*;
 
 use super::errors::{
@@ -371,6 +372,32 @@ fn plot_error(error: impl std::fmt::Display) -> Error {
     Error::Report(error.to_string())
 }
 
+/// A white chart over the unit square, with a caption, axis titles and eleven ticks a side.
+fn unit_square_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    caption: &str,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    root.fill(&WHITE).map_err(plot_error)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FONT, 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(11)
+        .y_labels(11)
+        .draw()
+        .map_err(plot_error)?;
+    Ok(chart)
+}
+
 /// Observed accuracy against mean confidence per calibration bin, over the diagonal of perfect
 /// calibration, with the ECE written on it.
 fn reliability_plot(report: &EvalReport) -> Result<String> {
@@ -378,22 +405,12 @@ fn reliability_plot(report: &EvalReport) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, PLOT_SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Reliability diagram", (FONT, 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("confidence")
-            .y_desc("observed accuracy")
-            .x_labels(11)
-            .y_labels(11)
-            .draw()
-            .map_err(plot_error)?;
+        let mut chart = unit_square_chart(
+            &root,
+            "Reliability diagram",
+            "confidence",
+            "observed accuracy",
+        )?;
         chart
             .draw_series(calibration.bins.iter().filter_map(|bin| {
                 let accuracy = bin.accuracy?;
@@ -541,22 +558,12 @@ fn threshold_plot(curve: &[ThresholdPoint]) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, PLOT_SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Precision and recall against the threshold", (FONT, 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0f64..1f64, 0f64..1f64)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("confidence threshold")
-            .y_desc("score")
-            .x_labels(11)
-            .y_labels(11)
-            .draw()
-            .map_err(plot_error)?;
+        let mut chart = unit_square_chart(
+            &root,
+            "Precision and recall against the threshold",
+            "confidence threshold",
+            "score",
+        )?;
         let series: [(&str, RGBColor, ScoreOf); 3] = [
             ("precision", BLUE, |prf| prf.precision),
             ("recall", ORANGE, |prf| prf.recall),
