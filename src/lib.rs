@@ -22,7 +22,8 @@
 //!   `predict(&[&str])` analyses many texts in parallel.
 //! - [`pipeline::Document`] owns one text and the layers that the stages add, each a list of spans
 //!   of offsets: the cleaned view ([`normalise`]), sentences and tokens ([`segment`]), quotes
-//!   ([`quotes`]), speakers ([`speakers`]) and attributions ([`attribute`]).
+//!   ([`quotes`], whose cues the learned model in [`cue`] detects), speakers ([`speakers`]) and
+//!   attributions ([`attribute`]).
 //! - [`record::DocumentRecord`] is the output: offsets are Unicode code points into the original
 //!   text, and every span's `text` equals the original at its offsets.
 //! - [`Error`] is the one error type.
@@ -32,7 +33,9 @@
 //! all-MiniLM-L6-v2 (installed by `scripts/setup`) and the trained head; its
 //! `predict(&[&str])` gives each text's tone, `predict_targets` the stance toward target spans,
 //! and `annotate` adds `stance` and `targets` to the quotes of many records at once, batching
-//! their quotes through the encoder. [`batch::run_batch`] runs it on each chunk of documents.
+//! their quotes through the encoder (three of MiniLM's six layers, bfloat16 where the CPU has it,
+//! one encoder copy per thread over shared weights). [`batch::run_batch`] runs it on each chunk
+//! of documents.
 //!
 //! [`eval`] scores predictions against labelled quotes (PolNeAR brat standoff or whosaid's JSONL
 //! gold), and [`confidence`] holds the model that turns attribution features into probabilities.
