@@ -906,9 +906,13 @@ fn train_stance(args: StanceTrainArgs) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     // Float32 whatever the CPU, so that the head file is the same on every machine; the
     // extractor may then run the encoder in bfloat16, whose states differ by about 1%.
+    // Batches of 32, fixed: the features differ in the ninth decimal with the batches, and 40
+    // epochs of training turn that into a different head, so the file is only reproducible
+    // with the batches it was made with.
     let mut config = EncoderConfig {
         layers: encoder_layers,
         precision: whosaid::encoder::Precision::Float32,
+        batch_size: 32,
         ..EncoderConfig::default()
     };
     if let Some(dir) = encoder {
