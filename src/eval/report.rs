@@ -372,6 +372,21 @@ fn plot_error(error: impl std::fmt::Display) -> Error {
     Error::Report(error.to_string())
 }
 
+/// The legend box, drawn alike on every plot.
+fn draw_legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GREY)
+        .label_font((FONT, 12))
+        .draw()
+        .map_err(plot_error)
+}
+
 /// A white chart over the unit square, with a caption, axis titles and eleven ticks a side.
 fn unit_square_chart<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, Shift>,
@@ -452,14 +467,7 @@ fn reliability_plot(report: &EvalReport) -> Result<String> {
                     .map(|&point| Circle::new(point, 3, ORANGE.filled())),
             )
             .map_err(plot_error)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY)
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(plot_error)?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         let ece = calibration.ece.map_or_else(
             || "ECE: no predictions".to_owned(),
             |ece| {
@@ -537,14 +545,7 @@ fn histogram_plot(histogram: &[HistogramBin]) -> Result<String> {
             .map_err(plot_error)?
             .label("wrong")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], RED.mix(0.45).filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY)
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(plot_error)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
@@ -584,14 +585,7 @@ fn threshold_plot(curve: &[ThresholdPoint]) -> Result<String> {
                     PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY)
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(plot_error)?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
