@@ -2,28 +2,10 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{assert_offsets, SEED};
+use common::{assert_offsets, whosaid, SEED};
 use whosaid::record::{DocumentRecord, ErrorKind};
-
-fn whosaid(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_whosaid"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("whosaid runs");
-    let mut input = child.stdin.take().expect("stdin");
-    // A run refused at the start (a bad option) exits without reading its input.
-    if let Err(error) = input.write_all(stdin) {
-        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
-    }
-    drop(input);
-    child.wait_with_output().expect("whosaid finishes")
-}
 
 fn records(output: &Output) -> Vec<DocumentRecord> {
     String::from_utf8_lossy(&output.stdout)

@@ -3,29 +3,16 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use common::SEED;
 use whosaid::record::{DocumentRecord, QuoteKind, QuoteRecord, SpanRecord};
 
 const SEED_ID: &str = "000_86905691883c5ace";
 
+/// Runs the binary and asserts that it succeeded.
 fn whosaid(args: &[&str], stdin: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_whosaid"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("whosaid runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("stdin written");
-    let output = child.wait_with_output().expect("whosaid finishes");
+    let output = common::whosaid(args, stdin);
     assert_eq!(
         output.status.code(),
         Some(0),

@@ -1,9 +1,30 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
 use whosaid::record::{DocumentRecord, SpanRecord};
 
 pub const SEED: &str = include_str!("../../data/000_86905691883c5ace.txt");
+
+/// Runs the binary with these arguments and this standard input.
+pub fn whosaid(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_whosaid"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("whosaid runs");
+    let mut input = child.stdin.take().expect("stdin");
+    // A run refused at the start (a bad option) exits without reading its input.
+    if let Err(error) = input.write_all(stdin) {
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
+    }
+    drop(input);
+    child.wait_with_output().expect("whosaid finishes")
+}
 
 /// The text at a span's code-point offsets.
 pub fn slice(text: &str, start: usize, end: usize) -> String {
