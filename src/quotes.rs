@@ -252,6 +252,128 @@ fn cue_at(
     (!after_determiner).then_some(index..index + 1)
 }
 
+/// Per-sentence lookups that keep quote finding linear in the sentence's length: a sentence
+/// of thousands of cues (text without punctuation, one speech verb repeated) would otherwise
+/// make each cue scan the whole sentence.
+struct SentenceIndex {
+    start: usize,
+    /// The cue (index into the sentence's cues) starting at each token.
+    cue_starting_at: Vec<Option<usize>>,
+    /// The cue ending just before each token (one slot more than the sentence has tokens).
+    cue_ending_at: Vec<Option<usize>>,
+    /// Words and numbers before each token (one slot more than the sentence has tokens).
+    words_before: Vec<usize>,
+    /// The first comma at or after each token, within the indirect content's reach.
+    next_comma: Vec<Option<usize>>,
+    /// The first token at or after each one that ends an indirect quote's clause.
+    next_clause_end: Vec<Option<usize>>,
+    /// One past the last token that indirect content may hold (sentence-final marks left out).
+    content_end: usize,
+}
+
+impl SentenceIndex {
+    fn new(
+        text: &str,
+        tokens: &[Token],
+        sentence: &Range<usize>,
+        cues: &[Range<usize>],
+        standalone: &[&QuotedRegion],
+    ) -> Self {
+        let start = sentence.start;
+        let length = sentence.len();
+        let mut cue_starting_at = vec![None; length];
+        let mut cue_ending_at = vec![None; length + 1];
+        for (cue_index, cue) in cues.iter().enumerate() {
+            cue_starting_at[cue.start - start] = Some(cue_index);
+            cue_ending_at[cue.end - start] = Some(cue_index);
+        }
+        let mut standalone_start = vec![false; length];
+        for region in standalone {
+            if let Some(slot) = region
+                .tokens
+                .start
+                .checked_sub(start)
+                .and_then(|offset| standalone_start.get_mut(offset))
+            {
+                *slot = true;
+            }
+        }
+        let mut words_before = Vec::with_capacity(length + 1);
+        words_before.push(0);
+        for token in &tokens[sentence.clone()] {
+            let is_word = matches!(token.kind, TokenKind::Word | TokenKind::Number);
+            words_before.push(words_before.last().copied().unwrap_or(0) + usize::from(is_word));
+        }
+        let mut content_end = sentence.end;
+        while content_end > start
+            && matches!(
+                token_text(text, &tokens[content_end - 1]),
+                "." | "!" | "?" | "…" | ")"
+            )
+        {
+            content_end -= 1;
+        }
+        let mut next_comma = vec![None; length + 1];
+        let mut next_clause_end = vec![None; length + 1];
+        for index in (start..content_end).rev() {
+            let word = token_text(text, &tokens[index]);
+            let next_is_cue = cue_starting_at
+                .get(index + 1 - start)
+                .is_some_and(Option::is_some);
+            let next_word = tokens
+                .get(index + 1)
+                .map(|token| token_text(text, token))
+                .unwrap_or("");
+            let ends_clause = word == ";"
+                || (matches!(word, "," | "and" | "but") && next_is_cue)
+                || (word == "," && is_participle(next_word) && next_is_cue)
+                || standalone_start[index - start];
+            let slot = index - start;
+            next_comma[slot] = if word == "," {
+                Some(index)
+            } else {
+                next_comma[slot + 1]
+            };
+            next_clause_end[slot] = if ends_clause {
+                Some(index)
+            } else {
+                next_clause_end[slot + 1]
+            };
+        }
+        SentenceIndex {
+            start,
+            cue_starting_at,
+            cue_ending_at,
+            words_before,
+            next_comma,
+            next_clause_end,
+            content_end,
+        }
+    }
+
+    fn cue_starting_at(&self, index: usize) -> Option<usize> {
+        *self.cue_starting_at.get(index.checked_sub(self.start)?)?
+    }
+
+    fn cue_ending_at(&self, index: usize) -> Option<usize> {
+        *self.cue_ending_at.get(index.checked_sub(self.start)?)?
+    }
+
+    fn word_count(&self, range: Range<usize>) -> usize {
+        self.words_before[range.end - self.start] - self.words_before[range.start - self.start]
+    }
+
+    /// The first comma in `from..content_end`.
+    fn comma_from(&self, from: usize) -> Option<usize> {
+        *self.next_comma.get(from.checked_sub(self.start)?)?
+    }
+
+    /// The first clause end in `from..content_end`.
+    fn clause_end_from(&self, from: usize) -> Option<usize> {
+        *self.next_clause_end.get(from.checked_sub(self.start)?)?
+    }
+}
+
 /// Finds the quotes of a document, in text order.
 pub fn find_quotes(
     text: &str,
@@ -294,11 +416,17 @@ pub fn find_quotes(
             }
             index += 1;
         }
+        let standalone_regions: Vec<&QuotedRegion> = sentence_regions
+            .iter()
+            .copied()
+            .filter(|region| region.standalone)
+            .collect();
+        let lookup = SentenceIndex::new(text, tokens, &range, &cues, &standalone_regions);
         let mut used_cues = vec![false; cues.len()];
-        for region in sentence_regions.iter().filter(|region| region.standalone) {
-            let (cue, pattern) = match cue_after_quote(text, tokens, region, &cues, range.end) {
+        for region in &standalone_regions {
+            let (cue, pattern) = match cue_after_quote(text, tokens, region, &lookup, range.end) {
                 Some(found) => (Some(found), Pattern::DirectCueAfter),
-                None => match cue_before_quote(text, tokens, region, &cues, range.start) {
+                None => match cue_before_quote(text, tokens, region, &lookup, range.start) {
                     Some(found) => (Some(found), Pattern::DirectCueBefore),
                     None => (None, Pattern::DirectFloating),
                 },
@@ -322,11 +450,6 @@ pub fn find_quotes(
                 sentence: sentence_index,
             });
         }
-        let standalone_regions: Vec<&QuotedRegion> = sentence_regions
-            .iter()
-            .copied()
-            .filter(|region| region.standalone)
-            .collect();
         for (cue_index, cue) in cues.iter().enumerate() {
             if used_cues[cue_index] {
                 continue;
@@ -336,8 +459,7 @@ pub fn find_quotes(
                 tokens,
                 cue,
                 range.clone(),
-                &cues,
-                &standalone_regions,
+                &lookup,
                 &sentence_regions,
                 sentence_index,
             ) {
@@ -378,7 +500,7 @@ fn cue_after_quote(
     text: &str,
     tokens: &[Token],
     region: &QuotedRegion,
-    cues: &[Range<usize>],
+    lookup: &SentenceIndex,
     sentence_end: usize,
 ) -> Option<usize> {
     let mut index = region.tokens.end;
@@ -387,7 +509,7 @@ fn cue_after_quote(
     }
     let limit = (index + MAX_SOURCE_TOKENS).min(sentence_end);
     while index < limit {
-        if let Some(cue_index) = cues.iter().position(|cue| cue.start == index) {
+        if let Some(cue_index) = lookup.cue_starting_at(index) {
             return Some(cue_index);
         }
         if !is_name_like(text, &tokens[index]) {
@@ -404,7 +526,7 @@ fn cue_before_quote(
     text: &str,
     tokens: &[Token],
     region: &QuotedRegion,
-    cues: &[Range<usize>],
+    lookup: &SentenceIndex,
     sentence_start: usize,
 ) -> Option<usize> {
     let open = region.tokens.start;
@@ -413,7 +535,7 @@ fn cue_before_quote(
         if index <= sentence_start {
             return None;
         }
-        if let Some(cue_index) = cues.iter().position(|cue| cue.end == index) {
+        if let Some(cue_index) = lookup.cue_ending_at(index) {
             return Some(cue_index);
         }
         if !matches!(token_text(text, &tokens[index - 1]), ":" | ",") {
@@ -424,34 +546,17 @@ fn cue_before_quote(
     None
 }
 
-#[allow(clippy::too_many_arguments)]
 fn indirect_quote(
     text: &str,
     tokens: &[Token],
     cue: &Range<usize>,
     sentence: Range<usize>,
-    cues: &[Range<usize>],
-    standalone: &[&QuotedRegion],
+    lookup: &SentenceIndex,
     all_regions: &[&QuotedRegion],
     sentence_index: usize,
 ) -> Option<Quote> {
-    let word_count = |range: Range<usize>| {
-        tokens[range]
-            .iter()
-            .filter(|token| matches!(token.kind, TokenKind::Word | TokenKind::Number))
-            .count()
-    };
     let is_according = token_text(text, &tokens[cue.start]).eq_ignore_ascii_case("according");
-    let last = sentence.end;
-    let mut content_end = last;
-    while content_end > sentence.start
-        && matches!(
-            token_text(text, &tokens[content_end - 1]),
-            "." | "!" | "?" | "…" | ")"
-        )
-    {
-        content_end -= 1;
-    }
+    let content_end = lookup.content_end;
     // Content after the source and cue reaches to the end of the clause; content before them is
     // the clause that a comma ends.
     let comma_before = (cue.start.saturating_sub(MAX_SOURCE_TOKENS)..cue.start)
@@ -459,8 +564,9 @@ fn indirect_quote(
         .filter(|&index| index >= sentence.start)
         .find(|&index| token_text(text, &tokens[index]) == ",")
         .filter(|&comma| (comma + 1..cue.start).all(|index| is_name_like(text, &tokens[index])));
-    let tail_is_short = (cue.end..content_end).all(|index| is_name_like(text, &tokens[index]))
-        && content_end - cue.end <= MAX_SOURCE_TOKENS;
+    // The length test comes first, so that the name test reads a few tokens, not the sentence.
+    let tail_is_short = content_end.saturating_sub(cue.end) <= MAX_SOURCE_TOKENS
+        && (cue.end..content_end).all(|index| is_name_like(text, &tokens[index]));
     let (start_token, end_token, pattern, source_site) = if let Some(comma) =
         comma_before.filter(|_| tail_is_short)
     {
@@ -480,8 +586,9 @@ fn indirect_quote(
         )
     } else if is_according {
         // `according to X, CONTENT`: the content follows the comma after the source.
-        let comma =
-            (cue.end..content_end).find(|&index| token_text(text, &tokens[index]) == ",")?;
+        let comma = lookup
+            .comma_from(cue.end)
+            .filter(|&comma| comma < content_end)?;
         (
             comma + 1,
             content_end,
@@ -489,23 +596,10 @@ fn indirect_quote(
             SourceSite::AfterCue,
         )
     } else {
-        let mut end = content_end;
-        for index in cue.end..content_end {
-            let word = token_text(text, &tokens[index]);
-            let next_is_cue = cues.iter().any(|other| other.start == index + 1);
-            let next_word = tokens
-                .get(index + 1)
-                .map(|token| token_text(text, token))
-                .unwrap_or("");
-            let ends_clause = word == ";"
-                || (matches!(word, "," | "and" | "but") && next_is_cue)
-                || (word == "," && is_participle(next_word) && next_is_cue)
-                || standalone.iter().any(|region| region.tokens.start == index);
-            if ends_clause {
-                end = index;
-                break;
-            }
-        }
+        let mut end = lookup
+            .clause_end_from(cue.end)
+            .filter(|&end| end < content_end)
+            .unwrap_or(content_end);
         while end > cue.end && matches!(token_text(text, &tokens[end - 1]), "," | ":" | "—" | "–")
         {
             end -= 1;
@@ -543,13 +637,16 @@ fn indirect_quote(
         return None;
     }
     let first_is_that = token_text(text, &tokens[start_token]) == "that";
-    let words = word_count(start_token..end_token) - usize::from(first_is_that);
+    let words = lookup.word_count(start_token..end_token) - usize::from(first_is_that);
     if words < MIN_INDIRECT_WORDS {
         return None;
     }
+    // Regions do not nest or overlap, so they are sorted by end as by start: the first one
+    // starting inside the content is the one to test.
+    let first_inside = all_regions.partition_point(|region| region.tokens.start < start_token);
     let has_partial = all_regions
-        .iter()
-        .any(|region| region.tokens.start >= start_token && region.tokens.end <= end_token);
+        .get(first_inside)
+        .is_some_and(|region| region.tokens.end <= end_token);
     let kind = if has_partial {
         QuoteKind::Mixed
     } else {

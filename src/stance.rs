@@ -80,29 +80,8 @@ pub const LOCAL_WINDOW: usize = 6;
 /// to [`LOCAL_WINDOW`] tokens on each side of it, and the whole sentence (special tokens
 /// excepted). A group with no tokens (a target cut off by truncation) falls back to the sentence.
 pub fn pooling_groups(offsets: &[Option<Range<usize>>], target: &Range<usize>) -> [Vec<usize>; 3] {
-    let words: Vec<usize> = (0..offsets.len())
-        .filter(|&token| offsets[token].is_some())
-        .collect();
-    let inside: Vec<usize> = words
-        .iter()
-        .copied()
-        .filter(|&token| {
-            offsets[token]
-                .as_ref()
-                .is_some_and(|range| range.start < target.end && target.start < range.end)
-        })
-        .collect();
-    let around: Vec<usize> = match (inside.first(), inside.last()) {
-        (Some(&first), Some(&last)) => words
-            .iter()
-            .copied()
-            .filter(|&token| {
-                (token < first && token + LOCAL_WINDOW >= first)
-                    || (token > last && token <= last + LOCAL_WINDOW)
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let words = word_tokens(offsets);
+    let [inside, around] = target_groups(offsets, target);
     let or_sentence = |group: Vec<usize>| {
         if group.is_empty() {
             words.clone()
@@ -113,18 +92,72 @@ pub fn pooling_groups(offsets: &[Option<Range<usize>>], target: &Range<usize>) -
     [or_sentence(inside), or_sentence(around), words.clone()]
 }
 
+/// The tokens that are not special tokens.
+fn word_tokens(offsets: &[Option<Range<usize>>]) -> Vec<usize> {
+    (0..offsets.len())
+        .filter(|&token| offsets[token].is_some())
+        .collect()
+}
+
+/// The target's tokens and the tokens around it, either possibly empty.
+fn target_groups(offsets: &[Option<Range<usize>>], target: &Range<usize>) -> [Vec<usize>; 2] {
+    let words = || (0..offsets.len()).filter(|&token| offsets[token].is_some());
+    let inside: Vec<usize> = words()
+        .filter(|&token| {
+            offsets[token]
+                .as_ref()
+                .is_some_and(|range| range.start < target.end && target.start < range.end)
+        })
+        .collect();
+    let around: Vec<usize> = match (inside.first(), inside.last()) {
+        (Some(&first), Some(&last)) => words()
+            .filter(|&token| {
+                (token < first && token + LOCAL_WINDOW >= first)
+                    || (token > last && token <= last + LOCAL_WINDOW)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    [inside, around]
+}
+
 /// The head's input for one target: the mean states of its [`pooling_groups`], side by side.
 #[cfg(feature = "transformer")]
 pub fn target_features(states: &crate::encoder::TokenStates, target: &Range<usize>) -> Vec<f32> {
-    let mut features = Vec::with_capacity(3 * states.dim);
-    for group in pooling_groups(&states.offsets, target) {
-        features.extend(
-            states
-                .mean_of(&group)
-                .unwrap_or_else(|| vec![0.0; states.dim]),
-        );
+    WindowFeatures::new(states).target(target)
+}
+
+/// The head's inputs for the targets of one encoded text. The whole-sentence mean is computed
+/// once per text rather than once per target: a text of thousands of quotes would otherwise cost
+/// thousands of full passes over its states.
+#[cfg(feature = "transformer")]
+pub struct WindowFeatures<'a> {
+    states: &'a crate::encoder::TokenStates,
+    sentence: Vec<f32>,
+}
+
+#[cfg(feature = "transformer")]
+impl<'a> WindowFeatures<'a> {
+    pub fn new(states: &'a crate::encoder::TokenStates) -> Self {
+        let sentence = states
+            .mean_of(&word_tokens(&states.offsets))
+            .unwrap_or_else(|| vec![0.0; states.dim]);
+        WindowFeatures { states, sentence }
     }
-    features
+
+    /// The mean states of the target's [`pooling_groups`], side by side.
+    pub fn target(&self, target: &Range<usize>) -> Vec<f32> {
+        let mut features = Vec::with_capacity(3 * self.states.dim);
+        for group in target_groups(&self.states.offsets, target) {
+            // An empty group falls back to the sentence, as in `pooling_groups`.
+            match self.states.mean_of(&group) {
+                Some(mean) => features.extend(mean),
+                None => features.extend_from_slice(&self.sentence),
+            }
+        }
+        features.extend_from_slice(&self.sentence);
+        features
+    }
 }
 
 /// The classifier head: standardised features, one hidden ReLU layer, softmax over the three
@@ -211,8 +244,7 @@ impl StanceHead {
             .enumerate()
             .map(|(unit, bias)| {
                 let row = &self.hidden_weights[unit * count..(unit + 1) * count];
-                let sum: f32 = row.iter().zip(&standardised).map(|(w, x)| w * x).sum();
-                (sum + bias).max(0.0)
+                (dot(row, &standardised) + bias).max(0.0)
             })
             .collect();
         let width = hidden.len();
@@ -229,6 +261,27 @@ impl StanceHead {
     pub fn probabilities(&self, features: &[f32]) -> [f64; 3] {
         softmax(self.logits(features), self.temperature)
     }
+}
+
+/// The dot product of two equally long vectors, summed in eight lanes so that the compiler can
+/// use SIMD: the head runs once per target, and a text may hold thousands of targets.
+fn dot(left: &[f32], right: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let mut lanes = [0f32; LANES];
+    let left_chunks = left.chunks_exact(LANES);
+    let right_chunks = right.chunks_exact(LANES);
+    let tail: f32 = left_chunks
+        .remainder()
+        .iter()
+        .zip(right_chunks.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in left_chunks.zip(right_chunks) {
+        for lane in 0..LANES {
+            lanes[lane] += a[lane] * b[lane];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// The softmax of `logits / temperature`.
@@ -357,13 +410,14 @@ impl StanceModel {
         }
         // Pooled per batch, so that a chunk's token states are never all held at once.
         let per_slot = self.encoders.encode_map(&texts, |slot, states| {
+            let window = WindowFeatures::new(&states);
             inputs_of_slot[slot]
                 .iter()
                 .map(|&input| {
                     inputs[input]
                         .targets
                         .iter()
-                        .map(|target| self.head.probabilities(&target_features(&states, target)))
+                        .map(|target| self.head.probabilities(&window.target(target)))
                         .collect::<Vec<[f64; 3]>>()
                 })
                 .collect::<Vec<_>>()
@@ -404,12 +458,22 @@ fn ends_sentence(text: &str, at: usize) -> bool {
 
 /// The sentence or sentences of `text` that hold the byte range `content`: the text a quote's
 /// stance is read from, since the stance model learned from whole news sentences.
+///
+/// Where no sentence bound lies within `WINDOW_REACH` bytes, the window ends at a multiple of
+/// it instead, so that the many quotes of one long unpunctuated stretch share a few windows:
+/// the encoder's work then grows with the text, not with the number of quotes in it.
 pub fn quote_window(text: &str, content: Range<usize>) -> Range<usize> {
-    let mut floor = content.start.saturating_sub(WINDOW_REACH);
-    while !text.is_char_boundary(floor) {
-        floor += 1;
-    }
-    let mut start = floor;
+    let floor = snap_to_char(
+        text,
+        content.start.saturating_sub(WINDOW_REACH),
+        Direction::Forward,
+    );
+    let mut start = snap_to_char(
+        text,
+        floor.div_ceil(WINDOW_REACH) * WINDOW_REACH,
+        Direction::Forward,
+    )
+    .min(content.start);
     for at in (floor..content.start).rev() {
         let byte = text.as_bytes()[at];
         if byte == b'\n' || ends_sentence(text, at) {
@@ -427,11 +491,17 @@ pub fn quote_window(text: &str, content: Range<usize>) -> Range<usize> {
     if closes_sentence {
         return start.min(content.start)..content.end;
     }
-    let mut ceiling = (content.end + WINDOW_REACH).min(text.len());
-    while !text.is_char_boundary(ceiling) {
-        ceiling -= 1;
-    }
-    let mut end = ceiling;
+    let ceiling = snap_to_char(text, content.end + WINDOW_REACH, Direction::Backward);
+    let mut end = if ceiling == text.len() {
+        ceiling
+    } else {
+        snap_to_char(
+            text,
+            ceiling / WINDOW_REACH * WINDOW_REACH,
+            Direction::Backward,
+        )
+        .max(content.end)
+    };
     for at in content.end..ceiling {
         let byte = text.as_bytes()[at];
         if byte == b'\n' {
@@ -444,6 +514,24 @@ pub fn quote_window(text: &str, content: Range<usize>) -> Range<usize> {
         }
     }
     start.min(content.start)..end.max(content.end)
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Forward,
+    Backward,
+}
+
+/// `at`, or the nearest character boundary from it in `direction`.
+fn snap_to_char(text: &str, mut at: usize, direction: Direction) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        match direction {
+            Direction::Forward => at += 1,
+            Direction::Backward => at -= 1,
+        }
+    }
+    at
 }
 
 /// What the model reads for a quote's tone: the sentences around the quote, with the quote's
