@@ -10,10 +10,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use rayon::prelude::*;
+use whosaid::document::Document;
 use whosaid::encoder::{Encoder, EncoderConfig, Precision};
 use whosaid::pipeline::{Pipeline, PipelineConfig};
-use whosaid::stance::{StanceConfig, StanceModel};
+use whosaid::stance::{stance_stages, StanceConfig};
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -71,28 +71,36 @@ fn stance_bench(dir: &Path, threads: i32) {
         .iter()
         .map(|path| std::fs::read_to_string(path).expect("a text reads"))
         .collect();
-    let pipeline = Pipeline::new(PipelineConfig::default()).expect("the pipeline builds");
-    let mut records: Vec<_> = texts
-        .par_iter()
-        .enumerate()
-        .map(|(index, text)| pipeline.extract(&index.to_string(), text))
-        .collect();
-    let quotes: usize = records.iter().map(|record| record.quotes.len()).sum();
-    // As `whosaid extract --threads N` builds it: N encoders side by side.
-    let model = StanceModel::new(StanceConfig {
-        encoder_threads: threads as usize,
-        ..StanceConfig::default()
+    let pipeline = Pipeline::new(PipelineConfig {
+        budget: None,
+        ..PipelineConfig::default()
     })
-    .expect("the stance model loads");
+    .expect("the pipeline builds");
+    let mut documents: Vec<Document> = texts
+        .iter()
+        .enumerate()
+        .map(|(index, text)| Document::new(index.to_string(), text.as_str()))
+        .collect();
+    pipeline.run(&mut documents, None);
+    let quotes: usize = documents
+        .iter()
+        .map(|document| document.attributions.len())
+        .sum();
+    // As `whosaid extract --threads N` builds it: N encoders side by side, after the rule
+    // stages, over chunks of 256 documents.
+    let stance = Pipeline::with_stages(
+        stance_stages(StanceConfig {
+            encoder_threads: threads as usize,
+            ..StanceConfig::default()
+        })
+        .expect("the stance model loads"),
+        None,
+    );
     let started = Instant::now();
-    for (texts, records) in texts.chunks(256).zip(records.chunks_mut(256)) {
-        let mut documents: Vec<(&str, &mut whosaid::record::DocumentRecord)> = texts
-            .iter()
-            .map(String::as_str)
-            .zip(records.iter_mut())
-            .collect();
-        model.annotate(&mut documents).expect("stance runs");
+    for chunk in documents.chunks_mut(256) {
+        stance.run(chunk, None);
     }
+    assert!(documents.iter().all(|document| document.stance.is_some()));
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}",

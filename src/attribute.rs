@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 
+use crate::document::Document;
+use crate::labels::{EntityKind, MentionKind, QuoteKind};
 use crate::lexicon::{contains_lower, Lexicon, PronounReference};
 use crate::quotes::{token_text, Cue, Pattern, Quote, SourceSite};
-use crate::record::{EntityKind, MentionKind, QuoteKind};
 use crate::segment::{Segmented, TokenKind};
 use crate::speakers::Speakers;
+use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
 
 /// A quote with its speaker.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +112,19 @@ pub fn attribute(
     quotes: Vec<Quote>,
     speakers: &mut Speakers,
 ) -> Vec<Attribution> {
+    unbounded(attribute_checked(
+        text, segmented, quotes, speakers, &Unbounded,
+    ))
+}
+
+/// [`attribute`], calling `check` once a quote.
+pub fn attribute_checked<C: Check>(
+    text: &str,
+    segmented: &Segmented,
+    quotes: Vec<Quote>,
+    speakers: &mut Speakers,
+    check: &C,
+) -> Result<Vec<Attribution>, C::Stop> {
     let index = MentionIndex::new(text, speakers);
     let mut attributions: Vec<Attribution> = Vec::with_capacity(quotes.len());
     let mut last_speaker: Option<(usize, Option<usize>, usize)> = None;
@@ -123,6 +138,7 @@ pub fn attribute(
         counts
     };
     for quote in quotes {
+        check.check()?;
         let mut features = Features {
             pattern: Some(quote.pattern),
             quote_kind: Some(quote.kind),
@@ -214,7 +230,28 @@ pub fn attribute(
             confidence: 0.0,
         });
     }
-    attributions
+    Ok(attributions)
+}
+
+/// The fifth stage: each quote's source, resolved to its entity.
+pub struct AttributeStage;
+
+impl DocumentStage for AttributeStage {
+    fn name(&self) -> &'static str {
+        "attribute"
+    }
+
+    fn run(&self, document: &mut Document, clock: &Clock) -> Result<(), Halt> {
+        let quotes = document.quotes.clone();
+        document.attributions = attribute_checked(
+            &document.normalised.text,
+            &document.segmented,
+            quotes,
+            &mut document.speakers,
+            clock,
+        )?;
+        Ok(())
+    }
 }
 
 fn push_unattributed(attributions: &mut Vec<Attribution>, quote: Quote, features: Features) {
@@ -624,7 +661,8 @@ fn latest_entity_before(
 
 #[cfg(test)]
 mod tests {
-    use crate::pipeline::{Document, Pipeline, PipelineConfig};
+    use crate::document::Document;
+    use crate::pipeline::{Pipeline, PipelineConfig};
 
     fn analyse(text: &str) -> Document {
         Pipeline::new(PipelineConfig::default())

@@ -1,47 +1,84 @@
-//! Batch runs: documents stream in, run in parallel chunks, and come out in input order.
+//! Batch runs: documents stream in, run through the pipeline in chunks, and come out in input
+//! order.
+//!
+//! Three threads share the work. A reader thread parses the input into chunks; the calling
+//! thread runs the pipeline over one chunk at a time (its stages use rayon's threads); a writer
+//! thread serialises and writes the records. Bounded channels between them keep at most a few
+//! chunks in memory, and records come out in input order whatever the thread count.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::document::{Document, Outcome};
+use crate::error::{Error, Result};
 use crate::input::InputDocument;
 use crate::pipeline::Pipeline;
 use crate::record::DocumentRecord;
 
 /// Where finished records go, in input order.
-pub trait RecordSink {
-    fn write(&mut self, record: &DocumentRecord) -> Result<()>;
+pub trait RecordSink: Send {
+    /// Writes one record; `text` is the document's text when [`RecordSink::wants_text`] says so.
+    fn write(&mut self, record: &DocumentRecord, text: Option<&str>) -> Result<()>;
     fn finish(&mut self) -> Result<()>;
+    /// Whether `write` needs each document's text besides its record.
+    fn wants_text(&self) -> bool {
+        false
+    }
 }
 
-/// A stage that runs on a whole chunk of analysed documents at once, on the thread that drives
-/// the batch: the stance model, whose encoder batches quotes across documents and is not `Sync`.
-pub trait ChunkAnnotator {
-    /// Adds a layer to each record, given its document's text.
-    fn annotate(&self, documents: &mut [(&str, &mut DocumentRecord)]) -> Result<()>;
+/// Something worth telling the person running the batch, which does not stop it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    /// A document id that an earlier input document already had; both records are kept.
+    DuplicateId { id: String, position: usize },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::DuplicateId { id, position } => write!(
+                formatter,
+                "document id {id} appears again (input document {position}); both records are kept"
+            ),
+        }
+    }
+}
+
+/// Where a batch run tells what it is doing: the library never prints; the command line
+/// implements this for the terminal.
+pub trait Reporter: Sync {
+    fn warning(&self, warning: &Warning);
+    /// How many records have been written so far.
+    fn progress(&self, documents_written: usize);
+}
+
+/// A reporter that drops everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn warning(&self, _warning: &Warning) {}
+    fn progress(&self, _documents_written: usize) {}
 }
 
 /// Options of a batch run.
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
-    /// Documents analysed in parallel before their records are written; bounds memory.
+    /// Documents analysed together before their records are written; bounds memory.
     pub chunk_size: usize,
     /// Keep only quotes whose speaker answers to one of these names (all when empty).
     pub speakers: Vec<String>,
-    /// Set (by a signal handler) to stop after the chunk in flight; the run then ends as
-    /// interrupted, with everything it finished written.
+    /// Set (by a signal handler) to stop the run: documents already finished are written, those
+    /// in flight are dropped within moments, and the run ends as interrupted.
     pub stop: Option<Arc<AtomicBool>>,
     /// Ids whose records a killed run already wrote, with how many times: that many input
     /// documents with the id are skipped, in order, so that a resumed run writes the rest.
     pub already_done: HashMap<String, usize>,
-    /// Time allowed to each document's rule stages; one that takes longer gets a time-out
-    /// error record.
-    pub doc_timeout: Option<std::time::Duration>,
 }
 
 impl Default for BatchOptions {
@@ -51,7 +88,6 @@ impl Default for BatchOptions {
             speakers: Vec::new(),
             stop: None,
             already_done: HashMap::new(),
-            doc_timeout: None,
         }
     }
 }
@@ -125,113 +161,187 @@ impl std::fmt::Display for BatchSummary {
     }
 }
 
-/// Analyses one input document into its record, keeping its text for the chunk stages.
-pub fn process(
-    pipeline: &Pipeline,
-    document: InputDocument,
-    doc_timeout: Option<std::time::Duration>,
-) -> (DocumentRecord, Option<String>) {
-    let (mut record, text) = match document.text {
-        Ok(text) => (
-            pipeline.extract_within(&document.id, &text, doc_timeout),
-            Some(text),
-        ),
-        Err(error) => (
-            DocumentRecord::failed(&document.id, error.kind, error.message),
-            None,
-        ),
-    };
-    record.meta = document.meta;
-    (record, text)
+/// A chunk of input documents, with what reading it found.
+#[derive(Default)]
+struct ReadChunk {
+    documents: Vec<InputDocument>,
+    read: usize,
+    skipped: usize,
+    warnings: Vec<Warning>,
 }
 
-/// Runs `annotator` over a chunk. Should it fail on the chunk, each document is tried alone, so
-/// that one document's failure is recorded on that document only.
-fn annotate_chunk(
-    annotator: &dyn ChunkAnnotator,
-    analysed: &mut [(DocumentRecord, Option<String>)],
+/// Reads chunks on the reader thread until the input ends, the run stops, or the receiver is
+/// gone.
+fn read_chunks(
+    mut inputs: Box<dyn Iterator<Item = InputDocument> + Send>,
+    chunk_size: usize,
+    mut skip: HashMap<String, usize>,
+    stop: Option<Arc<AtomicBool>>,
+    chunks: SyncSender<ReadChunk>,
 ) {
-    let mut documents: Vec<(&str, &mut DocumentRecord)> = analysed
-        .iter_mut()
-        .filter(|(record, text)| text.is_some() && record.error.is_none())
-        .filter_map(|(record, text)| Some((text.as_deref()?, record)))
-        .collect();
-    if annotator.annotate(&mut documents).is_ok() {
-        return;
-    }
-    for (text, record) in documents {
-        let mut one = [(text, &mut *record)];
-        if let Err(error) = annotator.annotate(&mut one) {
-            record.error = Some(crate::record::ErrorRecord {
-                kind: crate::record::ErrorKind::Internal,
-                message: format!("the stance stage failed on this document: {error}"),
-            });
-        }
-    }
-}
-
-/// Runs the pipeline over `inputs`, writing each record to `sink` in input order. `progress` is
-/// told how many documents are done after each chunk.
-pub fn run_batch(
-    pipeline: &Pipeline,
-    annotator: Option<&dyn ChunkAnnotator>,
-    inputs: impl Iterator<Item = InputDocument>,
-    sink: &mut dyn RecordSink,
-    options: &BatchOptions,
-    progress: &mut dyn FnMut(usize),
-) -> Result<BatchSummary> {
-    let started = Instant::now();
-    let mut summary = BatchSummary::default();
-    let mut skip = options.already_done.clone();
     let mut seen: HashSet<String> = HashSet::new();
-    let mut inputs = inputs.peekable();
-    let chunk_size = options.chunk_size.max(1);
-    while inputs.peek().is_some() {
-        if options
-            .stop
-            .as_ref()
+    let mut position = 0;
+    let stopped = || {
+        stop.as_ref()
             .is_some_and(|stop| stop.load(Ordering::SeqCst))
-        {
-            summary.interrupted = true;
-            break;
-        }
-        let mut chunk: Vec<InputDocument> = Vec::with_capacity(chunk_size);
-        for document in inputs.by_ref() {
-            summary.documents_read += 1;
+    };
+    loop {
+        let mut chunk = ReadChunk::default();
+        let mut ended = true;
+        while !stopped() {
+            let Some(document) = inputs.next() else {
+                break;
+            };
+            position += 1;
+            chunk.read += 1;
             if !seen.insert(document.id.clone()) {
-                summary.duplicate_ids += 1;
-                eprintln!(
-                    "whosaid: warning: document id {} appears again (input document {}); both records are kept",
-                    document.id, summary.documents_read
-                );
+                chunk.warnings.push(Warning::DuplicateId {
+                    id: document.id.clone(),
+                    position,
+                });
             }
             if let Some(remaining) = skip.get_mut(&document.id).filter(|count| **count > 0) {
                 *remaining -= 1;
-                summary.documents_skipped += 1;
+                chunk.skipped += 1;
                 continue;
             }
-            chunk.push(document);
-            if chunk.len() == chunk_size {
+            chunk.documents.push(document);
+            if chunk.documents.len() == chunk_size {
+                ended = false;
                 break;
             }
         }
-        let mut analysed: Vec<(DocumentRecord, Option<String>)> = chunk
-            .into_par_iter()
-            .map(|document| process(pipeline, document, options.doc_timeout))
-            .collect();
-        if let Some(annotator) = annotator {
-            annotate_chunk(annotator, &mut analysed);
+        if chunks.send(chunk).is_err() || ended || stopped() {
+            return;
         }
-        for (record, _) in &mut analysed {
-            if !options.speakers.is_empty() {
-                record.keep_speakers(&options.speakers);
-            }
-            sink.write(record)?;
-            summary.count(record);
+    }
+}
+
+/// A chunk's finished records, with their texts when the sink wants them.
+type Finished = Vec<(DocumentRecord, Option<String>)>;
+
+/// Writes finished records on the writer thread; returns what was written.
+fn write_records(
+    records: Receiver<Finished>,
+    sink: &mut dyn RecordSink,
+    reporter: &dyn Reporter,
+) -> Result<BatchSummary> {
+    let mut written = BatchSummary::default();
+    for chunk in records {
+        for (record, text) in chunk {
+            sink.write(&record, text.as_deref())?;
+            written.count(&record);
+            reporter.progress(written.documents_written);
         }
-        progress(summary.documents_written);
     }
     sink.finish()?;
+    Ok(written)
+}
+
+/// The documents of an input chunk, ready for the pipeline.
+fn documents_of(chunk: Vec<InputDocument>) -> Vec<Document> {
+    chunk
+        .into_iter()
+        .map(|input| {
+            let mut document = match input.text {
+                Ok(text) => Document::new(input.id, text),
+                Err(error) => Document::failed(input.id, error),
+            };
+            document.meta = input.meta;
+            document
+        })
+        .collect()
+}
+
+/// Runs the pipeline over `inputs`, writing each record to `sink` in input order.
+pub fn run_batch(
+    pipeline: &Pipeline,
+    inputs: Box<dyn Iterator<Item = InputDocument> + Send>,
+    sink: &mut dyn RecordSink,
+    options: &BatchOptions,
+    reporter: &dyn Reporter,
+) -> Result<BatchSummary> {
+    let started = Instant::now();
+    let chunk_size = options.chunk_size.max(1);
+    let wants_text = sink.wants_text();
+    let stop = options.stop.clone();
+    let stopped = || {
+        stop.as_ref()
+            .is_some_and(|stop| stop.load(Ordering::SeqCst))
+    };
+    let (chunk_sender, chunk_receiver) = sync_channel::<ReadChunk>(1);
+    // Not scoped: a reader blocked on a silent standard input must not hold up a stopped run.
+    let reader = {
+        let (skip, stop) = (options.already_done.clone(), options.stop.clone());
+        std::thread::Builder::new()
+            .name("whosaid-reader".into())
+            .spawn(move || read_chunks(inputs, chunk_size, skip, stop, chunk_sender))
+            .map_err(|error| Error::io("reader thread", error))?
+    };
+    let mut summary = BatchSummary::default();
+    let mut input_ended = true;
+    let written = std::thread::scope(|scope| -> Result<BatchSummary> {
+        let (record_sender, record_receiver) = sync_channel::<Finished>(1);
+        let writer = std::thread::Builder::new()
+            .name("whosaid-writer".into())
+            .spawn_scoped(scope, move || {
+                write_records(record_receiver, sink, reporter)
+            })
+            .map_err(|error| Error::io("writer thread", error))?;
+        for chunk in chunk_receiver.iter() {
+            summary.documents_read += chunk.read;
+            summary.documents_skipped += chunk.skipped;
+            summary.duplicate_ids += chunk.warnings.len();
+            for warning in &chunk.warnings {
+                reporter.warning(warning);
+            }
+            if stopped() {
+                summary.interrupted = true;
+                break;
+            }
+            let mut documents = documents_of(chunk.documents);
+            pipeline.run(&mut documents, stop.as_deref());
+            let cut_short = documents
+                .iter()
+                .any(|document| document.outcome == Outcome::Stopped);
+            // Only the documents before the first one a stop cut short are written, so that the
+            // output stays in input order and --resume picks up exactly where it ends.
+            let finished: Finished = documents
+                .into_iter()
+                .take_while(|document| document.outcome != Outcome::Stopped)
+                .map(|document| {
+                    let mut record = document.to_record();
+                    if !options.speakers.is_empty() {
+                        record.keep_speakers(&options.speakers);
+                    }
+                    (record, wants_text.then_some(document.text))
+                })
+                .collect();
+            if record_sender.send(finished).is_err() {
+                // The writer failed; its error is the run's.
+                input_ended = false;
+                break;
+            }
+            if cut_short || stopped() {
+                summary.interrupted = true;
+                break;
+            }
+        }
+        drop(record_sender);
+        writer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the writer thread panicked".into())))
+    });
+    drop(chunk_receiver);
+    if input_ended && !summary.interrupted {
+        // The reader has sent its last chunk, or stops at its next send.
+        let _ = reader.join();
+    }
+    let written = written?;
+    summary.documents_written = written.documents_written;
+    summary.documents_failed = written.documents_failed;
+    summary.failures_by_kind = written.failures_by_kind;
+    summary.quotes = written.quotes;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }

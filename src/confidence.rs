@@ -10,9 +10,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::attribute::{Features, Resolution};
+use crate::document::Document;
 use crate::error::{Error, Result};
+use crate::labels::{MentionKind, QuoteKind};
 use crate::quotes::Pattern;
-use crate::record::{MentionKind, QuoteKind};
+use crate::stage::{Check, Clock, DocumentStage, Halt};
 
 /// The names of the features, in the order of [`feature_vector`].
 pub const FEATURE_NAMES: [&str; 23] = [
@@ -217,6 +219,25 @@ impl ConfidenceModel {
 
 fn sigmoid(logit: f64) -> f64 {
     1.0 / (1.0 + (-logit).exp())
+}
+
+/// The sixth stage: each attribution's calibrated probability of being right.
+pub struct ConfidenceStage {
+    pub model: ConfidenceModel,
+}
+
+impl DocumentStage for ConfidenceStage {
+    fn name(&self) -> &'static str {
+        "confidence"
+    }
+
+    fn run(&self, document: &mut Document, clock: &Clock) -> Result<(), Halt> {
+        for attribution in &mut document.attributions {
+            clock.check()?;
+            attribution.confidence = self.model.probability(&attribution.features);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

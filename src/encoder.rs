@@ -12,7 +12,12 @@ use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use tch::{nn::VarStore, Device, Kind, Tensor};
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::document::{Document, Outcome, Span};
 use crate::error::{Error, Result};
+use crate::stage::{BatchStage, ChunkClock};
 
 /// The folder `scripts/setup` unpacked the encoder into, as this binary was built; the
 /// `WHOSAID_ENCODER` environment variable overrides it at run time.
@@ -455,6 +460,22 @@ impl EncoderPool {
         texts: &[&str],
         map: impl Fn(usize, TokenStates) -> R + Sync,
     ) -> Result<Vec<R>> {
+        Ok(self
+            .encode_map_controlled(texts, map, &EncodeAll)?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// [`EncoderPool::encode_map`], asking `control` before each batch which texts to keep and
+    /// whether to stop, and telling it what each batch cost. A text left out, or not reached
+    /// before a stop, has no result.
+    pub fn encode_map_controlled<R: Send>(
+        &self,
+        texts: &[&str],
+        map: impl Fn(usize, TokenStates) -> R + Sync,
+        control: &dyn EncodeControl,
+    ) -> Result<Vec<Option<R>>> {
         let (encodings, batches) = {
             let first = self.first();
             let encodings = first.tokenize(texts)?;
@@ -468,13 +489,25 @@ impl EncoderPool {
                 let Some(batch) = batches.get(at) else {
                     break;
                 };
-                let states = encoder.encode_batch(&encodings, batch)?;
+                if control.stopped() {
+                    break;
+                }
+                let kept: Vec<usize> = batch
+                    .iter()
+                    .copied()
+                    .filter(|&index| control.keep(index))
+                    .collect();
+                if kept.is_empty() {
+                    continue;
+                }
+                let started = std::time::Instant::now();
+                let states = encoder.encode_batch(&encodings, &kept)?;
                 done.extend(
-                    batch
-                        .iter()
+                    kept.iter()
                         .zip(states)
                         .map(|(&index, states)| (index, map(index, states))),
                 );
+                control.encoded(&kept, started.elapsed());
             }
             Ok(done)
         };
@@ -517,6 +550,197 @@ impl EncoderPool {
                 results[index] = Some(result);
             }
         }
-        Ok(results.into_iter().flatten().collect())
+        Ok(results)
+    }
+}
+
+/// What the encoder pass asks between batches: which texts to go on with, whether to stop, and
+/// where to charge the time.
+pub trait EncodeControl: Sync {
+    /// Whether to encode text `index` (its document may have run out of time).
+    fn keep(&self, index: usize) -> bool;
+    /// Whether to stop before the next batch.
+    fn stopped(&self) -> bool;
+    /// The texts of a batch just encoded, and what the batch took.
+    fn encoded(&self, indices: &[usize], elapsed: Duration);
+}
+
+/// Encodes everything, with no bounds.
+struct EncodeAll;
+
+impl EncodeControl for EncodeAll {
+    fn keep(&self, _index: usize) -> bool {
+        true
+    }
+
+    fn stopped(&self) -> bool {
+        false
+    }
+
+    fn encoded(&self, _indices: &[usize], _elapsed: Duration) {}
+}
+
+/// A stage that reads the encoder's token states: the encoder pass hands each distinct window
+/// text's states to the reader as soon as its batch is done, and drops them after, so that
+/// memory holds only the batches in flight however long the chunk or the document.
+pub trait StateReader: Send + Sync {
+    /// What the reader keeps of one window for one document.
+    type Reading: Send;
+    /// The stage's name, for error messages.
+    fn name(&self) -> &'static str;
+    /// The spans of the document's original text to encode, each read back by its index. Equal
+    /// texts, within a document or across the chunk, are encoded once.
+    fn windows(&self, document: &Document) -> Vec<Span>;
+    /// Reads the states of one window text for every document window that has that text, given
+    /// as (document, window index); the states' offsets are relative to the window.
+    fn read(&self, owners: &[(&Document, usize)], states: &TokenStates) -> Vec<Self::Reading>;
+    /// Stores a document's readings, one per window in order, as its layer.
+    fn store(&self, document: &mut Document, readings: Vec<Self::Reading>);
+}
+
+/// The encoder pass: a batch stage that encodes the windows its reader asks for, across a
+/// whole chunk of documents, with a pool of encoder copies (see [`EncoderPool`]).
+pub struct EncoderStage<R> {
+    pool: EncoderPool,
+    reader: R,
+}
+
+impl<R: StateReader> EncoderStage<R> {
+    pub fn new(pool: EncoderPool, reader: R) -> Self {
+        EncoderStage { pool, reader }
+    }
+}
+
+/// Time budgets of the chunk's documents in the encoder pass: each batch's time is shared out
+/// among the documents whose windows it held, and a document past its budget gets no more
+/// windows encoded.
+struct ChunkBudget<'a> {
+    /// The documents owning each distinct window text.
+    owners_of_text: &'a [Vec<usize>],
+    /// Time left to each document at the start, `None` without a budget.
+    remaining: Vec<Option<Duration>>,
+    /// Nanoseconds each document has spent in this pass.
+    spent: Vec<std::sync::atomic::AtomicU64>,
+    clock: &'a ChunkClock<'a>,
+}
+
+impl ChunkBudget<'_> {
+    fn spent(&self, document: usize) -> Duration {
+        Duration::from_nanos(self.spent[document].load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn over_budget(&self, document: usize) -> bool {
+        self.remaining[document].is_some_and(|remaining| self.spent(document) > remaining)
+    }
+}
+
+impl EncodeControl for ChunkBudget<'_> {
+    fn keep(&self, index: usize) -> bool {
+        self.owners_of_text[index]
+            .iter()
+            .any(|&document| !self.over_budget(document))
+    }
+
+    fn stopped(&self) -> bool {
+        self.clock.stopped()
+    }
+
+    fn encoded(&self, indices: &[usize], elapsed: Duration) {
+        let per_text = elapsed.as_nanos() as u64 / indices.len().max(1) as u64;
+        for &index in indices {
+            let owners = &self.owners_of_text[index];
+            let share = per_text / owners.len().max(1) as u64;
+            for &document in owners {
+                self.spent[document].fetch_add(share, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl<R: StateReader> BatchStage for EncoderStage<R> {
+    fn name(&self) -> &'static str {
+        self.reader.name()
+    }
+
+    fn run(&self, documents: &mut [&mut Document], clock: &ChunkClock) -> Result<()> {
+        let windows: Vec<Vec<Span>> = documents
+            .iter()
+            .map(|document| self.reader.windows(document))
+            .collect();
+        let (mut readings, spent) = {
+            let shared: Vec<&Document> = documents.iter().map(|document| &**document).collect();
+            let mut slot_of: HashMap<&str, usize> = HashMap::new();
+            let mut texts: Vec<&str> = Vec::new();
+            let mut windows_of_text: Vec<Vec<(usize, usize)>> = Vec::new();
+            for (document, spans) in windows.iter().enumerate() {
+                for (window, span) in spans.iter().enumerate() {
+                    let text = shared[document].text.get(span.range()).unwrap_or_default();
+                    let slot = *slot_of.entry(text).or_insert_with(|| {
+                        texts.push(text);
+                        windows_of_text.push(Vec::new());
+                        texts.len() - 1
+                    });
+                    windows_of_text[slot].push((document, window));
+                }
+            }
+            let owners_of_text: Vec<Vec<usize>> = windows_of_text
+                .iter()
+                .map(|owners| {
+                    let mut documents: Vec<usize> =
+                        owners.iter().map(|&(document, _)| document).collect();
+                    documents.dedup();
+                    documents
+                })
+                .collect();
+            let budget = ChunkBudget {
+                owners_of_text: &owners_of_text,
+                remaining: shared
+                    .iter()
+                    .map(|document| clock.remaining(document))
+                    .collect(),
+                spent: shared
+                    .iter()
+                    .map(|_| std::sync::atomic::AtomicU64::new(0))
+                    .collect(),
+                clock,
+            };
+            let per_text = self.pool.encode_map_controlled(
+                &texts,
+                |slot, states| {
+                    let owners: Vec<(&Document, usize)> = windows_of_text[slot]
+                        .iter()
+                        .map(|&(document, window)| (shared[document], window))
+                        .collect();
+                    self.reader.read(&owners, &states)
+                },
+                &budget,
+            )?;
+            let mut readings: Vec<Vec<Option<R::Reading>>> = windows
+                .iter()
+                .map(|spans| spans.iter().map(|_| None).collect())
+                .collect();
+            for (slot, read) in per_text.into_iter().enumerate() {
+                for (&(document, window), reading) in
+                    windows_of_text[slot].iter().zip(read.into_iter().flatten())
+                {
+                    readings[document][window] = Some(reading);
+                }
+            }
+            let spent: Vec<Duration> = (0..shared.len())
+                .map(|document| budget.spent(document))
+                .collect();
+            (readings, spent)
+        };
+        for (index, document) in documents.iter_mut().enumerate() {
+            document.spent += spent[index];
+            let read: Option<Vec<R::Reading>> =
+                std::mem::take(&mut readings[index]).into_iter().collect();
+            match read {
+                Some(read) => self.reader.store(document, read),
+                None if clock.stopped() => document.outcome = Outcome::Stopped,
+                None => clock.time_out(document, self.reader.name()),
+            }
+        }
+        Ok(())
     }
 }

@@ -32,15 +32,18 @@ pub enum InputFormat {
 pub fn read_inputs(
     paths: &[PathBuf],
     format: InputFormat,
-) -> Result<Box<dyn Iterator<Item = InputDocument>>> {
-    let mut iterators: Vec<Box<dyn Iterator<Item = InputDocument>>> = Vec::new();
+) -> Result<Box<dyn Iterator<Item = InputDocument> + Send>> {
+    let mut iterators: Vec<Box<dyn Iterator<Item = InputDocument> + Send>> = Vec::new();
     for path in paths {
         iterators.push(read_input(path, format)?);
     }
     Ok(Box::new(iterators.into_iter().flatten()))
 }
 
-fn read_input(path: &Path, format: InputFormat) -> Result<Box<dyn Iterator<Item = InputDocument>>> {
+fn read_input(
+    path: &Path,
+    format: InputFormat,
+) -> Result<Box<dyn Iterator<Item = InputDocument> + Send>> {
     if path.as_os_str() == "-" {
         let mut stdin = BufReader::new(std::io::stdin());
         let is_jsonl = match format {
@@ -154,14 +157,14 @@ fn decode(id: &str, bytes: Vec<u8>) -> Result<String, ErrorRecord> {
 /// Reads JSONL line by line as bytes, so that one bad line (invalid UTF-8, not JSON, no text)
 /// becomes one error record and the rest of the file is still read.
 pub struct JsonlReader {
-    reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead + Send>,
     name: String,
     line_number: usize,
     buffer: Vec<u8>,
 }
 
 impl JsonlReader {
-    pub fn new(reader: Box<dyn BufRead>, name: String) -> Self {
+    pub fn new(reader: Box<dyn BufRead + Send>, name: String) -> Self {
         JsonlReader {
             reader,
             name,

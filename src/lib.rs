@@ -46,12 +46,15 @@ pub mod attribute;
 pub mod batch;
 pub mod confidence;
 pub mod cue;
+pub mod document;
 #[cfg(feature = "transformer")]
 pub mod encoder;
 pub mod error;
 pub mod eval;
 pub mod input;
+pub mod labels;
 pub mod lexicon;
+pub mod names;
 pub mod normalise;
 pub mod offsets;
 pub mod output;
@@ -62,6 +65,7 @@ pub mod record;
 pub mod render;
 pub mod segment;
 pub mod speakers;
+pub mod stage;
 pub mod stance;
 pub mod train;
 

@@ -11,6 +11,9 @@
 //! closes, whatever glyph the original used (`"`, `“`, `”`, `„`, `«`, `»`, or the New York Times's
 //! two apostrophes `''`), and [`Normalised::marks`] lists them with their role.
 
+use crate::document::Document;
+use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
+
 /// Whether a quotation mark opens or closes a quotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MarkRole {
@@ -42,7 +45,7 @@ struct Run {
 }
 
 /// The cleaned view of a text and its map back to the original.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Normalised {
     /// The cleaned text that the later stages read.
     pub text: String,
@@ -175,6 +178,11 @@ const DATELINE_MAX_PREFIX_BYTES: usize = 40;
 
 /// Builds the cleaned view of `original`.
 pub fn normalise(original: &str) -> Normalised {
+    unbounded(normalise_checked(original, &Unbounded))
+}
+
+/// [`normalise`], calling `check` once a line.
+pub fn normalise_checked<C: Check>(original: &str, check: &C) -> Result<Normalised, C::Stop> {
     let mut builder = Builder {
         original,
         text: String::with_capacity(original.len() + original.len() / 64),
@@ -186,6 +194,7 @@ pub fn normalise(original: &str) -> Normalised {
     let mut line_start = 0;
     let mut line_number = 0;
     while line_start <= original.len() {
+        check.check()?;
         let newline = original[line_start..].find('\n').map(|at| line_start + at);
         let line_end = newline.unwrap_or(original.len());
         let content_end = if original[line_start..line_end].ends_with('\r') {
@@ -227,11 +236,25 @@ pub fn normalise(original: &str) -> Normalised {
             None => break,
         }
     }
-    Normalised {
+    Ok(Normalised {
         text: builder.text,
         marks: builder.marks,
         runs: builder.runs,
         original_len: original.len(),
+    })
+}
+
+/// The first stage: the cleaned view.
+pub struct NormaliseStage;
+
+impl DocumentStage for NormaliseStage {
+    fn name(&self) -> &'static str {
+        "normalise"
+    }
+
+    fn run(&self, document: &mut Document, clock: &Clock) -> Result<(), Halt> {
+        document.normalised = normalise_checked(&document.text, clock)?;
+        Ok(())
     }
 }
 

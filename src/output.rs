@@ -37,8 +37,8 @@ impl<W: Write> RecordWriter<W> {
     }
 }
 
-impl<W: Write> RecordSink for RecordWriter<W> {
-    fn write(&mut self, record: &DocumentRecord) -> Result<()> {
+impl<W: Write + Send> RecordSink for RecordWriter<W> {
+    fn write(&mut self, record: &DocumentRecord, _text: Option<&str>) -> Result<()> {
         let json = match self.format {
             OutputFormat::Jsonl => serde_json::to_string(record),
             OutputFormat::Json => serde_json::to_string_pretty(record),

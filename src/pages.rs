@@ -1,10 +1,8 @@
 //! Writing rendered pages to a folder: one page per document, and for a corpus an
 //! `index.html` that links to them (the HTML itself comes from [`crate::render`]).
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use crate::batch::RecordSink;
 use crate::error::{Error, Result};
@@ -16,6 +14,39 @@ use crate::render::{page_file_name, render_index, render_page, summarise, PageSu
 /// The file name of the corpus index.
 pub const INDEX: &str = "index.html";
 
+/// Something wrong with one page's input, which leaves the rest of the pages to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageWarning {
+    /// Spans of a record that do not match its text: the record may come from another text.
+    MismatchedSpans { id: String, spans: usize },
+    /// An input document with no saved record.
+    NoRecord { id: String },
+    /// A saved record with no input document to give its text.
+    NoText { id: String },
+}
+
+impl std::fmt::Display for PageWarning {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageWarning::MismatchedSpans { id, spans } => write!(
+                formatter,
+                "{spans} spans of document {id} do not match its text; its record may come from another text"
+            ),
+            PageWarning::NoRecord { id } => write!(formatter, "no record for document {id}; left out"),
+            PageWarning::NoText { id } => {
+                write!(formatter, "no text for the record of document {id}; left out")
+            }
+        }
+    }
+}
+
+/// The pages written, and what was wrong on the way.
+#[derive(Debug, Clone, Default)]
+pub struct PagesWritten {
+    pub pages: Vec<PageSummary>,
+    pub warnings: Vec<PageWarning>,
+}
+
 /// Writes pages as documents arrive. The first page is held back until a second document
 /// shows whether this is a corpus, since only a corpus page links to an index.
 pub struct PageWriter {
@@ -24,6 +55,7 @@ pub struct PageWriter {
     held: Option<(DocumentRecord, Option<String>)>,
     pages: Vec<PageSummary>,
     taken: HashSet<String>,
+    warnings: Vec<PageWarning>,
 }
 
 impl PageWriter {
@@ -35,6 +67,7 @@ impl PageWriter {
             held: None,
             pages: Vec::new(),
             taken: HashSet::from([INDEX.to_string()]),
+            warnings: Vec::new(),
         })
     }
 
@@ -43,10 +76,10 @@ impl PageWriter {
         if let Some(text) = &text {
             let mismatched = mismatched_spans(&record, text);
             if mismatched > 0 {
-                eprintln!(
-                    "whosaid: warning: {mismatched} spans of document {} do not match its text; its record may come from another text",
-                    record.id
-                );
+                self.warnings.push(PageWarning::MismatchedSpans {
+                    id: record.id.clone(),
+                    spans: mismatched,
+                });
             }
         }
         match self.held.take() {
@@ -84,7 +117,7 @@ impl PageWriter {
     }
 
     /// Writes what is held back and, for a corpus, the index; returns the pages written.
-    pub fn finish(mut self) -> Result<Vec<PageSummary>> {
+    pub fn finish(mut self) -> Result<PagesWritten> {
         if let Some((record, text)) = self.held.take() {
             self.write_page(&record, text.as_deref(), false)?;
         }
@@ -93,57 +126,42 @@ impl PageWriter {
             std::fs::write(&path, render_index(&self.pages))
                 .map_err(|source| Error::io(&path, source))?;
         }
-        Ok(self.pages)
+        Ok(PagesWritten {
+            pages: self.pages,
+            warnings: self.warnings,
+        })
+    }
+
+    /// Notes a problem with the input that leaves a page out.
+    pub fn warn(&mut self, warning: PageWarning) {
+        self.warnings.push(warning);
     }
 }
 
-/// The texts of documents read but not yet rendered, in input order. [`keep_texts`] fills it
-/// as a batch reads its input, and [`PageSink`] takes from it as records come out, which is in
-/// the same order; so it holds at most one chunk of texts.
-#[derive(Clone, Default)]
-pub struct TextQueue(Rc<RefCell<VecDeque<Option<String>>>>);
-
-/// Input documents that leave a copy of their text in `queue` as they are read.
-pub fn keep_texts(
-    inputs: impl Iterator<Item = InputDocument>,
-    queue: &TextQueue,
-) -> impl Iterator<Item = InputDocument> {
-    let queue = queue.clone();
-    inputs.inspect(move |document| {
-        queue
-            .0
-            .borrow_mut()
-            .push_back(document.text.as_ref().ok().cloned());
-    })
-}
-
-/// Renders the records of a batch run, pairing each with its text from a [`TextQueue`].
+/// Renders the records of a batch run, each with its document's text.
 pub struct PageSink {
     writer: Option<PageWriter>,
-    texts: TextQueue,
-    pages: Vec<PageSummary>,
+    written: PagesWritten,
 }
 
 impl PageSink {
-    pub fn new(writer: PageWriter, texts: TextQueue) -> Self {
+    pub fn new(writer: PageWriter) -> Self {
         PageSink {
             writer: Some(writer),
-            texts,
-            pages: Vec::new(),
+            written: PagesWritten::default(),
         }
     }
 
-    /// The pages written, once the batch has finished.
-    pub fn pages(&self) -> &[PageSummary] {
-        &self.pages
+    /// The pages written and the warnings, once the batch has finished.
+    pub fn written(&self) -> &PagesWritten {
+        &self.written
     }
 }
 
 impl RecordSink for PageSink {
-    fn write(&mut self, record: &DocumentRecord) -> Result<()> {
-        let text = self.texts.0.borrow_mut().pop_front().flatten();
+    fn write(&mut self, record: &DocumentRecord, text: Option<&str>) -> Result<()> {
         match &mut self.writer {
-            Some(writer) => writer.add(record.clone(), text),
+            Some(writer) => writer.add(record.clone(), text.map(str::to_string)),
             None => Err(Error::Usage(
                 "pages written after the end of the run".into(),
             )),
@@ -152,9 +170,13 @@ impl RecordSink for PageSink {
 
     fn finish(&mut self) -> Result<()> {
         if let Some(writer) = self.writer.take() {
-            self.pages = writer.finish()?;
+            self.written = writer.finish()?;
         }
         Ok(())
+    }
+
+    fn wants_text(&self) -> bool {
+        true
     }
 }
 
@@ -199,10 +221,7 @@ pub fn render_records(
     for document in inputs {
         match by_id.get_mut(&document.id).and_then(VecDeque::pop_front) {
             Some(record) => writer.add(record, document.text.ok())?,
-            None => eprintln!(
-                "whosaid: warning: no record for document {}; left out",
-                document.id
-            ),
+            None => writer.warn(PageWarning::NoRecord { id: document.id }),
         }
     }
     let mut unpaired: Vec<&String> = by_id
@@ -212,7 +231,7 @@ pub fn render_records(
         .collect();
     unpaired.sort();
     for id in unpaired {
-        eprintln!("whosaid: warning: no text for the record of document {id}; left out");
+        writer.warn(PageWarning::NoText { id: id.clone() });
     }
     Ok(())
 }

@@ -1,43 +1,53 @@
-//! The document and the pipeline that fills its layers.
+//! The pipeline: an ordered list of stages, run over chunks of documents.
+//!
+//! Per-document stages that follow one another run together, in parallel over the chunk's
+//! documents (rayon). A batch stage runs over the whole chunk at once, on the calling thread.
+//! Each document carries its own time budget and outcome: one that fails or runs out of time
+//! gets an error record and skips the later stages, while the others go on.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::attribute::{attribute, Attribution};
-use crate::confidence::ConfidenceModel;
+use crate::attribute::AttributeStage;
+use crate::confidence::{ConfidenceModel, ConfidenceStage};
 use crate::cue::CueModel;
+use crate::document::{Document, Outcome};
 use crate::error::Result;
-use crate::normalise::{normalise, Normalised};
-use crate::offsets::CharIndex;
-use crate::quotes::{find_quotes, quoted_regions, CueDetector, QuotedRegion};
-use crate::record::{
-    DocumentRecord, EntityRecord, ErrorKind, ErrorRecord, MentionRecord, QuoteRecord, SpanRecord,
-    SpeakerRecord,
-};
-use crate::segment::{segment, Segmented};
-use crate::speakers::{find_speakers, Speakers};
-
-/// One analysed document. It owns the original text; every layer holds offsets into its cleaned
-/// view, which [`Document::span`] maps back to the original.
-#[derive(Debug, Clone)]
-pub struct Document {
-    pub id: String,
-    pub text: String,
-    pub normalised: Normalised,
-    pub segmented: Segmented,
-    pub regions: Vec<QuotedRegion>,
-    pub speakers: Speakers,
-    pub attributions: Vec<Attribution>,
-}
+use crate::labels::ErrorKind;
+use crate::normalise::NormaliseStage;
+use crate::quotes::QuoteStage;
+use crate::record::DocumentRecord;
+use crate::segment::SegmentStage;
+use crate::speakers::SpeakerStage;
+use crate::stage::{BatchStage, Budget, ChunkClock, DocumentStage, Halt, Stage};
 
 /// How to build a [`Pipeline`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PipelineConfig {
     /// A confidence model to use instead of the shipped one.
     pub confidence_model: Option<PathBuf>,
     pub cues: CueChoice,
+    /// Each document's time budget; `None` lets documents take as long as they take.
+    pub budget: Option<Budget>,
+    /// The stance stage (the default mode); `None` is fast mode.
+    #[cfg(feature = "transformer")]
+    pub stance: Option<crate::stance::StanceConfig>,
+}
+
+impl Default for PipelineConfig {
+    /// Fast mode with the shipped models and the default time budget.
+    fn default() -> Self {
+        PipelineConfig {
+            confidence_model: None,
+            cues: CueChoice::default(),
+            budget: Some(Budget::default()),
+            #[cfg(feature = "transformer")]
+            stance: None,
+        }
+    }
 }
 
 /// Which cue detector quote finding uses.
@@ -53,11 +63,9 @@ pub enum CueChoice {
 }
 
 /// The whole analysis, from text to [`DocumentRecord`].
-#[derive(Debug, Clone)]
 pub struct Pipeline {
-    confidence: ConfidenceModel,
-    /// `None` for the hand-made word list.
-    cues: Option<CueModel>,
+    stages: Vec<Stage>,
+    budget: Option<Budget>,
 }
 
 impl Pipeline {
@@ -71,226 +79,159 @@ impl Pipeline {
             CueChoice::Model(path) => Some(CueModel::load(path)?),
             CueChoice::Listed => None,
         };
-        Ok(Pipeline { confidence, cues })
+        #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
+        let mut stages = vec![
+            Stage::Document(Box::new(NormaliseStage) as Box<dyn DocumentStage>),
+            Stage::Document(Box::new(SegmentStage)),
+            Stage::Document(Box::new(QuoteStage { cues })),
+            Stage::Document(Box::new(SpeakerStage)),
+            Stage::Document(Box::new(AttributeStage)),
+            Stage::Document(Box::new(ConfidenceStage { model: confidence })),
+        ];
+        #[cfg(feature = "transformer")]
+        if let Some(stance) = config.stance {
+            stages.extend(crate::stance::stance_stages(stance)?);
+        }
+        Ok(Pipeline {
+            stages,
+            budget: config.budget,
+        })
+    }
+
+    /// A pipeline of these stages alone, for running some stages apart from the rest (a
+    /// benchmark of one stage, or a new stage tried on documents analysed before).
+    pub fn with_stages(stages: Vec<Stage>, budget: Option<Budget>) -> Self {
+        Pipeline { stages, budget }
+    }
+
+    /// The stages' names, in order.
+    pub fn stage_names(&self) -> Vec<&'static str> {
+        self.stages.iter().map(Stage::name).collect()
+    }
+
+    /// Puts a stage at position `at` of the list (clamped to its length).
+    pub fn insert_stage(&mut self, at: usize, stage: Stage) {
+        self.stages.insert(at.min(self.stages.len()), stage);
+    }
+
+    /// Runs every stage over a chunk of documents. A document that fails or runs out of time
+    /// is marked so and skips the later stages; once `stop` is set, the documents in flight are
+    /// marked [`Outcome::Stopped`] within a few milliseconds of work.
+    pub fn run(&self, documents: &mut [Document], stop: Option<&AtomicBool>) {
+        let clock = ChunkClock::new(self.budget, stop);
+        let mut at = 0;
+        while at < self.stages.len() {
+            let run_end = self.stages[at..]
+                .iter()
+                .position(|stage| matches!(stage, Stage::Batch(_)))
+                .map_or(self.stages.len(), |offset| at + offset);
+            if run_end > at {
+                let run: Vec<&dyn DocumentStage> = self.stages[at..run_end]
+                    .iter()
+                    .filter_map(|stage| match stage {
+                        Stage::Document(stage) => Some(stage.as_ref()),
+                        Stage::Batch(_) => None,
+                    })
+                    .collect();
+                documents
+                    .par_iter_mut()
+                    .for_each(|document| run_document_stages(&run, document, &clock));
+                at = run_end;
+            } else if let Stage::Batch(stage) = &self.stages[at] {
+                run_batch_stage(stage.as_ref(), documents, &clock);
+                at += 1;
+            }
+        }
     }
 
     /// Runs every stage on one text.
     pub fn analyse(&self, id: &str, text: &str) -> Document {
-        match self.run_stages(id, text, |_| Ok::<(), std::convert::Infallible>(())) {
-            Ok(document) => document,
-            Err(never) => match never {},
-        }
+        let mut documents = [Document::new(id, text)];
+        self.run(&mut documents, None);
+        let [document] = documents;
+        document
     }
 
-    /// Runs every stage on one text, giving up between stages once `deadline` has passed.
-    pub fn analyse_within(
-        &self,
-        id: &str,
-        text: &str,
-        deadline: Option<Instant>,
-    ) -> Result<Document, TimedOut> {
-        self.run_stages(id, text, |stage| match deadline {
-            Some(deadline) if Instant::now() >= deadline => Err(TimedOut { stage }),
-            _ => Ok(()),
-        })
-    }
-
-    /// The stages in order, with `check` called after each with the stage's name.
-    fn run_stages<E>(
-        &self,
-        id: &str,
-        text: &str,
-        check: impl Fn(&'static str) -> Result<(), E>,
-    ) -> Result<Document, E> {
-        check("start")?;
-        let normalised = normalise(text);
-        check("normalise")?;
-        let clean = normalised.text.as_str();
-        let segmented = segment(clean);
-        check("segment")?;
-        let regions = quoted_regions(clean, &normalised, &segmented);
-        let detector = match &self.cues {
-            Some(model) => CueDetector::Learned(model),
-            None => CueDetector::Listed,
-        };
-        let quotes = find_quotes(clean, &segmented, &regions, detector);
-        check("quotes")?;
-        let mut speakers = find_speakers(clean, &segmented, &regions);
-        check("speakers")?;
-        let mut attributions = attribute(clean, &segmented, quotes, &mut speakers);
-        for attribution in &mut attributions {
-            attribution.confidence = self.confidence.probability(&attribution.features);
-        }
-        check("attribute")?;
-        Ok(Document {
-            id: id.to_string(),
-            text: text.to_string(),
-            normalised,
-            segmented,
-            regions,
-            speakers,
-            attributions,
-        })
-    }
-
-    /// Analyses one text into its output record.
+    /// Analyses one text into its output record. A document that cannot be analysed (a bug, or
+    /// a time-out) gets an error record; this never panics.
     pub fn extract(&self, id: &str, text: &str) -> DocumentRecord {
         self.analyse(id, text).to_record()
     }
 
     /// Analyses many texts in parallel; the records come back in input order, with ids `0`, `1`…
     pub fn predict(&self, texts: &[&str]) -> Vec<DocumentRecord> {
-        texts
-            .par_iter()
+        let mut documents: Vec<Document> = texts
+            .iter()
             .enumerate()
-            .map(|(index, text)| self.extract(&index.to_string(), text))
-            .collect()
+            .map(|(index, text)| Document::new(index.to_string(), *text))
+            .collect();
+        self.run(&mut documents, None);
+        documents.iter().map(Document::to_record).collect()
     }
+}
 
-    /// Analyses one text, turning a panic (a bug) into an error record so that one document
-    /// never stops a batch.
-    pub fn extract_guarded(&self, id: &str, text: &str) -> DocumentRecord {
-        self.extract_within(id, text, None)
-    }
-
-    /// As [`Pipeline::extract_guarded`], and a document still unfinished after `budget` gets a
-    /// time-out error record instead of holding up the batch.
-    pub fn extract_within(&self, id: &str, text: &str, budget: Option<Duration>) -> DocumentRecord {
+/// Runs a run of per-document stages on one document, catching a panic (a bug) so that one
+/// document never stops the batch.
+fn run_document_stages(stages: &[&dyn DocumentStage], document: &mut Document, clock: &ChunkClock) {
+    for stage in stages {
+        if !document.is_going() {
+            return;
+        }
+        let document_clock = clock.for_document(document);
         let started = Instant::now();
-        let deadline = budget.map(|budget| started + budget);
-        let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.analyse_within(id, text, deadline)
-                .map(|document| document.to_record())
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            stage.run(document, &document_clock)
         }));
-        match analysed {
-            Ok(Ok(record)) => record,
-            Ok(Err(TimedOut { stage })) => DocumentRecord::failed(
-                id,
-                ErrorKind::Timeout,
+        document.spent += started.elapsed();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(Halt::TimedOut)) => clock.time_out(document, stage.name()),
+            Ok(Err(Halt::Stopped)) => document.outcome = Outcome::Stopped,
+            Err(_) => document.fail(
+                ErrorKind::Internal,
                 format!(
-                    "document {id} took longer than its budget of {:.3} s (stopped after {:.3} s, at the {stage} stage)",
-                    budget.unwrap_or_default().as_secs_f64(),
-                    started.elapsed().as_secs_f64()
+                    "the analysis failed on this document at the {} stage; please report it",
+                    stage.name()
                 ),
             ),
-            Err(_) => DocumentRecord::failed(
-                id,
+        }
+    }
+}
+
+/// Runs a batch stage over the documents still going. Should it fail (or panic) on the chunk,
+/// each document is tried alone, so that one document's failure is recorded on it only.
+fn run_batch_stage(stage: &dyn BatchStage, documents: &mut [Document], clock: &ChunkClock) {
+    let mut going: Vec<&mut Document> = documents
+        .iter_mut()
+        .filter(|document| document.is_going())
+        .collect();
+    if going.is_empty() {
+        return;
+    }
+    let attempt = |documents: &mut [&mut Document]| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stage.run(documents, clock)))
+            .unwrap_or_else(|_| {
+                Err(crate::Error::Internal(format!(
+                    "the {} stage panicked; please report it",
+                    stage.name()
+                )))
+            })
+    };
+    if attempt(&mut going).is_ok() {
+        return;
+    }
+    for document in going {
+        if !document.is_going() {
+            continue;
+        }
+        if let Err(error) = attempt(&mut [&mut *document]) {
+            document.fail(
                 ErrorKind::Internal,
-                "the analysis failed on this document; please report it".into(),
-            ),
-        }
-    }
-}
-
-/// A document ran past its time budget; `stage` is the last stage it finished.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimedOut {
-    pub stage: &'static str,
-}
-
-impl DocumentRecord {
-    /// The record of a document that could not be analysed.
-    pub fn failed(id: &str, kind: ErrorKind, message: String) -> Self {
-        DocumentRecord {
-            id: id.to_string(),
-            quotes: Vec::new(),
-            entities: Vec::new(),
-            meta: None,
-            error: Some(ErrorRecord { kind, message }),
-        }
-    }
-}
-
-impl Document {
-    /// The original-text span of a cleaned-view byte range, whitespace trimmed.
-    pub fn span(&self, index: &CharIndex, clean_start: usize, clean_end: usize) -> SpanRecord {
-        let mut start = self.normalised.original_start(clean_start);
-        let mut end = self.normalised.original_end(clean_end).max(start);
-        let slice = &self.text[start..end];
-        let trimmed_start = slice.len() - slice.trim_start().len();
-        start += trimmed_start;
-        end -= slice.len() - slice.trim_end().len();
-        end = end.max(start);
-        SpanRecord {
-            start: index.char_offset(start),
-            end: index.char_offset(end),
-            text: self.text[start..end].to_string(),
-        }
-    }
-
-    /// The output record of this document.
-    pub fn to_record(&self) -> DocumentRecord {
-        let index = CharIndex::new(&self.text);
-        // Entities are numbered by first mention, so that ids are stable and readable.
-        let mut used: Vec<usize> = (0..self.speakers.entities.len())
-            .filter(|&entity| !self.speakers.entities[entity].mentions.is_empty())
-            .collect();
-        used.sort_by_key(|&entity| {
-            let first = self.speakers.entities[entity].mentions[0];
-            self.speakers.mentions[first].start
-        });
-        let mut id_of = vec![None; self.speakers.entities.len()];
-        for (number, &entity) in used.iter().enumerate() {
-            id_of[entity] = Some(format!("e{}", number + 1));
-        }
-        let mention_span = |mention: usize| {
-            let mention = &self.speakers.mentions[mention];
-            self.span(&index, mention.start, mention.end)
-        };
-        let quotes = self
-            .attributions
-            .iter()
-            .map(|attribution| QuoteRecord {
-                kind: attribution.kind,
-                content: self.span(&index, attribution.start, attribution.end),
-                cue: attribution
-                    .cue
-                    .as_ref()
-                    .map(|cue| self.span(&index, cue.start, cue.end)),
-                speaker: attribution.entity.and_then(|entity| {
-                    Some(SpeakerRecord {
-                        name: self.speakers.entities[entity].name.clone(),
-                        entity: id_of[entity].clone()?,
-                        mention: attribution.mention.map(mention_span),
-                    })
-                }),
-                confidence: attribution.confidence,
-                stance: None,
-                targets: None,
-            })
-            .collect();
-        let entities = used
-            .iter()
-            .filter_map(|&entity| {
-                let data = &self.speakers.entities[entity];
-                Some(EntityRecord {
-                    id: id_of[entity].clone()?,
-                    name: data.name.clone(),
-                    kind: data.kind,
-                    title: data.title.clone(),
-                    aliases: data.aliases.clone(),
-                    mentions: data
-                        .mentions
-                        .iter()
-                        .map(|&mention| {
-                            let span = mention_span(mention);
-                            MentionRecord {
-                                start: span.start,
-                                end: span.end,
-                                text: span.text,
-                                kind: self.speakers.mentions[mention].kind,
-                            }
-                        })
-                        .collect(),
-                })
-            })
-            .collect();
-        DocumentRecord {
-            id: self.id.clone(),
-            quotes,
-            entities,
-            meta: None,
-            error: None,
+                format!(
+                    "the {} stage failed on this document: {error}",
+                    stage.name()
+                ),
+            );
         }
     }
 }

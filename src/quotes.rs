@@ -8,10 +8,12 @@
 use std::ops::Range;
 
 use crate::cue::CueModel;
+use crate::document::Document;
+use crate::labels::QuoteKind;
 use crate::lexicon::{contains_lower, Lexicon, CUE_PHRASES};
 use crate::normalise::Normalised;
-use crate::record::QuoteKind;
 use crate::segment::{Segmented, Token, TokenKind};
+use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
 
 /// How quote finding decides whether a single word is a cue (phrases such as "according to"
 /// are always listed).
@@ -130,6 +132,18 @@ pub fn quoted_regions(
     normalised: &Normalised,
     segmented: &Segmented,
 ) -> Vec<QuotedRegion> {
+    unbounded(quoted_regions_checked(
+        text, normalised, segmented, &Unbounded,
+    ))
+}
+
+/// [`quoted_regions`], calling `check` once a token.
+pub fn quoted_regions_checked<C: Check>(
+    text: &str,
+    normalised: &Normalised,
+    segmented: &Segmented,
+    check: &C,
+) -> Result<Vec<QuotedRegion>, C::Stop> {
     let tokens = &segmented.tokens;
     let continues: std::collections::HashSet<usize> = normalised
         .marks
@@ -141,6 +155,7 @@ pub fn quoted_regions(
     let mut regions = Vec::new();
     let mut open: Option<usize> = None;
     for (index, token) in tokens.iter().enumerate() {
+        check.check()?;
         if let Some(from) = open {
             if paragraph_of[from] != paragraph_of[index]
                 && paragraph_of[index] != paragraph_of[index.saturating_sub(1)]
@@ -167,7 +182,7 @@ pub fn quoted_regions(
             _ => {}
         }
     }
-    regions
+    Ok(regions)
 }
 
 fn paragraph_of_tokens(segmented: &Segmented) -> Vec<usize> {
@@ -381,6 +396,19 @@ pub fn find_quotes(
     regions: &[QuotedRegion],
     detector: CueDetector,
 ) -> Vec<Quote> {
+    unbounded(find_quotes_checked(
+        text, segmented, regions, detector, &Unbounded,
+    ))
+}
+
+/// [`find_quotes`], calling `check` once a token.
+pub fn find_quotes_checked<C: Check>(
+    text: &str,
+    segmented: &Segmented,
+    regions: &[QuotedRegion],
+    detector: CueDetector,
+    check: &C,
+) -> Result<Vec<Quote>, C::Stop> {
     let tokens = &segmented.tokens;
     let mut quotes = Vec::new();
     let mut region_index = 0;
@@ -407,6 +435,7 @@ pub fn find_quotes(
         let mut cues: Vec<Range<usize>> = Vec::new();
         let mut index = range.start;
         while index < range.end {
+            check.check()?;
             if !in_region(index) {
                 if let Some(cue) = cue_at(text, tokens, index, &range, detector) {
                     index = cue.end;
@@ -451,6 +480,7 @@ pub fn find_quotes(
             });
         }
         for (cue_index, cue) in cues.iter().enumerate() {
+            check.check()?;
             if used_cues[cue_index] {
                 continue;
             }
@@ -469,7 +499,42 @@ pub fn find_quotes(
     }
     quotes.sort_by_key(|quote| (quote.start, quote.end));
     quotes.dedup_by(|later, earlier| later.start < earlier.end);
-    quotes
+    Ok(quotes)
+}
+
+/// The third stage: quoted regions, then the quotes they and the cues make.
+pub struct QuoteStage {
+    /// The learned cue model, or `None` for the hand-made word list.
+    pub cues: Option<CueModel>,
+}
+
+impl QuoteStage {
+    fn detector(&self) -> CueDetector<'_> {
+        match &self.cues {
+            Some(model) => CueDetector::Learned(model),
+            None => CueDetector::Listed,
+        }
+    }
+}
+
+impl DocumentStage for QuoteStage {
+    fn name(&self) -> &'static str {
+        "quotes"
+    }
+
+    fn run(&self, document: &mut Document, clock: &Clock) -> Result<(), Halt> {
+        let text = &document.normalised.text;
+        document.regions =
+            quoted_regions_checked(text, &document.normalised, &document.segmented, clock)?;
+        document.quotes = find_quotes_checked(
+            text,
+            &document.segmented,
+            &document.regions,
+            self.detector(),
+            clock,
+        )?;
+        Ok(())
+    }
 }
 
 fn make_cue(tokens: &[Token], cue: &Range<usize>) -> Cue {

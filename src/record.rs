@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stance::{StanceLabel, StanceScore};
+pub use crate::labels::{EntityKind, ErrorKind, MentionKind, QuoteKind, StanceLabel, StanceScore};
 
 /// A piece of the original text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,38 +13,6 @@ pub struct SpanRecord {
     pub start: usize,
     pub end: usize,
     pub text: String,
-}
-
-/// What kind of reported speech a quote is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QuoteKind {
-    /// Verbatim words between quotation marks.
-    Direct,
-    /// Reported speech that contains a verbatim fragment between quotation marks.
-    Mixed,
-    /// Reported (paraphrased) speech, thought or intention.
-    Indirect,
-}
-
-/// Whether an entity is a person or an organisation (countries and governments included).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EntityKind {
-    Person,
-    Organization,
-}
-
-/// How a speaker is mentioned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MentionKind {
-    /// A proper name, with or without its title: "U.S. Secretary of State John Kerry".
-    Name,
-    /// A personal pronoun: "he", "they".
-    Pronoun,
-    /// A common-noun phrase: "the minister", "officials".
-    Nominal,
 }
 
 /// The speaker of a quote: the entity and the mention that the cue attaches to.
@@ -114,24 +82,6 @@ pub struct EntityRecord {
     pub mentions: Vec<MentionRecord>,
 }
 
-/// The kinds of per-document failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The bytes are not UTF-8.
-    InvalidUtf8,
-    /// A JSONL line is not a JSON object.
-    InvalidJson,
-    /// A JSONL record has no string `text` field.
-    MissingText,
-    /// The file could not be read.
-    Io,
-    /// The document took longer than its time budget.
-    Timeout,
-    /// The analysis failed inside whosaid: a bug, reported rather than crashing the batch.
-    Internal,
-}
-
 /// Why a document produced no analysis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorRecord {
@@ -175,12 +125,23 @@ impl EntityRecord {
                 }
                 query_words.len() == 1
                     || (words.len() >= 2
-                        && crate::speakers::spelling_variant(&words[0], &query_words[0]))
+                        && crate::names::spelling_variant(&words[0], &query_words[0]))
             })
     }
 }
 
 impl DocumentRecord {
+    /// The record of a document that could not be analysed.
+    pub fn failed(id: &str, kind: ErrorKind, message: String) -> Self {
+        DocumentRecord {
+            id: id.to_string(),
+            quotes: Vec::new(),
+            entities: Vec::new(),
+            meta: None,
+            error: Some(ErrorRecord { kind, message }),
+        }
+    }
+
     /// Drops the quotes whose speaker answers to none of `queries`.
     pub fn keep_speakers(&mut self, queries: &[String]) {
         let wanted: std::collections::HashSet<&str> = self

@@ -2,7 +2,9 @@
 
 use std::ops::Range;
 
+use crate::document::Document;
 use crate::lexicon::{contains_lower, Lexicon};
+use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +58,15 @@ impl Segmented {
 
 /// Splits `text` (a cleaned view) into paragraphs, sentences and tokens.
 pub fn segment(text: &str) -> Segmented {
+    unbounded(segment_checked(text, &Unbounded))
+}
+
+/// [`segment`], calling `check` once a line.
+pub fn segment_checked<C: Check>(text: &str, check: &C) -> Result<Segmented, C::Stop> {
     let mut segmented = Segmented::default();
     let mut line_start = 0;
     for line in text.split('\n') {
+        check.check()?;
         let line_end = line_start + line.len();
         if !line.trim().is_empty() {
             let paragraph = segmented.paragraphs.len();
@@ -69,7 +77,21 @@ pub fn segment(text: &str) -> Segmented {
         }
         line_start = line_end + 1;
     }
-    segmented
+    Ok(segmented)
+}
+
+/// The second stage: paragraphs, sentences and tokens.
+pub struct SegmentStage;
+
+impl DocumentStage for SegmentStage {
+    fn name(&self) -> &'static str {
+        "segment"
+    }
+
+    fn run(&self, document: &mut Document, clock: &Clock) -> Result<(), Halt> {
+        document.segmented = segment_checked(&document.normalised.text, clock)?;
+        Ok(())
+    }
 }
 
 fn is_punct(ch: char) -> bool {
@@ -185,12 +207,15 @@ fn quoted_regions(tokens: &[Token]) -> Vec<Range<usize>> {
 fn split_sentences(text: &str, first_token: usize, paragraph: usize, segmented: &mut Segmented) {
     let lexicon = Lexicon::get();
     let tokens = &segmented.tokens[first_token..];
-    let regions = quoted_regions(tokens);
-    let inside_quote = |index: usize| {
-        regions
-            .iter()
-            .any(|region| region.start < index && index + 1 < region.end)
-    };
+    // Whether each token lies strictly inside a quoted region, and not on its last token: a
+    // mask, so that a paragraph of many quotes is not searched once per token.
+    let mut inside = vec![false; tokens.len()];
+    for region in quoted_regions(tokens) {
+        for slot in &mut inside[(region.start + 1).min(region.end)..region.end.saturating_sub(1)] {
+            *slot = true;
+        }
+    }
+    let inside_quote = |index: usize| inside[index];
     let starts_sentence = |token: &Token| {
         let first = text[token.start..].chars().next();
         token.kind == TokenKind::OpenQuote

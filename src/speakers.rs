@@ -8,10 +8,13 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::document::Document;
+use crate::labels::{EntityKind, MentionKind};
 use crate::lexicon::{contains_lower, Lexicon, PronounReference, SOURCE_PRONOUNS};
+use crate::names::spelling_variant;
 use crate::quotes::{token_text, QuotedRegion};
-use crate::record::{EntityKind, MentionKind};
 use crate::segment::{Segmented, Token, TokenKind};
+use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
 
 /// A mention of a possible speaker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +188,16 @@ fn is_title_word(word: &str) -> bool {
 
 /// Finds the mentions and entities of a document.
 pub fn find_speakers(text: &str, segmented: &Segmented, regions: &[QuotedRegion]) -> Speakers {
+    unbounded(find_speakers_checked(text, segmented, regions, &Unbounded))
+}
+
+/// [`find_speakers`], calling `check` once a sentence.
+pub fn find_speakers_checked<C: Check>(
+    text: &str,
+    segmented: &Segmented,
+    regions: &[QuotedRegion],
+    check: &C,
+) -> Result<Speakers, C::Stop> {
     let mut speakers = Speakers::default();
     let tokens = &segmented.tokens;
     let mut quoted = vec![false; tokens.len()];
@@ -194,6 +207,7 @@ pub fn find_speakers(text: &str, segmented: &Segmented, regions: &[QuotedRegion]
         }
     }
     for sentence in &segmented.sentences {
+        check.check()?;
         find_names(
             text,
             tokens,
@@ -216,9 +230,30 @@ pub fn find_speakers(text: &str, segmented: &Segmented, regions: &[QuotedRegion]
     for mention in mentions {
         speakers.add_mention(mention);
     }
+    check.check()?;
     group_names(text, tokens, &mut speakers);
     apposition_titles(text, tokens, &mut speakers);
-    speakers
+    Ok(speakers)
+}
+
+/// The fourth stage: names, titles, organisations, pronouns and nominal mentions, grouped into
+/// entities.
+pub struct SpeakerStage;
+
+impl DocumentStage for SpeakerStage {
+    fn name(&self) -> &'static str {
+        "speakers"
+    }
+
+    fn run(&self, document: &mut Document, clock: &Clock) -> Result<(), Halt> {
+        document.speakers = find_speakers_checked(
+            &document.normalised.text,
+            &document.segmented,
+            &document.regions,
+            clock,
+        )?;
+        Ok(())
+    }
 }
 
 fn find_names(
@@ -599,28 +634,6 @@ fn first_names_agree(entity_words: &[String], words: &[String]) -> bool {
     entity_words[0] == words[0] || spelling_variant(&entity_words[0], &words[0])
 }
 
-/// "Sergey" and "Sergei": short edit distance, same first letter.
-pub fn spelling_variant(left: &str, right: &str) -> bool {
-    if left.chars().next() != right.chars().next() {
-        return false;
-    }
-    let left: Vec<char> = left.chars().collect();
-    let right: Vec<char> = right.chars().collect();
-    if left.len().abs_diff(right.len()) > 2 {
-        return false;
-    }
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    for (i, &left_char) in left.iter().enumerate() {
-        let mut current = vec![i + 1; right.len() + 1];
-        for (j, &right_char) in right.iter().enumerate() {
-            let substitution = previous[j] + usize::from(left_char != right_char);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[right.len()] <= 2.min(left.len() / 3 + 1)
-}
-
 fn add_name(entity: &mut Entity, name: String, title: Option<String>) {
     let words = |name: &str| name.split(' ').count();
     if words(&name) > words(&entity.name) {
@@ -758,11 +771,5 @@ mod tests {
     fn different_first_names_are_different_people() {
         let (_, speakers) = analyse("Hillary Clinton spoke. Bill Clinton listened.");
         assert_eq!(speakers.entities.len(), 2);
-    }
-
-    #[test]
-    fn spelling_variants_match() {
-        assert!(spelling_variant("sergey", "sergei"));
-        assert!(!spelling_variant("bill", "hillary"));
     }
 }

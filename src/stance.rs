@@ -15,63 +15,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::document::{Document, Span, StanceInput};
+#[cfg(feature = "transformer")]
+use crate::document::{QuoteStance, TargetStance};
 use crate::error::{Error, Result};
-use crate::offsets::byte_offsets;
-use crate::record::{DocumentRecord, MentionKind, MentionRecord, SpanRecord};
-
-/// The three polarities of NewsMTSC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StanceLabel {
-    Negative,
-    Neutral,
-    Positive,
-}
-
-impl StanceLabel {
-    pub const ALL: [StanceLabel; 3] = [
-        StanceLabel::Negative,
-        StanceLabel::Neutral,
-        StanceLabel::Positive,
-    ];
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// NewsMTSC's polarity: 2 negative, 4 neutral, 6 positive.
-    pub fn from_polarity(polarity: f64) -> Option<Self> {
-        match polarity.round() as i64 {
-            2 => Some(StanceLabel::Negative),
-            4 => Some(StanceLabel::Neutral),
-            6 => Some(StanceLabel::Positive),
-            _ => None,
-        }
-    }
-}
-
-/// A stance and the probability the model gives it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct StanceScore {
-    pub label: StanceLabel,
-    pub confidence: f64,
-}
-
-impl StanceScore {
-    /// The most probable label of a distribution over [`StanceLabel::ALL`].
-    pub fn from_probabilities(probabilities: [f64; 3]) -> Self {
-        let mut best = 0;
-        for index in 1..3 {
-            if probabilities[index] > probabilities[best] {
-                best = index;
-            }
-        }
-        StanceScore {
-            label: StanceLabel::ALL[best],
-            confidence: probabilities[best],
-        }
-    }
-}
+use crate::labels::MentionKind;
+pub use crate::labels::{StanceLabel, StanceScore};
+use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
 
 /// Tokens on each side of a target whose states describe its immediate context.
 pub const LOCAL_WINDOW: usize = 6;
@@ -547,146 +497,168 @@ pub fn quote_target(text: &str, content: Range<usize>) -> TargetedText<'_> {
     }
 }
 
-/// What the stance model reads for one quote of one document.
-#[derive(Debug, Clone)]
-pub struct QuoteStanceInput {
-    /// The quote's index in [`DocumentRecord::quotes`].
-    pub quote: usize,
-    /// Byte range, in the document text, of the sentences around the quote.
-    pub window: Range<usize>,
-    /// Byte ranges within the window: the content first, then each named entity.
-    pub targets: Vec<Range<usize>>,
-    /// The entity id and mention of each target after the first.
-    pub entities: Vec<(String, SpanRecord)>,
+/// The stance inputs of every attribution of a document: the window around its content, the
+/// content as the target of its tone, and the first name-mention of each other listed entity
+/// inside the content (the speaker left out).
+pub fn stance_inputs(document: &Document) -> Vec<StanceInput> {
+    unbounded(stance_inputs_checked(document, &Unbounded))
 }
 
-/// The stance inputs of every quote of a document: the content as the target of its tone, and
-/// the first name-mention of each other entity inside the content.
-pub fn stance_inputs(text: &str, record: &DocumentRecord) -> Vec<QuoteStanceInput> {
-    let mut offsets = Vec::new();
-    for quote in &record.quotes {
-        offsets.push(quote.content.start);
-        offsets.push(quote.content.end);
-    }
-    // (index into the mention offsets, entity id, mention), by position, so that each quote
-    // finds the mentions inside it by binary search.
-    let mut named: Vec<(usize, &str, &MentionRecord)> = Vec::new();
-    for entity in &record.entities {
-        for mention in &entity.mentions {
-            if mention.kind == MentionKind::Name {
-                named.push((named.len(), entity.id.as_str(), mention));
-                offsets.push(mention.start);
-                offsets.push(mention.end);
+/// [`stance_inputs`], calling `check` once an attribution.
+pub fn stance_inputs_checked<C: Check>(
+    document: &Document,
+    check: &C,
+) -> Result<Vec<StanceInput>, C::Stop> {
+    let text = &document.text;
+    let ids = document.entity_ids();
+    // (position of the mention's span, entity), by position, so that each quote finds the
+    // name-mentions inside it by binary search.
+    let mut named: Vec<(Span, usize)> = Vec::new();
+    for entity in document.listed_entities() {
+        for &mention in &document.speakers.entities[entity].mentions {
+            let data = &document.speakers.mentions[mention];
+            if data.kind == MentionKind::Name {
+                named.push((document.span(data.start, data.end), entity));
             }
         }
     }
-    named.sort_by_key(|(_, _, mention)| mention.start);
-    let bytes = byte_offsets(text, &offsets);
-    let quote_bytes = &bytes[..2 * record.quotes.len()];
-    let mention_bytes = &bytes[2 * record.quotes.len()..];
-    record
-        .quotes
-        .iter()
-        .enumerate()
-        .map(|(index, quote)| {
-            let content = quote_bytes[2 * index]..quote_bytes[2 * index + 1];
-            let window = quote_window(text, content.clone());
-            let mut targets = vec![Range {
-                start: content.start - window.start,
-                end: content.end - window.start,
-            }];
-            let mut entities: Vec<(String, SpanRecord)> = Vec::new();
-            let speaker = quote
-                .speaker
-                .as_ref()
-                .map(|speaker| speaker.entity.as_str());
-            let first =
-                named.partition_point(|(_, _, mention)| mention.start < quote.content.start);
-            let inside = named[first..]
-                .iter()
-                .take_while(|(_, _, mention)| mention.start < quote.content.end)
-                .filter(|(at, entity, mention)| {
-                    Some(*entity) != speaker
-                        && mention.end <= quote.content.end
-                        && mention_bytes[2 * at] < mention_bytes[2 * at + 1]
-                });
-            for &(at, entity, mention) in inside {
-                if entities.iter().any(|(seen, _)| seen == entity) {
-                    continue;
-                }
-                targets.push(
-                    mention_bytes[2 * at] - window.start..mention_bytes[2 * at + 1] - window.start,
-                );
-                entities.push((
-                    entity.to_string(),
-                    SpanRecord {
-                        start: mention.start,
-                        end: mention.end,
-                        text: mention.text.clone(),
-                    },
-                ));
+    named.sort_by_key(|(span, _)| span.start);
+    let mut inputs = Vec::with_capacity(document.attributions.len());
+    for attribution in &document.attributions {
+        check.check()?;
+        let content = document.span(attribution.start, attribution.end);
+        let window = quote_window(text, content.range());
+        let mut targets = vec![content];
+        let mut entities: Vec<usize> = Vec::new();
+        let speaker = attribution.entity.filter(|&entity| ids[entity].is_some());
+        let first = named.partition_point(|(span, _)| span.start < content.start);
+        let inside = named[first..]
+            .iter()
+            .take_while(|(span, _)| span.start < content.end)
+            .filter(|&&(span, entity)| {
+                Some(entity) != speaker && span.end <= content.end && !span.is_empty()
+            });
+        for &(span, entity) in inside {
+            if entities.contains(&entity) {
+                continue;
             }
-            QuoteStanceInput {
-                quote: index,
-                window,
-                targets,
-                entities,
-            }
-        })
-        .collect()
+            targets.push(span);
+            entities.push(entity);
+        }
+        inputs.push(StanceInput {
+            window: Span::new(window.start, window.end),
+            targets,
+            entities,
+        });
+    }
+    Ok(inputs)
 }
 
-#[cfg(feature = "transformer")]
-impl StanceModel {
-    /// Adds the stance layer to the quotes of many documents at once, so that the encoder
-    /// batches quotes across documents.
-    pub fn annotate(&self, documents: &mut [(&str, &mut DocumentRecord)]) -> Result<()> {
-        let inputs: Vec<Vec<QuoteStanceInput>> = documents
-            .iter()
-            .map(|(text, record)| stance_inputs(text, record))
-            .collect();
-        let targeted: Vec<TargetedText> = documents
-            .iter()
-            .zip(&inputs)
-            .flat_map(|((text, _), inputs)| {
-                inputs.iter().map(move |input| TargetedText {
-                    text: &text[input.window.clone()],
-                    targets: input.targets.clone(),
-                })
-            })
-            .collect();
-        let mut scores = self.predict_targets(&targeted)?.into_iter();
-        for ((_, record), inputs) in documents.iter_mut().zip(inputs) {
-            for input in inputs {
-                let Some(quote_scores) = scores.next() else {
-                    break;
-                };
-                let quote = &mut record.quotes[input.quote];
-                quote.stance = quote_scores.first().copied();
-                quote.targets = Some(
-                    input
-                        .entities
-                        .into_iter()
-                        .zip(quote_scores.into_iter().skip(1))
-                        .map(|((entity, mention), score)| crate::record::TargetRecord {
-                            entity,
-                            mention,
-                            label: score.label,
-                            confidence: score.confidence,
-                        })
-                        .collect(),
-                );
-            }
-        }
+/// The stage before the encoder pass in the default mode: what the stance model is to read.
+pub struct StanceInputStage;
+
+impl DocumentStage for StanceInputStage {
+    fn name(&self) -> &'static str {
+        "stance inputs"
+    }
+
+    fn run(&self, document: &mut Document, clock: &Clock) -> std::result::Result<(), Halt> {
+        document.stance_inputs = stance_inputs_checked(document, clock)?;
         Ok(())
     }
 }
 
+/// The stance stage: it reads the encoder pass's states of each attribution's window and gives
+/// the quote's tone and its stance toward the entities it names.
 #[cfg(feature = "transformer")]
-impl crate::batch::ChunkAnnotator for StanceModel {
-    fn annotate(&self, documents: &mut [(&str, &mut DocumentRecord)]) -> Result<()> {
-        StanceModel::annotate(self, documents)
+pub struct StanceReader {
+    head: StanceHead,
+}
+
+#[cfg(feature = "transformer")]
+impl crate::encoder::StateReader for StanceReader {
+    /// The probabilities of each target of one attribution.
+    type Reading = Vec<[f64; 3]>;
+
+    fn name(&self) -> &'static str {
+        "stance"
     }
+
+    fn windows(&self, document: &Document) -> Vec<Span> {
+        document
+            .stance_inputs
+            .iter()
+            .map(|input| input.window)
+            .collect()
+    }
+
+    fn read(
+        &self,
+        owners: &[(&Document, usize)],
+        states: &crate::encoder::TokenStates,
+    ) -> Vec<Self::Reading> {
+        // One pooling of the window serves every attribution that reads it.
+        let window = WindowFeatures::new(states);
+        owners
+            .iter()
+            .map(|&(document, index)| {
+                let input = &document.stance_inputs[index];
+                input
+                    .targets
+                    .iter()
+                    .map(|target| {
+                        let relative = target.start.saturating_sub(input.window.start)
+                            ..target.end.saturating_sub(input.window.start);
+                        self.head.probabilities(&window.target(&relative))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn store(&self, document: &mut Document, readings: Vec<Self::Reading>) {
+        let stance = document
+            .stance_inputs
+            .iter()
+            .zip(readings)
+            .map(|(input, probabilities)| {
+                let mut scores = probabilities
+                    .into_iter()
+                    .map(StanceScore::from_probabilities);
+                let tone = scores.next();
+                QuoteStance {
+                    tone,
+                    targets: input
+                        .entities
+                        .iter()
+                        .zip(input.targets.iter().skip(1))
+                        .zip(scores)
+                        .map(|((&entity, &mention), score)| TargetStance {
+                            entity,
+                            mention,
+                            score,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        document.stance = Some(stance);
+    }
+}
+
+/// The stages of the default mode after the rule stages: the stance inputs, then the encoder
+/// pass with the stance head reading its states.
+#[cfg(feature = "transformer")]
+pub fn stance_stages(config: StanceConfig) -> Result<Vec<crate::stage::Stage>> {
+    use crate::stage::Stage;
+    let StanceModel { encoders, head } = StanceModel::new(config)?;
+    Ok(vec![
+        Stage::Document(Box::new(StanceInputStage)),
+        Stage::Batch(Box::new(crate::encoder::EncoderStage::new(
+            encoders,
+            StanceReader { head },
+        ))),
+    ])
 }
 
 #[cfg(test)]
@@ -756,34 +728,33 @@ mod tests {
 
     #[test]
     fn stance_inputs_target_the_content_and_other_entities_named_in_it() {
-        let text = "“Kerry 😀 and Lavrov agree,” Obama said.";
-        let record: DocumentRecord = serde_json::from_value(serde_json::json!({
-            "id": "d",
-            "quotes": [{"type": "direct", "content": {"start": 0, "end": 27, "text": "“Kerry 😀 and Lavrov agree,”"},
-                        "cue": null, "speaker": {"name": "Obama", "entity": "e3", "mention": null}, "confidence": 0.5}],
-            "entities": [
-                {"id": "e1", "name": "Kerry", "kind": "person", "mentions": [{"start": 1, "end": 6, "text": "Kerry", "kind": "name"}]},
-                {"id": "e2", "name": "Lavrov", "kind": "person", "mentions": [{"start": 13, "end": 19, "text": "Lavrov", "kind": "name"}]},
-                {"id": "e3", "name": "Obama", "kind": "person", "mentions": [{"start": 28, "end": 33, "text": "Obama", "kind": "name"}]}
-            ]
-        }))
-        .unwrap();
-        let inputs = stance_inputs(text, &record);
-        assert_eq!(inputs.len(), 1);
-        let window = &text[inputs[0].window.clone()];
-        assert_eq!(window, text);
-        let targets: Vec<&str> = inputs[0]
+        let text = "Kerry said the talks 😀 went well. Lavrov said the talks went well too. \
+                    President Obama said Kerry and Lavrov agree on the plan.";
+        let pipeline = crate::pipeline::Pipeline::new(Default::default()).unwrap();
+        let document = pipeline.analyse("d", text);
+        let inputs = stance_inputs(&document);
+        assert_eq!(inputs.len(), 3);
+        let obama = &inputs[2];
+        assert_eq!(
+            &text[obama.window.range()],
+            "President Obama said Kerry and Lavrov agree on the plan."
+        );
+        assert_eq!(obama.entities.len() + 1, obama.targets.len());
+        let targets: Vec<&str> = obama
             .targets
             .iter()
-            .map(|range| &window[range.clone()])
+            .map(|span| &text[span.range()])
             .collect();
-        assert_eq!(targets, ["“Kerry 😀 and Lavrov agree,”", "Kerry", "Lavrov"]);
-        let entities: Vec<&str> = inputs[0]
+        assert_eq!(
+            targets,
+            ["Kerry and Lavrov agree on the plan", "Kerry", "Lavrov"]
+        );
+        let entities: Vec<&str> = obama
             .entities
             .iter()
-            .map(|(id, _)| id.as_str())
+            .map(|&entity| document.speakers.entities[entity].name.as_str())
             .collect();
-        assert_eq!(entities, ["e1", "e2"]);
+        assert_eq!(entities, ["Kerry", "Lavrov"]);
     }
 
     #[test]

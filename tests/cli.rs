@@ -506,7 +506,15 @@ fn a_document_over_its_time_budget_gets_a_timeout_record_and_the_batch_goes_on()
         + &jsonl_line("big", &big)
         + &jsonl_line("after", "“Also fine,” said Jane Smith.");
     let output = whosaid(
-        &["extract", "--no-stance", "--doc-timeout", "0.05", "-"],
+        &[
+            "extract",
+            "--no-stance",
+            "--doc-timeout",
+            "0.05",
+            "--doc-timeout-per-mb",
+            "0",
+            "-",
+        ],
         input.as_bytes(),
     );
     assert_eq!(output.status.code(), Some(1));

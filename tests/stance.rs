@@ -22,13 +22,21 @@ fn model() -> &'static std::sync::Mutex<StanceModel> {
     })
 }
 
+/// The default mode: the rule stages, then the encoder pass and the stance head.
+fn full_pipeline() -> &'static Pipeline {
+    static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
+    PIPELINE.get_or_init(|| {
+        Pipeline::new(PipelineConfig {
+            stance: Some(StanceConfig::default()),
+            ..PipelineConfig::default()
+        })
+        .expect("the encoder installed by scripts/setup loads")
+    })
+}
+
 fn seed_with_stance() -> DocumentRecord {
-    let pipeline = Pipeline::new(PipelineConfig::default()).unwrap();
-    let mut record = pipeline.extract("seed", common::SEED);
-    let model = model().lock().unwrap();
-    model
-        .annotate(&mut [(common::SEED, &mut record)])
-        .expect("stance runs on the seed");
+    let record = full_pipeline().extract("seed", common::SEED);
+    assert!(record.error.is_none(), "{:?}", record.error);
     record
 }
 

@@ -4,9 +4,10 @@
 //! `{"id": "...", "text": "...", "attributions": [{"content": [[s, e], ...], "source": [[s, e]] | null, "cue": [[s, e]] | null}]}`.
 //! Offsets are Unicode code-point offsets into `text`, end exclusive, as everywhere in whosaid.
 
+pub use crate::error::GoldError;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -150,49 +151,6 @@ pub fn char_slice(text: &str, start: usize, end: usize) -> Option<&str> {
         .chain(std::iter::once(text.len()))
         .nth(end - start)?;
     Some(&text[start_byte..end_byte])
-}
-
-/// Why gold data could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum GoldError {
-    #[error("cannot read or write {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}:{line}: not a gold document: {source}", path.display())]
-    Json {
-        path: PathBuf,
-        line: usize,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error(
-        "document {doc}{}: span {start}..{end} does not lie within the text ({text_len} characters)",
-        line_suffix(*line)
-    )]
-    InvalidSpan {
-        doc: String,
-        line: Option<usize>,
-        start: usize,
-        end: usize,
-        text_len: usize,
-    },
-    #[error("document {doc}{}: an attribution has no content piece", line_suffix(*line))]
-    EmptyContent { doc: String, line: Option<usize> },
-    #[error(
-        "document {doc}{}: a source or cue is an empty list (write null for a missing one)",
-        line_suffix(*line)
-    )]
-    EmptyRole { doc: String, line: Option<usize> },
-    #[error("document {doc}: no annotation file {doc}_<annotator>.ann in {}", dir.display())]
-    MissingAnnotation { doc: String, dir: PathBuf },
-}
-
-fn line_suffix(line: Option<usize>) -> String {
-    line.map(|line| format!(" (line {line})"))
-        .unwrap_or_default()
 }
 
 /// Reads a JSONL gold file, one [`GoldDocument`] per non-blank line, and checks every offset.

@@ -3,6 +3,7 @@
 pub mod brat;
 pub mod errors;
 pub mod gold;
+pub mod listing;
 pub mod metrics;
 pub mod report;
 pub mod stance;

@@ -1,102 +1,14 @@
-//! Fitting the confidence model: run the pipeline on labelled documents, label each attribution
-//! by whether it is an end-to-end match, and fit logistic regression to those labels.
+//! The stance head's recipe: encode NewsMTSC's sentences and the hand-labelled quotes with
+//! the frozen encoder, pool each target's states, and fit a small classifier head on them,
+//! temperature-scaled for calibration (optionally fine-tuning the encoder's bias terms).
 
-use rayon::prelude::*;
+use std::path::PathBuf;
 
-use crate::attribute::Features;
-use crate::confidence::ConfidenceModel;
-use crate::eval::gold::GoldDocument;
-use crate::eval::metrics::match_predictions;
-use crate::pipeline::Pipeline;
+use crate::error::Result;
 
-/// The features and end-to-end labels of every attribution the pipeline makes on `gold`.
-pub fn labelled_attributions(pipeline: &Pipeline, gold: &[GoldDocument]) -> Vec<(Features, bool)> {
-    gold.par_iter()
-        .map(|document| {
-            let analysed = pipeline.analyse(&document.id, &document.text);
-            let record = analysed.to_record();
-            let labels = match_predictions(document, &record);
-            analysed
-                .attributions
-                .iter()
-                .zip(labels)
-                .map(|(attribution, right)| (attribution.features, right))
-                .collect::<Vec<_>>()
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flatten()
-        .collect()
-}
-
-/// The cue examples of a labelled document: every lower-case word outside quotation marks, as
-/// quote finding scans them, labelled by whether it lies in a gold cue ("said" in "has said"
-/// is a cue word, though the span starts at "has").
-pub fn cue_examples(document: &GoldDocument) -> Vec<crate::cue::CueExample> {
-    use crate::quotes::{quoted_regions, token_text};
-    use crate::segment::{segment, TokenKind};
-
-    let normalised = crate::normalise::normalise(&document.text);
-    let clean = normalised.text.as_str();
-    let segmented = segment(clean);
-    let regions = quoted_regions(clean, &normalised, &segmented);
-    let index = crate::offsets::CharIndex::new(&document.text);
-    let mut cue_pieces: Vec<(usize, usize)> = document
-        .attributions
-        .iter()
-        .filter_map(|attribution| attribution.cue.as_ref())
-        .flat_map(|pieces| pieces.iter().map(|piece| (piece.start, piece.end)))
-        .collect();
-    cue_pieces.sort_unstable();
-    let in_cue = |offset: usize| {
-        let after = cue_pieces.partition_point(|&(start, _)| start <= offset);
-        cue_pieces[..after]
-            .iter()
-            .rev()
-            .take(8)
-            .any(|&(_, end)| offset < end)
-    };
-    let mut quoted = vec![false; segmented.tokens.len()];
-    for region in &regions {
-        let end = region.tokens.end.min(quoted.len());
-        let start = region.tokens.start.min(end);
-        quoted[start..end].iter_mut().for_each(|flag| *flag = true);
-    }
-    let mut examples = Vec::new();
-    for sentence in &segmented.sentences {
-        for at in sentence.tokens.clone() {
-            let token = &segmented.tokens[at];
-            let word = token_text(clean, token);
-            if token.kind != TokenKind::Word
-                || quoted[at]
-                || !word.chars().next().is_some_and(char::is_lowercase)
-            {
-                continue;
-            }
-            let original = index.char_offset(normalised.original_start(token.start));
-            let features = crate::cue::cue_features(clean, &segmented.tokens, at, &sentence.tokens);
-            examples.push((word.to_lowercase(), features, in_cue(original)));
-        }
-    }
-    examples
-}
-
-/// Fits the confidence model on `gold`.
-pub fn train_confidence(
-    pipeline: &Pipeline,
-    gold: &[GoldDocument],
-    trained_on: String,
-    command: String,
-) -> (ConfidenceModel, usize) {
-    let examples = labelled_attributions(pipeline, gold);
-    (
-        ConfidenceModel::fit(&examples, trained_on, command),
-        examples.len(),
-    )
-}
+use super::confidence::Trained;
 
 /// How `whosaid train stance` fits the stance head.
-#[cfg(feature = "transformer")]
 #[derive(Debug, Clone)]
 pub struct StanceTrainOptions {
     /// Hidden units of the head.
@@ -110,7 +22,6 @@ pub struct StanceTrainOptions {
     pub encoder_layers: Option<usize>,
 }
 
-#[cfg(feature = "transformer")]
 impl Default for StanceTrainOptions {
     fn default() -> Self {
         StanceTrainOptions {
@@ -127,11 +38,9 @@ impl Default for StanceTrainOptions {
 
 /// One training example of the stance head: features, gold label, and the group (sentence or
 /// quote) it comes from, which decides whether it is held back for calibration.
-#[cfg(feature = "transformer")]
 pub type StanceExample = (Vec<f32>, crate::stance::StanceLabel, usize);
 
 /// The examples of every target of some NewsMTSC sentences; groups count from 0.
-#[cfg(feature = "transformer")]
 pub fn stance_examples(
     encoder: &crate::encoder::Encoder,
     sentences: &[crate::eval::stance::StanceSentence],
@@ -153,7 +62,6 @@ pub fn stance_examples(
 
 /// The examples of hand-labelled quotes, read as the pipeline reads a quote's tone
 /// ([`crate::stance::quote_target`]); groups count from `first_group`.
-#[cfg(feature = "transformer")]
 pub fn quote_examples(
     encoder: &crate::encoder::Encoder,
     quotes: &[crate::eval::stance::QuoteStanceExample],
@@ -180,7 +88,6 @@ pub fn quote_examples(
 /// Fits the stance head: examples from sentences whose index is 9 modulo 10 are held back to fit the
 /// temperature; the rest train the network, with seeded initialisation and shuffling, on one
 /// libtorch thread so that the result is the same on every run.
-#[cfg(feature = "transformer")]
 pub fn fit_stance_head(
     examples: &[StanceExample],
     options: &StanceTrainOptions,
@@ -286,7 +193,6 @@ pub fn fit_stance_head(
 }
 
 /// One text of the fine-tuning data and its labelled targets, each with a loss weight.
-#[cfg(feature = "transformer")]
 pub struct TuningText {
     pub text: String,
     pub targets: Vec<(std::ops::Range<usize>, crate::stance::StanceLabel, f32)>,
@@ -296,7 +202,6 @@ pub struct TuningText {
 /// small) together with a fresh head, starting from the standardisation of `start`. Texts whose
 /// index is 9 modulo 10 are held back to fit the temperature. Seeded, on a fixed number of
 /// libtorch threads, so that a rerun on the same machine gives the same numbers.
-#[cfg(feature = "transformer")]
 pub fn fine_tune_stance(
     encoder: &mut crate::encoder::Encoder,
     texts: &[TuningText],
@@ -445,14 +350,12 @@ pub fn fine_tune_stance(
 
 /// The stance head's layers while they train: standardised features → hidden ReLU layer (with
 /// dropout while training) → three logits.
-#[cfg(feature = "transformer")]
 struct HeadLayers {
     store: tch::nn::VarStore,
     hidden: tch::nn::Linear,
     output: tch::nn::Linear,
 }
 
-#[cfg(feature = "transformer")]
 impl HeadLayers {
     fn new(features: usize, hidden: usize) -> Self {
         let store = tch::nn::VarStore::new(tch::Device::Cpu);
@@ -505,7 +408,6 @@ impl HeadLayers {
 }
 
 /// A tensor's values, row-major.
-#[cfg(feature = "transformer")]
 fn flat(tensor: &tch::Tensor) -> Vec<f32> {
     Vec::<f32>::try_from(&tensor.detach().contiguous().view(-1)).unwrap_or_default()
 }
@@ -513,7 +415,6 @@ fn flat(tensor: &tch::Tensor) -> Vec<f32> {
 /// Temperature scaling: the one divisor of the logits, from 0.25 to 10, that minimises the log
 /// loss of held-back examples. It turns scores into calibrated probabilities without changing
 /// which label wins.
-#[cfg(feature = "transformer")]
 fn fit_temperature(logits: &tch::Tensor, labels: &tch::Tensor) -> f32 {
     let mut temperature = 1.0f32;
     let mut best = f64::INFINITY;
@@ -530,4 +431,161 @@ fn fit_temperature(logits: &tch::Tensor, labels: &tch::Tensor) -> f32 {
         }
     }
     temperature
+}
+
+/// `whosaid train stance`: the data, the head's shape and the seed.
+#[derive(Debug, Clone)]
+pub struct StanceRecipe {
+    /// NewsMTSC training sentences.
+    pub newsmtsc: PathBuf,
+    /// Labelled sentences to score the fitted head on.
+    pub dev: PathBuf,
+    pub output: PathBuf,
+    /// The encoder folder (default: the one scripts/setup installed).
+    pub encoder: Option<PathBuf>,
+    /// Hand-labelled quote tone to train on besides NewsMTSC.
+    pub quotes: PathBuf,
+    /// How many times each hand-labelled quote counts, against one NewsMTSC target.
+    pub quote_weight: usize,
+    /// Epochs of fine-tuning the encoder's bias terms (BitFit) after the head is fitted.
+    pub fine_tune_epochs: usize,
+    /// Learning rate of the encoder's bias terms when fine-tuning.
+    pub encoder_learning_rate: f64,
+    pub options: StanceTrainOptions,
+}
+
+impl StanceRecipe {
+    /// The command line that runs this recipe.
+    pub fn command(&self) -> String {
+        let options = &self.options;
+        let mut command = format!(
+            "whosaid train stance --newsmtsc {} --quotes {} --quote-weight {} --dev {} --output {} --hidden {} --epochs {} --seed {}",
+            self.newsmtsc.display(),
+            self.quotes.display(),
+            self.quote_weight,
+            self.dev.display(),
+            self.output.display(),
+            options.hidden,
+            options.epochs,
+            options.seed,
+        );
+        if let Some(layers) = options.encoder_layers {
+            command.push_str(&format!(" --encoder-layers {layers}"));
+        }
+        if self.fine_tune_epochs > 0 {
+            command.push_str(&format!(
+                " --fine-tune-epochs {} --encoder-learning-rate {}",
+                self.fine_tune_epochs, self.encoder_learning_rate
+            ));
+        }
+        command
+    }
+
+    /// Encodes the data, fits the head (and the encoder's biases, if asked), writes it with its
+    /// provenance, and scores it on the dev sentences.
+    pub fn run(&self) -> Result<Trained> {
+        use crate::encoder::{Encoder, EncoderConfig, Precision};
+        use crate::eval::stance::{read_newsmtsc, read_quote_stance, StanceReport};
+        use crate::stance::{quote_target, StanceLabel};
+
+        let options = &self.options;
+        let started = std::time::Instant::now();
+        // Float32 whatever the CPU, so that the head file is the same on every machine; the
+        // extractor may then run the encoder in bfloat16, whose states differ by about 1%.
+        // Batches of 32, fixed: the features differ in the ninth decimal with the batches, and
+        // 40 epochs of training turn that into a different head, so the file is only
+        // reproducible with the batches it was made with.
+        let mut config = EncoderConfig {
+            layers: options.encoder_layers,
+            precision: Precision::Float32,
+            batch_size: 32,
+            ..EncoderConfig::default()
+        };
+        if let Some(dir) = &self.encoder {
+            config.model_dir = dir.clone();
+        }
+        let mut encoder = Encoder::new(config)?;
+        let sentences = read_newsmtsc(&self.newsmtsc)?;
+        let mut examples = stance_examples(&encoder, &sentences)?;
+        let labelled_quotes = read_quote_stance(&self.quotes)?;
+        for example in quote_examples(&encoder, &labelled_quotes, sentences.len())? {
+            examples.extend(std::iter::repeat_n(example, self.quote_weight));
+        }
+        let encoded_in = started.elapsed().as_secs_f64();
+        let fine_tuning = if self.fine_tune_epochs > 0 {
+            format!("; then {} epochs of BitFit", self.fine_tune_epochs)
+        } else {
+            String::new()
+        };
+        let provenance = format!(
+            "NewsMTSC {} ({} sentences) and {} ({} hand-labelled quotes, each counted {} times): {} examples; every 10th sentence or quote held back for temperature scaling{fine_tuning}; rebuild with: {}",
+            self.newsmtsc.display(),
+            sentences.len(),
+            self.quotes.display(),
+            labelled_quotes.len(),
+            self.quote_weight,
+            examples.len(),
+            self.command(),
+        );
+        let mut head = fit_stance_head(&examples, options, provenance);
+        if self.fine_tune_epochs > 0 {
+            let mut texts: Vec<TuningText> = sentences
+                .iter()
+                .map(|sentence| TuningText {
+                    text: sentence.sentence.clone(),
+                    targets: sentence
+                        .targets
+                        .iter()
+                        .map(|target| (target.range.clone(), target.label, 1.0))
+                        .collect(),
+                })
+                .collect();
+            texts.extend(labelled_quotes.iter().map(|quote| {
+                let input = quote_target(&quote.text, quote.quote.clone());
+                TuningText {
+                    text: input.text.to_string(),
+                    targets: vec![(
+                        input.targets[0].clone(),
+                        quote.label,
+                        self.quote_weight as f32,
+                    )],
+                }
+            }));
+            head = fine_tune_stance(
+                &mut encoder,
+                &texts,
+                &head,
+                &StanceTrainOptions {
+                    epochs: self.fine_tune_epochs,
+                    batch_size: 16,
+                    ..options.clone()
+                },
+                self.encoder_learning_rate,
+                2,
+            )?;
+        }
+        head.save(&self.output)?;
+        let mut counts = [0usize; 3];
+        for (_, label, _) in &examples {
+            counts[label.index()] += 1;
+        }
+        let majority = StanceLabel::ALL[(0..3).max_by_key(|&index| counts[index]).unwrap_or(0)];
+        let dev_sentences = read_newsmtsc(&self.dev)?;
+        let dev_examples = stance_examples(&encoder, &dev_sentences)?;
+        let predictions: Vec<(StanceLabel, [f64; 3])> = dev_examples
+            .iter()
+            .map(|(features, label, _)| (*label, head.probabilities(features)))
+            .collect();
+        let report = StanceReport::new(&predictions, majority);
+        Ok(Trained {
+            output: self.output.clone(),
+            summary: format!(
+                "encoded {} sentences ({} examples) in {encoded_in:.1} s; trained in {:.1} s in all; on {}:\n{report}",
+                sentences.len(),
+                examples.len(),
+                started.elapsed().as_secs_f64(),
+                self.dev.display()
+            ),
+        })
+    }
 }

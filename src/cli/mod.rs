@@ -1,0 +1,283 @@
+//! The command line: argument parsing, the options the subcommands share, and the terminal. Each
+//! subcommand lives in a file of its own and only calls the library.
+
+pub mod eval;
+pub mod extract;
+pub mod render;
+pub mod train;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use whosaid::batch::{Reporter, Warning};
+use whosaid::pipeline::{CueChoice, Pipeline, PipelineConfig};
+use whosaid::stage::Budget;
+use whosaid::{Error, Result};
+
+#[derive(Parser)]
+#[command(
+    name = "whosaid",
+    version,
+    about = "Who said what in the news: quotes, speakers, cues and calibrated confidence."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Find the quotes in articles and who said them.
+    Extract(extract::ExtractArgs),
+    /// Score predictions against labelled quotes (brat standoff or whosaid's JSONL gold).
+    Eval(eval::EvalArgs),
+    /// Draw articles with their quotes and speakers as self-contained HTML pages.
+    Render(render::RenderArgs),
+    /// Fit a model from labelled data.
+    Train {
+        #[command(subcommand)]
+        model: train::TrainCommand,
+    },
+}
+
+/// How `extract` and `render` analyse the articles.
+#[derive(clap::Args)]
+pub struct AnalysisArgs {
+    /// Keep only the quotes of this speaker (canonical name, alias, or surname); repeatable.
+    #[arg(long)]
+    pub speaker: Vec<String>,
+    /// Threads to use (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// A confidence model to use instead of the shipped one.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub cues: CueArgs,
+    #[command(flatten)]
+    pub stance: StanceArgs,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+impl AnalysisArgs {
+    /// The pipeline these options ask for: fast mode, or the default mode with stance.
+    pub fn pipeline(&self) -> Result<Pipeline> {
+        Pipeline::new(PipelineConfig {
+            confidence_model: self.model.clone(),
+            cues: self.cues.choice(),
+            budget: self.budget.budget()?,
+            #[cfg(feature = "transformer")]
+            stance: self.stance.config(self.threads)?,
+        })
+    }
+}
+
+/// Which cue detector quote finding uses.
+#[derive(clap::Args)]
+pub struct CueArgs {
+    /// A cue model to use instead of the shipped one.
+    #[arg(long)]
+    pub cue_model: Option<PathBuf>,
+    /// Detect cues with the hand-made word list instead of the learned model.
+    #[arg(long, conflicts_with = "cue_model")]
+    pub listed_cues: bool,
+}
+
+impl CueArgs {
+    pub fn choice(&self) -> CueChoice {
+        match (&self.cue_model, self.listed_cues) {
+            (_, true) => CueChoice::Listed,
+            (Some(path), false) => CueChoice::Model(path.clone()),
+            (None, false) => CueChoice::Shipped,
+        }
+    }
+}
+
+/// Each document's time budget.
+#[derive(clap::Args)]
+pub struct BudgetArgs {
+    /// Seconds each document may take, plus --doc-timeout-per-mb for each megabyte of its text;
+    /// a document past its budget gets a `timeout` error record and the batch goes on. 0 turns
+    /// the budget off.
+    #[arg(long, default_value_t = Budget::default().base.as_secs_f64())]
+    pub doc_timeout: f64,
+    /// Seconds added to each document's budget per megabyte of its text.
+    #[arg(long, default_value_t = Budget::default().per_megabyte.as_secs_f64())]
+    pub doc_timeout_per_mb: f64,
+}
+
+impl BudgetArgs {
+    pub fn budget(&self) -> Result<Option<Budget>> {
+        let seconds = |value: f64, name: &str| {
+            if value.is_finite() && value >= 0.0 {
+                Ok(Duration::from_secs_f64(value))
+            } else {
+                Err(Error::Usage(format!(
+                    "--{name} must be a number of seconds, not {value}"
+                )))
+            }
+        };
+        let base = seconds(self.doc_timeout, "doc-timeout")?;
+        let per_megabyte = seconds(self.doc_timeout_per_mb, "doc-timeout-per-mb")?;
+        Ok((!base.is_zero()).then_some(Budget { base, per_megabyte }))
+    }
+}
+
+/// Options of the stance stage.
+#[derive(clap::Args)]
+pub struct StanceArgs {
+    /// Skip the stance stage: no `stance` or `targets` in the output.
+    #[arg(long)]
+    pub no_stance: bool,
+    /// Fast mode: no transformer anywhere, only rules and linear models. The output has the same
+    /// schema, without `stance` and `targets`.
+    #[arg(long)]
+    pub fast: bool,
+    /// The encoder folder (default: the one scripts/setup installed, or $WHOSAID_ENCODER).
+    #[cfg(feature = "transformer")]
+    #[arg(long)]
+    pub encoder: Option<PathBuf>,
+    /// A stance head to use instead of the shipped one.
+    #[cfg(feature = "transformer")]
+    #[arg(long)]
+    pub stance_head: Option<PathBuf>,
+    /// The encoder's number type.
+    #[cfg(feature = "transformer")]
+    #[arg(long, value_enum, default_value_t)]
+    pub precision: PrecisionArg,
+}
+
+#[cfg(feature = "transformer")]
+impl StanceArgs {
+    /// The stance stage's configuration, or `None` in fast mode.
+    pub fn config(&self, threads: Option<usize>) -> Result<Option<whosaid::stance::StanceConfig>> {
+        if self.no_stance || self.fast {
+            return Ok(None);
+        }
+        if let Some(threads) = threads {
+            tch::set_num_threads(threads.max(1) as i32);
+        }
+        let mut encoder = whosaid::encoder::EncoderConfig {
+            precision: self.precision.into(),
+            ..whosaid::encoder::EncoderConfig::default()
+        };
+        if let Some(dir) = &self.encoder {
+            encoder.model_dir = dir.clone();
+        }
+        Ok(Some(whosaid::stance::StanceConfig {
+            encoder,
+            head: self.stance_head.clone(),
+            encoder_threads: threads.unwrap_or_else(all_cores),
+        }))
+    }
+}
+
+/// The encoder's number type, as the command line names it.
+#[cfg(feature = "transformer")]
+#[derive(Clone, Copy, Default, clap::ValueEnum)]
+pub enum PrecisionArg {
+    /// bf16 where the CPU computes it natively (AVX-512 BF16), else f32.
+    #[default]
+    Auto,
+    F32,
+    Bf16,
+}
+
+#[cfg(feature = "transformer")]
+impl From<PrecisionArg> for whosaid::encoder::Precision {
+    fn from(precision: PrecisionArg) -> Self {
+        match precision {
+            PrecisionArg::Auto => whosaid::encoder::Precision::native(),
+            PrecisionArg::F32 => whosaid::encoder::Precision::Float32,
+            PrecisionArg::Bf16 => whosaid::encoder::Precision::BFloat16,
+        }
+    }
+}
+
+/// The machine's cores, the default thread count.
+#[cfg(feature = "transformer")]
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Sets rayon's thread count for the analysis.
+pub fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(threads) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global()
+            .map_err(|error| Error::Usage(error.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Warnings and progress on the terminal: a spinner with documents per second when stderr is
+/// a terminal, warnings as lines on stderr.
+pub struct Terminal {
+    bar: ProgressBar,
+}
+
+impl Terminal {
+    pub fn new() -> Self {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Terminal {
+                bar: ProgressBar::hidden(),
+            };
+        }
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} documents, {per_sec}, {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        Terminal { bar }
+    }
+
+    /// Prints a line on stderr, clear of the spinner.
+    pub fn line(&self, line: &str) {
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Reporter for Terminal {
+    fn warning(&self, warning: &Warning) {
+        self.line(&format!("whosaid: warning: {warning}"));
+    }
+
+    fn progress(&self, documents_written: usize) {
+        self.bar.set_position(documents_written as u64);
+    }
+}
+
+/// A flag that the first SIGINT or SIGTERM sets: the documents already finished are written and
+/// those in flight are dropped (a resumed run does them again), so the run ends within moments;
+/// a second signal ends the process at once.
+pub fn stop_on_signals() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    let installed = ctrlc::set_handler(move || {
+        if handler_stop.swap(true, Ordering::SeqCst) {
+            // `_exit`, not `exit`: `exit` runs C++ static destructors (libtorch's) under the
+            // threads still using them, which crashed or hung the process.
+            // SAFETY: `_exit` takes no pointers and does not return.
+            unsafe { libc::_exit(130) };
+        }
+        eprintln!(
+            "whosaid: stopping: writing the documents already finished (signal again to quit now)"
+        );
+    });
+    if let Err(error) = installed {
+        eprintln!("whosaid: warning: cannot catch SIGINT/SIGTERM ({error}); a signal will stop the run at once");
+    }
+    stop
+}
