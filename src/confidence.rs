@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribute::{Features, Resolution};
 use crate::document::Document;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::labels::{MentionKind, QuoteKind};
+use crate::model_file::{self, ModelFile};
 use crate::quotes::Pattern;
 use crate::stage::{Check, Clock, DocumentStage, Halt};
 
@@ -79,10 +80,11 @@ pub fn feature_vector(features: &Features) -> [f64; FEATURE_NAMES.len()] {
 /// A fitted logistic regression over standardised features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfidenceModel {
-    /// What the model was fitted on and how, so that it can be fitted again.
-    pub trained_on: String,
-    pub command: String,
-    pub feature_names: Vec<String>,
+    pub format: String,
+    pub version: u32,
+    /// What the model was fitted on, and the command that fits it again.
+    pub provenance: String,
+    pub features: Vec<String>,
     pub means: Vec<f64>,
     pub scales: Vec<f64>,
     pub weights: Vec<f64>,
@@ -92,43 +94,48 @@ pub struct ConfidenceModel {
 /// The model shipped in `models/`, built into the binary so that it runs from anywhere.
 const SHIPPED_MODEL: &str = include_str!("../models/attribution-confidence.json");
 
+impl ModelFile for ConfidenceModel {
+    const FORMAT: &'static str = "whosaid-confidence-model";
+    const VERSION: u32 = 1;
+
+    fn expected_features() -> Vec<String> {
+        FEATURE_NAMES.iter().map(|name| name.to_string()).collect()
+    }
+    fn format(&self) -> &str {
+        &self.format
+    }
+    fn version(&self) -> u32 {
+        self.version
+    }
+    fn provenance(&self) -> &str {
+        &self.provenance
+    }
+    fn features(&self) -> &[String] {
+        &self.features
+    }
+    fn validate(&self) -> std::result::Result<(), String> {
+        let count = self.features.len();
+        (self.means.len() == count && self.scales.len() == count && self.weights.len() == count)
+            .then_some(())
+            .ok_or_else(|| "its means, scales and weights are not one per feature".into())
+    }
+}
+
 impl ConfidenceModel {
     /// The model shipped with whosaid.
     pub fn shipped() -> Result<Self> {
-        Self::from_json(
+        model_file::parse(
             SHIPPED_MODEL,
             Path::new("models/attribution-confidence.json"),
         )
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let json = std::fs::read_to_string(path).map_err(|source| Error::io(path, source))?;
-        Self::from_json(&json, path)
-    }
-
-    fn from_json(json: &str, path: &Path) -> Result<Self> {
-        let model: ConfidenceModel =
-            serde_json::from_str(json).map_err(|error| Error::model(path, error))?;
-        let expected: Vec<&str> = FEATURE_NAMES.to_vec();
-        if model.feature_names != expected
-            || model.means.len() != expected.len()
-            || model.scales.len() != expected.len()
-            || model.weights.len() != expected.len()
-        {
-            return Err(Error::Model {
-                path: path.to_path_buf(),
-                message: format!(
-                    "its features do not match this version of whosaid (expected {})",
-                    expected.join(", ")
-                ),
-            });
-        }
-        Ok(model)
+        model_file::load(path)
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_string_pretty(self).map_err(|error| Error::model(path, error))?;
-        std::fs::write(path, json + "\n").map_err(|source| Error::io(path, source))
+        model_file::save(self, path, true)
     }
 
     /// The probability that an attribution with these features is right.
@@ -147,7 +154,7 @@ impl ConfidenceModel {
 
     /// Fits the model by full-batch gradient descent from zero, so that the same data always
     /// gives the same weights.
-    pub fn fit(examples: &[(Features, bool)], trained_on: String, command: String) -> Self {
+    pub fn fit(examples: &[(Features, bool)], provenance: String) -> Self {
         const ITERATIONS: usize = 3000;
         const LEARNING_RATE: f64 = 0.5;
         const L2: f64 = 1e-4;
@@ -206,9 +213,10 @@ impl ConfidenceModel {
             }
         }
         ConfidenceModel {
-            trained_on,
-            command,
-            feature_names: FEATURE_NAMES.iter().map(|name| name.to_string()).collect(),
+            format: Self::FORMAT.to_string(),
+            version: Self::VERSION,
+            provenance,
+            features: Self::expected_features(),
             means,
             scales,
             weights,
@@ -261,7 +269,7 @@ mod tests {
             examples.push(example(Pattern::DirectCueAfter, index < 90));
             examples.push(example(Pattern::DirectFloating, index < 30));
         }
-        let model = ConfidenceModel::fit(&examples, "test".into(), "test".into());
+        let model = ConfidenceModel::fit(&examples, model_file::provenance("test", "test"));
         let high = model.probability(&examples[0].0);
         let low = model.probability(&examples[1].0);
         assert!((high - 0.9).abs() < 0.02, "{high}");
@@ -273,8 +281,8 @@ mod tests {
         let examples: Vec<_> = (0..50)
             .map(|index| example(Pattern::IndirectCueBefore, index % 3 == 0))
             .collect();
-        let first = ConfidenceModel::fit(&examples, "a".into(), "b".into());
-        let second = ConfidenceModel::fit(&examples, "a".into(), "b".into());
+        let first = ConfidenceModel::fit(&examples, model_file::provenance("a", "b"));
+        let second = ConfidenceModel::fit(&examples, model_file::provenance("a", "b"));
         assert_eq!(first, second);
     }
 

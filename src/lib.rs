@@ -7,6 +7,7 @@
 //! ```
 //! use whosaid::pipeline::{Pipeline, PipelineConfig};
 //!
+//! // Fast mode: rules and linear models only.
 //! let pipeline = Pipeline::new(PipelineConfig::default())?;
 //! let record = pipeline.extract("doc1", "“We are close,” U.S. Secretary of State John Kerry said.");
 //! let quote = &record.quotes[0];
@@ -18,29 +19,34 @@
 //! ```
 //!
 //! The core types:
-//! - [`pipeline::Pipeline`], built with `Pipeline::new(PipelineConfig)`, runs the stages; its
+//! - [`document::Document`] owns one text from input to output. Each stage adds a layer to it:
+//!   the cleaned view ([`normalise`]), sentences and tokens ([`segment`]), quotes ([`quotes`],
+//!   whose cues the learned model in [`cue`] detects), speakers ([`speakers`]), attributions
+//!   ([`attribute`]) with their confidence ([`confidence`]), and stance ([`stance`]). Layers
+//!   hold offsets into the cleaned view; [`document::Span`] is a span of the original text, and
+//!   [`document::Document::to_record`], the last step, turns spans into the output's code points.
+//! - [`pipeline::Pipeline`], built with `Pipeline::new(PipelineConfig)`, is an ordered list of
+//!   stages ([`stage::Stage`]): per-document stages ([`stage::DocumentStage`]) run in parallel;
+//!   batch stages ([`stage::BatchStage`]) run over a chunk at once, such as the encoder pass
+//!   ([`encoder::EncoderStage`], which holds models that are not `Sync`). Its
 //!   `predict(&[&str])` analyses many texts in parallel.
-//! - [`pipeline::Document`] owns one text and the layers that the stages add, each a list of spans
-//!   of offsets: the cleaned view ([`normalise`]), sentences and tokens ([`segment`]), quotes
-//!   ([`quotes`], whose cues the learned model in [`cue`] detects), speakers ([`speakers`]) and
-//!   attributions ([`attribute`]).
 //! - [`record::DocumentRecord`] is the output: offsets are Unicode code points into the original
 //!   text, and every span's `text` equals the original at its offsets.
 //! - [`Error`] is the one error type.
 //!
-//! The stance stage (cargo feature `transformer`, on by default) is a separate model because
-//! libtorch tensors are not `Sync`: `stance::StanceModel::new(StanceConfig)` loads
-//! all-MiniLM-L6-v2 (installed by `scripts/setup`) and the trained head; its
-//! `predict(&[&str])` gives each text's tone, `predict_targets` the stance toward target spans,
-//! and `annotate` adds `stance` and `targets` to the quotes of many records at once, batching
-//! their quotes through the encoder (three of MiniLM's six layers, bfloat16 where the CPU has it,
-//! one encoder copy per thread over shared weights). [`batch::run_batch`] runs it on each chunk
-//! of documents.
+//! Every stage is linear in its input and checks a [`stage::Clock`] in its loops, so a document
+//! past its time budget, or a run asked to stop, ends within moments.
+//!
+//! The default mode adds the stance stage (cargo feature `transformer`, on by default):
+//! `PipelineConfig { stance: Some(StanceConfig::default()), .. }` loads all-MiniLM-L6-v2
+//! (installed by `scripts/setup`) and the trained head; the encoder pass batches the quotes of a
+//! whole chunk (three of MiniLM's six layers, bfloat16 where the CPU has it, one encoder copy per
+//! thread over shared weights). [`batch::run_batch`] streams a corpus through the pipeline, with
+//! a reader and a writer thread beside the analysis.
 //!
 //! [`eval`] scores predictions against labelled quotes (PolNeAR brat standoff or whosaid's JSONL
-//! gold), and [`confidence`] holds the model that turns attribution features into probabilities.
-//! [`render`] draws a record and its text as a self-contained HTML page (and a corpus index),
-//! which [`pages`] writes to a folder.
+//! gold); [`train`] fits every model. [`render`] draws a record and its text as a
+//! self-contained HTML page (and a corpus index), which [`pages`] writes to a folder.
 
 pub mod attribute;
 pub mod batch;
@@ -54,6 +60,7 @@ pub mod eval;
 pub mod input;
 pub mod labels;
 pub mod lexicon;
+pub mod model_file;
 pub mod names;
 pub mod normalise;
 pub mod offsets;

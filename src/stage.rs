@@ -28,40 +28,44 @@ pub trait DocumentStage: Send + Sync {
     fn run(&self, document: &mut Document, clock: &Clock) -> Result<(), Halt>;
 }
 
-/// A stage that works on a chunk of documents at once.
+/// A stage that works on a chunk of documents at once. A new model stage implements this one
+/// trait and goes into the pipeline's list where its input layers are ready:
 ///
 /// ```
+/// use std::sync::{Arc, Mutex};
+///
 /// use whosaid::document::Document;
 /// use whosaid::pipeline::{Pipeline, PipelineConfig};
 /// use whosaid::stage::{BatchStage, ChunkClock, Stage};
 ///
-/// /// Counts the tokens of each chunk (a toy: real batch stages run models).
-/// struct CountTokens(std::sync::Mutex<Vec<usize>>);
+/// /// Counts the tokens of each chunk (a toy: a real batch stage runs a model over the chunk).
+/// struct CountTokens {
+///     counts: Arc<Mutex<Vec<usize>>>,
+/// }
 ///
 /// impl BatchStage for CountTokens {
 ///     fn name(&self) -> &'static str {
 ///         "count tokens"
 ///     }
+///
 ///     fn run(&self, documents: &mut [&mut Document], _clock: &ChunkClock) -> whosaid::Result<()> {
-///         let tokens = documents.iter().map(|document| document.segmented.tokens.len()).sum();
-///         self.0.lock().unwrap().push(tokens);
+///         let tokens = documents
+///             .iter()
+///             .map(|document| document.segmented.tokens.len())
+///             .sum();
+///         self.counts.lock().unwrap().push(tokens);
 ///         Ok(())
 ///     }
 /// }
 ///
-/// let counts = std::sync::Arc::new(CountTokens(Default::default()));
+/// let counts = Arc::new(Mutex::new(Vec::new()));
 /// let mut pipeline = Pipeline::new(PipelineConfig::default())?;
-/// // After the segmenter, before quote finding: stage 2 of the list.
-/// pipeline.insert_stage(2, Stage::Batch(Box::new(SharedCount(counts.clone()))));
+/// // Stage 2 of the list: after the segmenter, whose tokens it reads.
+/// pipeline.insert_stage(2, Stage::Batch(Box::new(CountTokens { counts: counts.clone() })));
+/// assert_eq!(pipeline.stage_names()[..3], ["normalise", "segment", "count tokens"]);
 /// pipeline.predict(&["He said so.", "“Yes,” she said."]);
-/// assert_eq!(*counts.0.lock().unwrap(), vec![9]);
-/// # struct SharedCount(std::sync::Arc<CountTokens>);
-/// # impl BatchStage for SharedCount {
-/// #     fn name(&self) -> &'static str { self.0.name() }
-/// #     fn run(&self, documents: &mut [&mut Document], clock: &ChunkClock) -> whosaid::Result<()> {
-/// #         self.0.run(documents, clock)
-/// #     }
-/// # }
+/// // One chunk: "He said so ." and "“ Yes , ” she said ." make 4 + 7 tokens.
+/// assert_eq!(*counts.lock().unwrap(), [11]);
 /// # Ok::<(), whosaid::Error>(())
 /// ```
 pub trait BatchStage: Send + Sync {

@@ -21,6 +21,7 @@ use crate::document::{QuoteStance, TargetStance};
 use crate::error::{Error, Result};
 use crate::labels::MentionKind;
 pub use crate::labels::{StanceLabel, StanceScore};
+use crate::model_file::{self, ModelFile};
 use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
 
 /// Tokens on each side of a target whose states describe its immediate context.
@@ -114,8 +115,12 @@ impl<'a> WindowFeatures<'a> {
 /// labels, divided by a temperature fitted for calibration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StanceHead {
-    /// What the head was trained on and how, for whoever opens the file.
+    pub format: String,
+    pub version: u32,
+    /// What the head was trained on, and the command that rebuilds it.
     pub provenance: String,
+    /// The pooled groups of encoder states the head reads, side by side.
+    pub features: Vec<String>,
     pub encoder: String,
     pub feature_mean: Vec<f32>,
     pub feature_scale: Vec<f32>,
@@ -138,41 +143,59 @@ pub struct StanceHead {
 
 const SHIPPED_HEAD: &str = include_str!("../models/stance-head.json");
 
+/// The head's features: the mean states of the groups of [`pooling_groups`], side by side.
+pub const STANCE_FEATURES: [&str; 3] = ["target_mean", "context_mean", "sentence_mean"];
+
+impl ModelFile for StanceHead {
+    const FORMAT: &'static str = "whosaid-stance-head";
+    const VERSION: u32 = 1;
+
+    fn expected_features() -> Vec<String> {
+        STANCE_FEATURES
+            .iter()
+            .map(|name| name.to_string())
+            .collect()
+    }
+    fn format(&self) -> &str {
+        &self.format
+    }
+    fn version(&self) -> u32 {
+        self.version
+    }
+    fn provenance(&self) -> &str {
+        &self.provenance
+    }
+    fn features(&self) -> &[String] {
+        &self.features
+    }
+    fn validate(&self) -> std::result::Result<(), String> {
+        let features = self.feature_mean.len();
+        let hidden = self.hidden_bias.len();
+        let consistent = features > 0
+            && hidden > 0
+            && self.feature_scale.len() == features
+            && self.hidden_weights.len() == hidden * features
+            && self.output_weights.len() == 3 * hidden
+            && self.output_bias.len() == 3
+            && self.temperature > 0.0;
+        consistent
+            .then_some(())
+            .ok_or_else(|| "the stance head's weights do not have consistent shapes".into())
+    }
+}
+
 impl StanceHead {
     /// The head in `models/stance-head.json`, built into the binary.
     pub fn shipped() -> Result<Self> {
-        Self::parse(SHIPPED_HEAD, Path::new("models/stance-head.json"))
+        model_file::parse(SHIPPED_HEAD, Path::new("models/stance-head.json"))
     }
 
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
-        Self::parse(&text, path)
-    }
-
-    fn parse(text: &str, path: &Path) -> Result<Self> {
-        let head: StanceHead =
-            serde_json::from_str(text).map_err(|error| Error::model(path, error))?;
-        let features = head.feature_mean.len();
-        let hidden = head.hidden_bias.len();
-        let consistent = features > 0
-            && hidden > 0
-            && head.feature_scale.len() == features
-            && head.hidden_weights.len() == hidden * features
-            && head.output_weights.len() == 3 * hidden
-            && head.output_bias.len() == 3
-            && head.temperature > 0.0;
-        if !consistent {
-            return Err(Error::Model {
-                path: path.to_path_buf(),
-                message: "the stance head's weights do not have consistent shapes".into(),
-            });
-        }
-        Ok(head)
+        model_file::load(path)
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string(self).map_err(|error| Error::model(path, error))?;
-        std::fs::write(path, text + "\n").map_err(|error| Error::io(path, error))
+        model_file::save(self, path, false)
     }
 
     pub fn feature_count(&self) -> usize {
@@ -762,6 +785,7 @@ mod tests {
         let mut head = StanceHead::shipped().expect("the shipped head parses");
         head.output_bias.pop();
         let text = serde_json::to_string(&head).unwrap();
-        assert!(StanceHead::parse(&text, Path::new("bad.json")).is_err());
+        let error = model_file::parse::<StanceHead>(&text, Path::new("bad.json")).unwrap_err();
+        assert!(error.to_string().contains("consistent shapes"), "{error}");
     }
 }

@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::eval::brat::read_brat_dir;
 use crate::eval::gold::GoldDocument;
 use crate::eval::metrics::match_predictions;
+use crate::model_file;
 use crate::pipeline::{Pipeline, PipelineConfig};
 
 /// The features and end-to-end labels of every attribution the pipeline makes on `gold`.
@@ -38,14 +39,10 @@ pub fn labelled_attributions(pipeline: &Pipeline, gold: &[GoldDocument]) -> Vec<
 pub fn train_confidence(
     pipeline: &Pipeline,
     gold: &[GoldDocument],
-    trained_on: String,
-    command: String,
+    provenance: String,
 ) -> (ConfidenceModel, usize) {
     let examples = labelled_attributions(pipeline, gold);
-    (
-        ConfidenceModel::fit(&examples, trained_on, command),
-        examples.len(),
-    )
+    (ConfidenceModel::fit(&examples, provenance), examples.len())
 }
 
 /// `whosaid train confidence`: where to read and write.
@@ -83,7 +80,11 @@ impl ConfidenceRecipe {
             self.polnear.display(),
             gold.len()
         );
-        let (model, examples) = train_confidence(&pipeline, &gold, trained_on, command);
+        let (model, examples) = train_confidence(
+            &pipeline,
+            &gold,
+            model_file::provenance(&trained_on, &command),
+        );
         model.save(&self.output)?;
         Ok(Trained {
             output: self.output.clone(),

