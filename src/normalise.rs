@@ -222,7 +222,13 @@ pub fn normalise_checked<C: Check>(original: &str, check: &C) -> Result<Normalis
                 body_start += dateline_len(line);
             }
             if !trimmed.is_empty() {
-                clean_line(&mut builder, body_start, content_end, &mut inside_quote);
+                clean_line(
+                    &mut builder,
+                    body_start,
+                    content_end,
+                    &mut inside_quote,
+                    check,
+                )?;
             }
             if let Some(newline) = newline {
                 builder.copy(newline, newline + 1);
@@ -334,7 +340,13 @@ fn closes_before(ch: Option<char>) -> bool {
     })
 }
 
-fn clean_line(builder: &mut Builder, start: usize, end: usize, inside_quote: &mut bool) {
+fn clean_line<C: Check>(
+    builder: &mut Builder,
+    start: usize,
+    end: usize,
+    inside_quote: &mut bool,
+    check: &C,
+) -> Result<(), C::Stop> {
     let original = builder.original;
     let line = &original[start..end];
     let mut copied_to = start;
@@ -342,6 +354,7 @@ fn clean_line(builder: &mut Builder, start: usize, end: usize, inside_quote: &mu
     let mut at_paragraph_start = true;
     let mut offset = 0;
     while offset < line.len() {
+        check.check()?;
         let rest = &line[offset..];
         let Some(ch) = rest.chars().next() else { break };
         let here = start + offset;
@@ -414,6 +427,7 @@ fn clean_line(builder: &mut Builder, start: usize, end: usize, inside_quote: &mu
         previous = Some(ch);
     }
     builder.copy(copied_to, end);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -72,8 +72,8 @@ pub fn segment_checked<C: Check>(text: &str, check: &C) -> Result<Segmented, C::
             let paragraph = segmented.paragraphs.len();
             segmented.paragraphs.push(line_start..line_end);
             let first_token = segmented.tokens.len();
-            tokenize(text, line_start, line_end, &mut segmented.tokens);
-            split_sentences(text, first_token, paragraph, &mut segmented);
+            tokenize(text, line_start, line_end, &mut segmented.tokens, check)?;
+            split_sentences(text, first_token, paragraph, &mut segmented, check)?;
         }
         line_start = line_end + 1;
     }
@@ -116,7 +116,13 @@ fn is_punct(ch: char) -> bool {
     )
 }
 
-fn tokenize(text: &str, start: usize, end: usize, tokens: &mut Vec<Token>) {
+fn tokenize<C: Check>(
+    text: &str,
+    start: usize,
+    end: usize,
+    tokens: &mut Vec<Token>,
+    check: &C,
+) -> Result<(), C::Stop> {
     let lexicon = Lexicon::get();
     let line = &text[start..end];
     let mut word_start: Option<usize> = None;
@@ -137,6 +143,7 @@ fn tokenize(text: &str, start: usize, end: usize, tokens: &mut Vec<Token>) {
         }
     };
     while let Some((at, ch)) = chars.next() {
+        check.check()?;
         let next = chars.peek().map(|&(_, next)| next);
         let single = if ch.is_whitespace() {
             None
@@ -184,6 +191,7 @@ fn tokenize(text: &str, start: usize, end: usize, tokens: &mut Vec<Token>) {
     if let Some(from) = word_start {
         finish_word(tokens, from, line.len());
     }
+    Ok(())
 }
 
 /// Token ranges inside a paragraph that lie between an opening mark and its closing mark.
@@ -204,7 +212,13 @@ fn quoted_regions(tokens: &[Token]) -> Vec<Range<usize>> {
     regions
 }
 
-fn split_sentences(text: &str, first_token: usize, paragraph: usize, segmented: &mut Segmented) {
+fn split_sentences<C: Check>(
+    text: &str,
+    first_token: usize,
+    paragraph: usize,
+    segmented: &mut Segmented,
+    check: &C,
+) -> Result<(), C::Stop> {
     let lexicon = Lexicon::get();
     let tokens = &segmented.tokens[first_token..];
     // Whether each token lies strictly inside a quoted region, and not on its last token: a
@@ -224,6 +238,7 @@ fn split_sentences(text: &str, first_token: usize, paragraph: usize, segmented: 
     let mut breaks = Vec::new();
     let mut index = 0;
     while index < tokens.len() {
+        check.check()?;
         let token = tokens[index];
         let word = &text[token.start..token.end];
         let terminal = match token.kind {
@@ -266,6 +281,7 @@ fn split_sentences(text: &str, first_token: usize, paragraph: usize, segmented: 
         }
         sentence_start = end;
     }
+    Ok(())
 }
 
 fn push_sentence(
