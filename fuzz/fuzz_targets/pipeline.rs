@@ -24,8 +24,17 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let pipeline = PIPELINE.get_or_init(|| Pipeline::new(PipelineConfig::default()).unwrap());
+    // No time budget: a slow input must show as a libFuzzer timeout, not as a timeout record.
+    let pipeline = PIPELINE.get_or_init(|| {
+        Pipeline::new(PipelineConfig {
+            budget: None,
+            ..PipelineConfig::default()
+        })
+        .unwrap()
+    });
     let record = pipeline.extract("fuzz", text);
+    // The pipeline turns a panic into an error record so that a batch goes on; here it is a bug.
+    assert!(record.error.is_none(), "{:?}", record.error);
     let chars: Vec<char> = text.chars().collect();
     for (i, quote) in record.quotes.iter().enumerate() {
         let c = &quote.content;
