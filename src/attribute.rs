@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+pub use crate::document::attribution::{Attribution, Features, Resolution};
 use crate::document::Document;
 use crate::labels::{EntityKind, MentionKind, QuoteKind};
 use crate::lexicon::{contains_lower, Lexicon, PronounReference};
@@ -12,54 +13,6 @@ use crate::quotes::{token_text, Cue, Pattern, Quote, SourceSite};
 use crate::segment::{Segmented, TokenKind};
 use crate::speakers::Speakers;
 use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
-
-/// A quote with its speaker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attribution {
-    pub kind: QuoteKind,
-    /// Byte offsets of the content in the cleaned view.
-    pub start: usize,
-    pub end: usize,
-    pub cue: Option<Cue>,
-    pub pattern: Pattern,
-    /// The source mention, an index into [`Speakers::mentions`].
-    pub mention: Option<usize>,
-    /// The speaker entity, an index into [`Speakers::entities`].
-    pub entity: Option<usize>,
-    pub features: Features,
-    pub confidence: f64,
-}
-
-/// How a source was reached, for the confidence model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Resolution {
-    /// The mention names its entity.
-    #[default]
-    Direct,
-    /// A pronoun or nominal resolved to the previous speaker.
-    PreviousSpeaker,
-    /// A pronoun or nominal resolved to an earlier mention.
-    EarlierMention,
-    /// A pronoun or nominal that nothing resolved; it stands for itself.
-    Unresolved,
-}
-
-/// What the confidence model knows about an attribution.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Features {
-    pub pattern: Option<Pattern>,
-    pub mention_kind: Option<MentionKind>,
-    pub resolution: Resolution,
-    pub speech_cue: bool,
-    pub content_words: usize,
-    pub cue_distance: usize,
-    pub source_after_cue: bool,
-    pub sentences_since_speaker: usize,
-    pub starts_with_that: bool,
-    pub quote_kind: Option<QuoteKind>,
-    pub named_entity: bool,
-    pub cues_in_sentence: usize,
-}
 
 /// How many sentences back a pronoun may look for the previous speaker.
 const SPEAKER_MEMORY_SENTENCES: usize = 3;

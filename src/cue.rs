@@ -12,10 +12,9 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::document::segmented::{token_text, Token, TokenKind};
 use crate::error::{Error, Result};
 use crate::lexicon::{contains_lower, Lexicon};
-use crate::quotes::token_text;
-use crate::segment::{Token, TokenKind};
 
 /// The learned cue model.
 #[derive(Debug, Clone, Serialize, Deserialize)]

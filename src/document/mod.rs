@@ -5,20 +5,27 @@
 //! [`Document::span`] maps them back to a [`Span`] of the original. Offsets become the output's
 //! code points once, in [`Document::to_record`], the last step.
 
+pub mod attribution;
+pub mod normalised;
+pub mod quotes;
+pub mod segmented;
+pub mod speakers;
+
 use std::ops::Range;
 use std::time::Duration;
 
-use crate::attribute::Attribution;
 use crate::labels::{ErrorKind, StanceScore};
-use crate::normalise::Normalised;
 use crate::offsets::CharIndex;
-use crate::quotes::{Quote, QuotedRegion};
 use crate::record::{
     DocumentRecord, EntityRecord, ErrorRecord, MentionRecord, QuoteRecord, SpanRecord,
     SpeakerRecord, TargetRecord,
 };
-use crate::segment::Segmented;
-use crate::speakers::Speakers;
+
+use attribution::Attribution;
+use normalised::Normalised;
+use quotes::{Quote, QuotedRegion};
+use segmented::Segmented;
+use speakers::Speakers;
 
 /// A byte range of a document's original text: the one span type inside the library. The
 /// output's code-point offsets are made from it at the record edge.
