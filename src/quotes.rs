@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use crate::cue::CueModel;
-use crate::lexicon::{contains_lower, Lexicon, CUE_PHRASES};
+use crate::lexicon::{contains_lower, Lexicon};
 use crate::normalise::Normalised;
 use crate::record::QuoteKind;
 use crate::segment::{Segmented, Token, TokenKind};
@@ -101,12 +101,6 @@ pub struct Quote {
 const MAX_SOURCE_TOKENS: usize = 8;
 /// Indirect content shorter than this (in words, "that" not counted) is not a proposition.
 const MIN_INDIRECT_WORDS: usize = 2;
-
-/// Words that make the following word a noun rather than a verb: "the report", "his claim".
-const DETERMINERS: &[&str] = &[
-    "the", "a", "an", "his", "her", "their", "its", "our", "my", "your", "this", "that", "these",
-    "those", "no", "any", "every", "each",
-];
 
 /// Words that open a prepositional phrase, which is not reported content.
 const PREPOSITIONS: &[&str] = &[
@@ -221,7 +215,7 @@ fn cue_at(
         return None;
     }
     let word = token_text(text, token);
-    for phrase in CUE_PHRASES {
+    for phrase in &lexicon.cue_phrases {
         let matches = phrase.iter().enumerate().all(|(offset, part)| {
             index + offset < sentence_end
                 && token_text(text, &tokens[index + offset]).eq_ignore_ascii_case(part)
@@ -246,9 +240,11 @@ fn cue_at(
     if !is_cue {
         return None;
     }
-    let after_determiner = index
-        .checked_sub(1)
-        .is_some_and(|before| DETERMINERS.contains(&token_text(text, &tokens[before])));
+    let after_determiner = index.checked_sub(1).is_some_and(|before| {
+        lexicon
+            .determiners
+            .contains(token_text(text, &tokens[before]))
+    });
     (!after_determiner).then_some(index..index + 1)
 }
 
@@ -487,9 +483,10 @@ fn is_name_like(text: &str, token: &Token) -> bool {
         && (word.chars().next().is_some_and(char::is_uppercase)
             || contains_lower(&lexicon.titles, word)
             || contains_lower(&lexicon.nominal_sources, word)
+            || lexicon.articles.contains(word)
             || matches!(
                 word,
-                "he" | "she" | "they" | "we" | "i" | "the" | "a" | "an" | "of" | "de" | "who"
+                "he" | "she" | "they" | "we" | "i" | "of" | "de" | "who"
             )
             || lexicon.auxiliaries.contains(word))
 }
