@@ -1,4 +1,4 @@
-//! Word lists that the rule stages consult.
+//! Word lists that the rule stages consult, and the quotation marks that they and eval share.
 //!
 //! The lists are plain text in `data/lexicon/`, compiled in, so that they can be reviewed and
 //! edited as data. A list file holds one entry a line, in lower case (lookups lower-case the
@@ -13,6 +13,20 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
+
+/// Every glyph that stands for a double quotation mark in news text. Normalisation rewrites each
+/// of them as `“` or `”`.
+pub const DOUBLE_QUOTATION_MARKS: [char; 8] = ['"', '“', '”', '„', '‟', '«', '»', '″'];
+
+/// Double quotation marks spelt with two characters: the New York Times's two apostrophes, and
+/// two backticks.
+pub const DOUBLE_QUOTATION_DIGRAPHS: [&str; 2] = ["''", "``"];
+
+/// The marks that make a gold quote direct when whosaid is scored. They follow the scoring
+/// convention of the shared data (`../shared/data/README.md`) rather than
+/// [`DOUBLE_QUOTATION_MARKS`], so that whosaid's numbers agree with other systems scored the same
+/// way: the convention leaves out `‟`, `″` and the digraphs.
+pub const SCORED_DOUBLE_QUOTATION_MARKS: [char; 6] = ['"', '“', '”', '„', '«', '»'];
 
 macro_rules! list_files {
     ($($constant:ident = $file:literal;)*) => {
@@ -273,5 +287,12 @@ mod tests {
         assert!(lexicon.countries.contains("united states"));
         assert_eq!(lexicon.first_names.len(), entries(FIRST_NAMES).count());
         assert!(contains_lower(&lexicon.cue_words, "Said"));
+    }
+
+    #[test]
+    fn the_scored_marks_are_double_quotation_marks() {
+        for mark in SCORED_DOUBLE_QUOTATION_MARKS {
+            assert!(DOUBLE_QUOTATION_MARKS.contains(&mark), "{mark}");
+        }
     }
 }

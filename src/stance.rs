@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::lexicon::DOUBLE_QUOTATION_MARKS;
 use crate::offsets::byte_offsets;
 use crate::record::{DocumentRecord, MentionKind, MentionRecord, SpanRecord};
 
@@ -448,7 +449,7 @@ fn ends_sentence(text: &str, at: usize) -> bool {
     let followed = rest
         .chars()
         .next()
-        .is_none_or(|next| next.is_whitespace() || matches!(next, '"' | '“' | '”'));
+        .is_none_or(|next| next.is_whitespace() || DOUBLE_QUOTATION_MARKS.contains(&next));
     match bytes[at] {
         b'?' | b'!' => followed,
         b'.' => followed && at > 0 && !bytes[at - 1].is_ascii_uppercase(),

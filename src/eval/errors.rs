@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::gold::{GoldAttribution, GoldDocument, Piece};
 use super::metrics::{
     greedy_one_to_one, non_empty, pair_documents, pieces_extent, span_region, stripped, Candidate,
-    ScoredDocument, DOUBLE_QUOTATION_MARKS, MIN_OVERLAP_IOU,
+    ScoredDocument, MIN_OVERLAP_IOU,
 };
-use crate::lexicon::Lexicon;
+use crate::lexicon::{Lexicon, SCORED_DOUBLE_QUOTATION_MARKS};
 use crate::record::{DocumentRecord, MentionKind, QuoteKind, QuoteRecord, SpanRecord};
 
 /// Characters of context shown on each side of an error unless the caller asks otherwise.
@@ -353,7 +353,7 @@ pub fn gold_quote_kind(text: &str, attribution: &GoldAttribution) -> QuoteKind {
 }
 
 fn quote_kind_of(chars: &[char], content: &[Piece]) -> QuoteKind {
-    let is_mark = |c: &char| DOUBLE_QUOTATION_MARKS.contains(c);
+    let is_mark = |c: &char| SCORED_DOUBLE_QUOTATION_MARKS.contains(c);
     let quoted = content.iter().any(|piece| {
         let (start, end) = stripped(chars, piece.start, piece.end);
         chars[start..end].iter().any(is_mark)
@@ -368,7 +368,7 @@ fn quote_kind_of(chars: &[char], content: &[Piece]) -> QuoteKind {
         .iter()
         .rev()
         .take(2)
-        .any(|c| DOUBLE_QUOTATION_MARKS.contains(c));
+        .any(|c| SCORED_DOUBLE_QUOTATION_MARKS.contains(c));
     if opens && closes && span.len() > 1 {
         QuoteKind::Direct
     } else {
