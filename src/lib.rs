@@ -40,7 +40,8 @@
 //! [`eval`] scores predictions against labelled quotes (PolNeAR brat standoff or whosaid's JSONL
 //! gold), and [`confidence`] holds the model that turns attribution features into probabilities.
 //! [`render`] draws a record and its text as a self-contained HTML page (and a corpus index),
-//! which [`pages`] writes to a folder.
+//! which [`pages`] writes to a folder; [`html`] escapes text for these pages and for the eval
+//! report.
 
 pub mod attribute;
 pub mod batch;
@@ -50,6 +51,7 @@ pub mod cue;
 pub mod encoder;
 pub mod error;
 pub mod eval;
+pub mod html;
 pub mod input;
 pub mod lexicon;
 pub mod normalise;
