@@ -256,10 +256,13 @@ mod tests {
 
     #[test]
     fn two_column_and_phrase_files_are_well_formed() {
+        let mut pronouns = HashSet::new();
         for line in entries(SOURCE_PRONOUNS) {
+            let (pronoun, _) = pronoun_columns(line)
+                .unwrap_or_else(|| panic!("source_pronouns.txt: {line:?} is not two columns"));
             assert!(
-                pronoun_columns(line).is_some(),
-                "source_pronouns.txt: {line:?}"
+                pronouns.insert(pronoun),
+                "source_pronouns.txt: {pronoun:?} twice"
             );
         }
         for phrase in entries(CUE_PHRASES) {
