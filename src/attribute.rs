@@ -334,7 +334,8 @@ fn extend_apposition(
     }
     let opener = token_text(text, &tokens[comma + 1]);
     let appositive = tokens[comma + 1].kind == TokenKind::Word
-        && (matches!(opener, "a" | "an" | "the" | "who")
+        && (Lexicon::get().articles.contains(opener)
+            || opener == "who"
             || opener.chars().next().is_some_and(char::is_lowercase)
                 && contains_lower(&Lexicon::get().titles, opener));
     if !appositive {

@@ -46,7 +46,8 @@
 //!
 //! [`eval`] scores predictions against labelled quotes (PolNeAR brat standoff or whosaid's JSONL
 //! gold); [`train`] fits every model. [`render`] draws a record and its text as a
-//! self-contained HTML page (and a corpus index), which [`pages`] writes to a folder.
+//! self-contained HTML page (and a corpus index), which [`pages`] writes to a folder; [`html`]
+//! escapes text for these pages and for the eval report.
 
 pub mod attribute;
 pub mod batch;
@@ -57,6 +58,7 @@ pub mod document;
 pub mod encoder;
 pub mod error;
 pub mod eval;
+pub mod html;
 pub mod input;
 pub mod labels;
 pub mod lexicon;

@@ -8,8 +8,11 @@
 //! on the cleaned view are reported on the original.
 //!
 //! In the cleaned view every double quotation mark is written as `“` when it opens and `”` when it
-//! closes, whatever glyph the original used (`"`, `“`, `”`, `„`, `«`, `»`, or the New York Times's
-//! two apostrophes `''`), and [`Normalised::marks`] lists them with their role.
+//! closes, whatever glyph the original used (any of [`DOUBLE_QUOTATION_MARKS`] or
+//! [`DOUBLE_QUOTATION_DIGRAPHS`], such as the New York Times's two apostrophes `''`), and
+//! [`Normalised::marks`] lists them with their role.
+
+use crate::lexicon::{DOUBLE_QUOTATION_DIGRAPHS, DOUBLE_QUOTATION_MARKS};
 
 use crate::document::normalised::Run;
 pub use crate::document::normalised::{MarkRole, Normalised, QuoteMark};
@@ -241,11 +244,14 @@ fn dateline_len(line: &str) -> usize {
 
 /// The byte length of the double quotation mark at the start of `text`, if there is one.
 fn quote_glyph_len(text: &str) -> Option<usize> {
-    if text.starts_with("''") || text.starts_with("``") {
-        return Some(2);
+    if let Some(digraph) = DOUBLE_QUOTATION_DIGRAPHS
+        .iter()
+        .find(|digraph| text.starts_with(*digraph))
+    {
+        return Some(digraph.len());
     }
     let ch = text.chars().next()?;
-    matches!(ch, '"' | '“' | '”' | '„' | '‟' | '«' | '»' | '″').then(|| ch.len_utf8())
+    DOUBLE_QUOTATION_MARKS.contains(&ch).then(|| ch.len_utf8())
 }
 
 /// Whether a quotation mark after `ch` can open a quotation: it stands after a space or bracket.

@@ -12,7 +12,7 @@ pub use crate::document::quotes::{Cue, Pattern, Quote, QuotedRegion, SourceSite}
 pub use crate::document::segmented::token_text;
 use crate::document::Document;
 use crate::labels::QuoteKind;
-use crate::lexicon::{contains_lower, Lexicon, CUE_PHRASES};
+use crate::lexicon::{contains_lower, Lexicon};
 use crate::normalise::Normalised;
 use crate::segment::{Segmented, Token, TokenKind};
 use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
@@ -31,12 +31,6 @@ pub enum CueDetector<'a> {
 const MAX_SOURCE_TOKENS: usize = 8;
 /// Indirect content shorter than this (in words, "that" not counted) is not a proposition.
 const MIN_INDIRECT_WORDS: usize = 2;
-
-/// Words that make the following word a noun rather than a verb: "the report", "his claim".
-const DETERMINERS: &[&str] = &[
-    "the", "a", "an", "his", "her", "their", "its", "our", "my", "your", "this", "that", "these",
-    "those", "no", "any", "every", "each",
-];
 
 /// Words that open a prepositional phrase, which is not reported content.
 const PREPOSITIONS: &[&str] = &[
@@ -160,7 +154,7 @@ fn cue_at(
         return None;
     }
     let word = token_text(text, token);
-    for phrase in CUE_PHRASES {
+    for phrase in &lexicon.cue_phrases {
         let matches = phrase.iter().enumerate().all(|(offset, part)| {
             index + offset < sentence_end
                 && token_text(text, &tokens[index + offset]).eq_ignore_ascii_case(part)
@@ -185,9 +179,11 @@ fn cue_at(
     if !is_cue {
         return None;
     }
-    let after_determiner = index
-        .checked_sub(1)
-        .is_some_and(|before| DETERMINERS.contains(&token_text(text, &tokens[before])));
+    let after_determiner = index.checked_sub(1).is_some_and(|before| {
+        lexicon
+            .determiners
+            .contains(token_text(text, &tokens[before]))
+    });
     (!after_determiner).then_some(index..index + 1)
 }
 
@@ -476,9 +472,10 @@ fn is_name_like(text: &str, token: &Token) -> bool {
         && (word.chars().next().is_some_and(char::is_uppercase)
             || contains_lower(&lexicon.titles, word)
             || contains_lower(&lexicon.nominal_sources, word)
+            || lexicon.articles.contains(word)
             || matches!(
                 word,
-                "he" | "she" | "they" | "we" | "i" | "the" | "a" | "an" | "of" | "de" | "who"
+                "he" | "she" | "they" | "we" | "i" | "of" | "de" | "who"
             )
             || lexicon.auxiliaries.contains(word))
 }

@@ -16,8 +16,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::html::{escape_html, json_for_script, push_escaped};
 use crate::offsets::byte_offsets;
 use crate::record::{DocumentRecord, EntityRecord, QuoteKind, QuoteRecord, SpanRecord};
 use crate::stance::StanceLabel;
@@ -95,144 +98,10 @@ impl std::fmt::Display for Colour {
     }
 }
 
-const PAGE_SCRIPT: &str = r#"(function () {
-  "use strict";
-  var text = document.getElementById("article-text");
-  var tip = document.getElementById("tooltip");
-  var clear = document.getElementById("clear-filter");
-  var status = document.getElementById("filter-status");
-  var buttons = Array.prototype.slice.call(document.querySelectorAll(".speaker-filter"));
-  var allStatus = status ? status.textContent : "";
-  var active = null;
-
-  // The tooltip copies the server-made description node, so no input is ever parsed as HTML.
-  function describe(element) {
-    var source = document.getElementById(element.getAttribute("data-tip"));
-    if (!source || !tip) return;
-    var copy = source.cloneNode(true);
-    copy.removeAttribute("id");
-    tip.replaceChildren(copy);
-    tip.hidden = false;
-    var box = element.getBoundingClientRect();
-    var width = document.documentElement.clientWidth;
-    var left = Math.min(box.left, width - tip.offsetWidth - 8);
-    tip.style.left = Math.max(4, left) + window.scrollX + "px";
-    tip.style.top = box.bottom + window.scrollY + 6 + "px";
-  }
-  function hideTip() { if (tip) tip.hidden = true; }
-  function go(id) {
-    var target = document.getElementById(id);
-    if (!target) return;
-    target.focus({ preventScroll: true });
-    target.scrollIntoView({ block: "center" });
-    target.classList.add("flash");
-    setTimeout(function () { target.classList.remove("flash"); }, 1200);
-  }
-  if (text) {
-    text.addEventListener("mouseover", function (event) {
-      var element = event.target.closest("[data-tip]");
-      if (element) describe(element);
-    });
-    text.addEventListener("mouseout", function (event) {
-      var to = event.relatedTarget;
-      if (!to || !to.closest || !to.closest("[data-tip]")) hideTip();
-    });
-    text.addEventListener("focusin", function (event) {
-      var element = event.target.closest("[data-tip]");
-      if (element) describe(element);
-    });
-    text.addEventListener("focusout", hideTip);
-    text.addEventListener("click", function (event) {
-      var element = event.target.closest("[data-goto]");
-      var selection = window.getSelection();
-      // Selecting text is reading, not following a link.
-      if (!element || (selection && !selection.isCollapsed)) return;
-      go(element.getAttribute("data-goto"));
-    });
-    text.addEventListener("keydown", function (event) {
-      if (event.key !== "Enter") return;
-      var element = event.target.closest("[data-goto]");
-      if (!element) return;
-      event.preventDefault();
-      go(element.getAttribute("data-goto"));
-    });
-  }
-  function setFilter(group) {
-    active = group;
-    var marked = text ? text.querySelectorAll("[data-group]") : [];
-    for (var i = 0; i < marked.length; i++) {
-      marked[i].classList.toggle("filtered-out", group !== null && marked[i].getAttribute("data-group") !== group);
-    }
-    var name = "";
-    buttons.forEach(function (button) {
-      var on = group !== null && button.getAttribute("data-group") === group;
-      if (on) name = button.getAttribute("data-speaker");
-      button.setAttribute("aria-pressed", on ? "true" : "false");
-      var item = button.closest(".speaker");
-      if (item) item.classList.toggle("filtered-out", group !== null && !on);
-    });
-    document.body.classList.toggle("filtering", group !== null);
-    if (clear) clear.disabled = group === null;
-    if (status) status.textContent = group === null ? allStatus : (name ? "Showing only the quotes of " + name + "." : "Showing only the quotes with no speaker.");
-  }
-  buttons.forEach(function (button) {
-    button.addEventListener("click", function () {
-      var group = button.getAttribute("data-group");
-      setFilter(active === group ? null : group);
-    });
-  });
-  if (clear) clear.addEventListener("click", function () { setFilter(null); });
-  document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape") return;
-    hideTip();
-    if (active !== null) setFilter(null);
-  });
-})();
-"#;
-
-const BASE_STYLE: &str = r#":root { color-scheme: light; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-body { margin: 0; color: #1d1d1f; background: #f6f6f4; line-height: 1.5; }
-header { padding: 0.9rem 1.5rem; background: #fff; border-bottom: 1px solid #ddd; }
-header h1 { font-size: 1.2rem; margin: 0 0 0.25rem; overflow-wrap: anywhere; }
-header p { margin: 0.2rem 0; color: #555; font-size: 0.9rem; }
-a { color: #1a5fb4; }
-main { display: flex; gap: 1.5rem; padding: 1rem 1.5rem; align-items: flex-start; }
-.text { flex: 1 1 auto; max-width: 50rem; margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; background: #fff; padding: 1rem 1.25rem; border: 1px solid #ddd; border-radius: 6px; font: 1.02rem/1.7 Georgia, "DejaVu Serif", serif; }
-.panel { flex: 0 0 22rem; position: sticky; top: 1rem; max-height: calc(100vh - 2rem); overflow: auto; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 0.75rem 1rem; font-size: 0.9rem; }
-.panel h2 { font-size: 1rem; margin: 0.25rem 0 0.5rem; }
-.panel ul { list-style: none; padding: 0; margin: 0; }
-.speaker { margin: 0 0 0.75rem; }
-.speaker.filtered-out { opacity: 0.45; }
-.speaker-filter { display: flex; align-items: center; gap: 0.4rem; width: 100%; text-align: left; font: inherit; font-weight: 600; background: #f3f3f3; border: 1px solid #ccc; border-radius: 4px; padding: 0.3rem 0.5rem; cursor: pointer; }
-.speaker-filter[aria-pressed="true"] { background: var(--bg); border-color: var(--bd); }
-.swatch { flex: none; width: 0.9rem; height: 0.9rem; border-radius: 3px; background: var(--bg); border: 2px solid var(--bd); }
-.count { margin-left: auto; font-weight: 400; color: #555; white-space: nowrap; }
-.role { color: #555; margin: 0.15rem 0 0 0.2rem; }
-.speaker ol { margin: 0.3rem 0 0 1.4rem; padding: 0; }
-.speaker li { margin: 0.15rem 0; }
-.speaker .meta { color: #666; font-size: 0.8rem; white-space: nowrap; }
-#clear-filter { font: inherit; margin: 0 0 0.75rem; padding: 0.25rem 0.6rem; cursor: pointer; }
-#filter-status { margin: 0 0 0.4rem; color: #333; }
-.quote { background: var(--bg); box-shadow: inset 0 -2px 0 var(--bd); border-radius: 2px; cursor: pointer; }
-.quote.uncertain { outline: 2px dashed var(--bd); outline-offset: 1px; }
-.unc::after { content: "?"; display: inline-block; margin-left: 0.1em; padding: 0 0.3em; border-radius: 0.6em; font: 700 0.7rem/1.3 system-ui, sans-serif; vertical-align: super; color: #fff; background: #b3261e; }
-.cue { text-decoration: underline 2px var(--bd); text-underline-offset: 3px; }
-.mention { font-weight: 700; border-bottom: 3px double var(--bd); cursor: pointer; }
-.text .filtered-out { background: transparent; box-shadow: none; outline: none; text-decoration: none; border-color: transparent; font-weight: inherit; color: #8a8a8a; }
-.unc.filtered-out { display: none; }
-.flash { animation: flash 1.2s ease-out; }
-@keyframes flash { from { box-shadow: 0 0 0 4px #f5c211; } to { box-shadow: 0 0 0 0 transparent; } }
-:focus-visible { outline: 3px solid #1a5fb4; outline-offset: 2px; }
-#tooltip { position: absolute; z-index: 10; max-width: 26rem; background: #222; color: #fff; padding: 0.45rem 0.65rem; border-radius: 6px; font: 0.85rem/1.4 system-ui, sans-serif; box-shadow: 0 2px 8px rgba(0, 0, 0, 0.3); pointer-events: none; }
-#tooltip p { margin: 0; }
-.tip-uncertain { color: #ffb4a9; font-weight: 700; }
-.error { background: #fde7e9; border: 1px solid #c23a55; padding: 0.75rem 1rem; border-radius: 6px; }
-table { border-collapse: collapse; background: #fff; margin: 0 0 1.5rem; }
-th, td { border: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
-td.n { text-align: right; }
-.index { padding: 1rem 1.5rem; }
-@media (max-width: 820px) { main { flex-direction: column; } .panel { position: static; max-height: none; width: auto; flex-basis: auto; } }
-"#;
+// The page's script and the base of its style live in files of their own, so that they can be
+// read and checked as JavaScript and CSS; the page's policy pins them by hash as they are.
+const PAGE_SCRIPT: &str = include_str!("render/page.js");
+const BASE_STYLE: &str = include_str!("render/page.css");
 
 /// The page style: the base rules and one class per palette colour.
 fn style() -> &'static str {
@@ -266,71 +135,10 @@ fn content_security_policy() -> &'static str {
 }
 
 fn csp_hash(source: &str) -> String {
-    format!("sha256-{}", base64(&Sha256::digest(source.as_bytes())))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let value = (u32::from(chunk[0]) << 16)
-            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
-            | u32::from(chunk.get(2).copied().unwrap_or(0));
-        for position in 0..4 {
-            if position <= chunk.len() {
-                out.push(char::from(
-                    ALPHABET[(value >> (18 - 6 * position)) as usize & 63],
-                ));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Appends `text` escaped for HTML text and for attribute values in either quote. Control
-/// characters other than tab and line ends are not allowed in HTML; they become U+FFFD, one for
-/// one, so the page still shows where they were.
-pub fn push_escaped(out: &mut String, text: &str) {
-    for character in text.chars() {
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' | '\r' => out.push(character),
-            control if control.is_control() => out.push('\u{FFFD}'),
-            other => out.push(other),
-        }
-    }
-}
-
-/// `text` escaped for HTML text and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    push_escaped(&mut out, text);
-    out
-}
-
-/// JSON that is safe inside a `<script>` element: no `</script>` or `<!--` can end or change
-/// the element, and U+2028/U+2029 (line ends to old JavaScript parsers) are escaped. The
-/// characters replaced can only occur inside JSON strings, where the escapes mean the same.
-pub fn json_for_script(value: &impl serde::Serialize) -> String {
-    let json = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
-    let mut out = String::with_capacity(json.len());
-    for character in json.chars() {
-        match character {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            other => out.push(other),
-        }
-    }
-    out
+    format!(
+        "sha256-{}",
+        STANDARD.encode(Sha256::digest(source.as_bytes()))
+    )
 }
 
 /// A file name for a document's page: ids may hold slashes, dots or anything else, so only
@@ -1335,31 +1143,6 @@ mod tests {
     }
 
     #[test]
-    fn escaping_makes_markup_inert() {
-        assert_eq!(
-            escape_html(r#"<script>alert("x")</script> & 'y'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
-        );
-        assert_eq!(
-            escape_html("a\u{0}b\u{7}\tc\r\n“é😀”"),
-            "a\u{FFFD}b\u{FFFD}\tc\r\n“é😀”"
-        );
-        assert_eq!(escape_html(""), "");
-    }
-
-    #[test]
-    fn json_in_script_cannot_end_the_script() {
-        let value = serde_json::json!({"id": "</script><!-- & \u{2028}\u{2029} -->"});
-        let json = json_for_script(&value);
-        assert!(
-            !json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']),
-            "{json}"
-        );
-        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, value);
-    }
-
-    #[test]
     fn page_file_names_stay_in_the_folder() {
         assert_eq!(
             page_file_name("000_86905691883c5ace"),
@@ -1374,12 +1157,8 @@ mod tests {
     }
 
     #[test]
-    fn base64_matches_known_values() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-        // SHA-256 of the empty string, as browsers hash it for CSP.
+    fn csp_hashes_are_what_browsers_compute() {
+        // SHA-256 of the empty string, base64 with padding, as browsers hash it for CSP.
         assert_eq!(
             csp_hash(""),
             "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="

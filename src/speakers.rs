@@ -11,7 +11,7 @@ use std::ops::Range;
 pub use crate::document::speakers::{Entity, Mention, Speakers};
 use crate::document::Document;
 use crate::labels::{EntityKind, MentionKind};
-use crate::lexicon::{contains_lower, Lexicon, SOURCE_PRONOUNS};
+use crate::lexicon::{contains_lower, Lexicon};
 use crate::names::spelling_variant;
 use crate::quotes::{token_text, QuotedRegion};
 use crate::segment::{Segmented, Token, TokenKind};
@@ -23,7 +23,6 @@ const CONNECTORS: &[&str] = &[
 const PERSON_CONNECTORS: &[&str] = &[
     "de", "da", "van", "von", "der", "den", "bin", "al", "du", "del", "di",
 ];
-const HONORIFICS: &[&str] = &["mr.", "mrs.", "ms.", "dr.", "sir", "dame", "lord"];
 const NOMINAL_MODIFIERS: &[&str] = &[
     "the",
     "a",
@@ -56,7 +55,6 @@ const NOMINAL_MODIFIERS: &[&str] = &[
     "party",
     "press",
 ];
-const DETERMINERS_IN_MENTIONS: &[&str] = &["the", "a", "an"];
 
 fn lower(word: &str) -> String {
     strip_possessive(word).to_lowercase()
@@ -278,7 +276,9 @@ fn find_names(
 /// Words that are titles elsewhere but names here: "State" in "Islamic State" is not a title
 /// when nothing follows it.
 fn is_name_only_lexeme(word: &str, remaining: usize) -> bool {
-    remaining == 1 && !HONORIFICS.contains(&lower(word).as_str()) && is_capitalised(word)
+    remaining == 1
+        && !Lexicon::get().honorifics.contains(lower(word).as_str())
+        && is_capitalised(word)
 }
 
 fn lower_join(text: &str, tokens: &[Token], range: Range<usize>) -> String {
@@ -349,10 +349,7 @@ fn find_pronouns_and_nominals(
         }
         let word = token_text(text, &tokens[index]);
         let lowered = word.to_lowercase();
-        if let Some(&(_, reference)) = SOURCE_PRONOUNS
-            .iter()
-            .find(|(pronoun, _)| *pronoun == lowered)
-        {
+        if let Some(&reference) = lexicon.source_pronouns.get(lowered.as_str()) {
             speakers.mentions.push(Mention {
                 tokens: index..index + 1,
                 start: tokens[index].start,
@@ -391,7 +388,9 @@ fn find_pronouns_and_nominals(
                 break;
             }
             start -= 1;
-            if DETERMINERS_IN_MENTIONS.contains(&previous_lower.as_str()) {
+            // Only an article closes the mention: the other determiners would cut "Many of his
+            // supporters" to "his supporters", and change what PolNeAR scores.
+            if lexicon.articles.contains(previous_lower.as_str()) {
                 break;
             }
         }
@@ -512,7 +511,9 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
 }
 
 fn is_honorific(title: &str) -> bool {
-    HONORIFICS.contains(&title.to_lowercase().as_str())
+    Lexicon::get()
+        .honorifics
+        .contains(title.to_lowercase().as_str())
 }
 
 fn entity_key(words: &[String], kind: Option<EntityKind>) -> String {

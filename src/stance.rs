@@ -23,6 +23,7 @@ use crate::labels::MentionKind;
 pub use crate::labels::{StanceLabel, StanceScore};
 use crate::model_file::{self, ModelFile};
 use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
+use crate::lexicon::DOUBLE_QUOTATION_MARKS;
 
 /// Tokens on each side of a target whose states describe its immediate context.
 pub const LOCAL_WINDOW: usize = 6;
@@ -421,7 +422,7 @@ fn ends_sentence(text: &str, at: usize) -> bool {
     let followed = rest
         .chars()
         .next()
-        .is_none_or(|next| next.is_whitespace() || matches!(next, '"' | '“' | '”'));
+        .is_none_or(|next| next.is_whitespace() || DOUBLE_QUOTATION_MARKS.contains(&next));
     match bytes[at] {
         b'?' | b'!' => followed,
         b'.' => followed && at > 0 && !bytes[at - 1].is_ascii_uppercase(),

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::gold::{GoldAttribution, GoldDocument, Piece};
 use super::metrics::{
     greedy_one_to_one, non_empty, pair_documents, pieces_extent, span_region, stripped, Candidate,
-    ScoredDocument, DOUBLE_QUOTATION_MARKS, MIN_OVERLAP_IOU,
+    ScoredDocument, MIN_OVERLAP_IOU,
 };
-use crate::lexicon::{Lexicon, SOURCE_PRONOUNS};
+use crate::lexicon::{Lexicon, SCORED_DOUBLE_QUOTATION_MARKS};
 use crate::record::{DocumentRecord, MentionKind, QuoteKind, QuoteRecord, SpanRecord};
 
 /// Characters of context shown on each side of an error unless the caller asks otherwise.
@@ -28,7 +28,6 @@ const CONTEXT_SPAN_CHARS: usize = 60;
 /// Pronouns that are not in the lexicon's list of source pronouns (which holds subject forms
 /// only) but do occur as annotated sources.
 const OTHER_PRONOUNS: [&str; 6] = ["you", "him", "her", "them", "us", "me"];
-const DETERMINERS: [&str; 6] = ["the", "a", "an", "this", "that", "these"];
 
 /// What went wrong in an [`ErrorCase`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -354,7 +353,7 @@ pub fn gold_quote_kind(text: &str, attribution: &GoldAttribution) -> QuoteKind {
 }
 
 fn quote_kind_of(chars: &[char], content: &[Piece]) -> QuoteKind {
-    let is_mark = |c: &char| DOUBLE_QUOTATION_MARKS.contains(c);
+    let is_mark = |c: &char| SCORED_DOUBLE_QUOTATION_MARKS.contains(c);
     let quoted = content.iter().any(|piece| {
         let (start, end) = stripped(chars, piece.start, piece.end);
         chars[start..end].iter().any(is_mark)
@@ -369,7 +368,7 @@ fn quote_kind_of(chars: &[char], content: &[Piece]) -> QuoteKind {
         .iter()
         .rev()
         .take(2)
-        .any(|c| DOUBLE_QUOTATION_MARKS.contains(c));
+        .any(|c| SCORED_DOUBLE_QUOTATION_MARKS.contains(c));
     if opens && closes && span.len() > 1 {
         QuoteKind::Direct
     } else {
@@ -387,9 +386,9 @@ pub fn mention_kind_of_text(text: &str) -> MentionKind {
         .collect();
     if let [word] = words.as_slice() {
         let lowered = word.to_lowercase();
-        if SOURCE_PRONOUNS
-            .iter()
-            .any(|(pronoun, _)| *pronoun == lowered)
+        if Lexicon::get()
+            .source_pronouns
+            .contains_key(lowered.as_str())
             || OTHER_PRONOUNS.contains(&lowered.as_str())
         {
             return MentionKind::Pronoun;
@@ -404,7 +403,7 @@ pub fn mention_kind_of_text(text: &str) -> MentionKind {
             .unwrap_or(word)
             .to_lowercase();
         capitalised
-            && !DETERMINERS.contains(&bare.as_str())
+            && !lexicon.determiners.contains(bare.as_str())
             && !lexicon.not_names.contains(bare.as_str())
             && !lexicon.sentence_starters.contains(bare.as_str())
             && !lexicon.nominal_sources.contains(bare.as_str())

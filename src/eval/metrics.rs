@@ -10,14 +10,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::gold::{GoldAttribution, GoldDocument, Piece};
+use crate::lexicon::SCORED_DOUBLE_QUOTATION_MARKS;
 use crate::record::{DocumentRecord, QuoteKind, QuoteRecord, SpanRecord};
 
 /// The least intersection-over-union for an overlap match, of contents and of sources.
 pub const MIN_OVERLAP_IOU: f64 = 0.5;
 /// Equal-width confidence bins for the expected calibration error.
 pub const CALIBRATION_BINS: usize = 10;
-/// A gold content holding one of these is a direct (or mixed) quote.
-pub const DOUBLE_QUOTATION_MARKS: [char; 6] = ['"', '“', '”', '„', '«', '»'];
 
 /// Precision, recall and F1 with the counts they come from.
 ///
@@ -448,7 +447,7 @@ fn is_direct(chars: &[char], attribution: &GoldAttribution) -> bool {
         let end = piece.end.min(chars.len());
         chars[piece.start.min(end)..end]
             .iter()
-            .any(|c| DOUBLE_QUOTATION_MARKS.contains(c))
+            .any(|c| SCORED_DOUBLE_QUOTATION_MARKS.contains(c))
     })
 }
 

@@ -14,6 +14,7 @@ use super::errors::{
 };
 use super::metrics::{EvalReport, Prf};
 use super::threshold::{confidence_histogram, threshold_curve, HistogramBin, ThresholdPoint};
+use crate::html::escape_html;
 use crate::record::{MentionKind, QuoteKind, SpanRecord};
 use crate::{Error, Result};
 
@@ -69,8 +70,8 @@ pub fn html_report(inputs: &ReportInputs) -> Result<String> {
     let _ = writeln!(
         page,
         "<p>Gold: <code>{}</code><br>Predictions: {}</p>",
-        escape(inputs.gold),
-        escape(inputs.predictions)
+        escape_html(inputs.gold),
+        escape_html(inputs.predictions)
     );
 
     page.push_str("<h2>Scores</h2>\n");
@@ -135,22 +136,6 @@ pub fn html_report(inputs: &ReportInputs) -> Result<String> {
     case_table(&mut page, &misses);
     page.push_str("</body></html>\n");
     Ok(page)
-}
-
-/// `text` with the characters that HTML gives meaning to replaced by entities.
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            _ => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 fn percent(value: f64) -> String {
@@ -221,7 +206,7 @@ fn prf_row(page: &mut String, name: &str, prf: &Prf) {
     let _ = writeln!(
         page,
         "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-        escape(name),
+        escape_html(name),
         percent(prf.precision),
         percent(prf.recall),
         percent(prf.f1),
@@ -274,13 +259,13 @@ fn breakdown_table<'a>(
     let _ = writeln!(
         page,
         "<table class=\"breakdown\"><tr><th>{}</th><th>gold</th><th>found (recall)</th><th>end-to-end recall</th><th>predicted</th><th>found (precision)</th><th>end-to-end precision</th></tr>",
-        escape(group)
+        escape_html(group)
     );
     for (label, counts) in rows {
         let _ = writeln!(
             page,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-            escape(label),
+            escape_html(label),
             counts.gold,
             ratio(counts.gold_found, counts.gold),
             ratio(counts.gold_end_to_end, counts.gold),
@@ -305,8 +290,8 @@ fn error_counts(page: &mut String, cases: &[ErrorCase]) {
         let _ = writeln!(
             page,
             "<tr><td>{}</td><td class=\"n\">{count}</td><td>{}</td></tr>",
-            escape(kind.label()),
-            escape(kind.description())
+            escape_html(kind.label()),
+            escape_html(kind.description())
         );
     }
     page.push_str("</table>\n");
@@ -322,7 +307,7 @@ fn span_text(span: Option<&SpanRecord>) -> String {
         |span| {
             format!(
                 "{} <span class=\"muted\">{}–{}</span>",
-                escape(&elide(&span.text, SHOWN_SPAN_CHARS)),
+                escape_html(&elide(&span.text, SHOWN_SPAN_CHARS)),
                 span.start,
                 span.end
             )
@@ -339,7 +324,7 @@ fn case_table(page: &mut String, cases: &[&ErrorCase]) {
                     .speaker
                     .as_deref()
                     .filter(|_| predicted)
-                    .map(|name| format!(" ({})", escape(name)))
+                    .map(|name| format!(" ({})", escape_html(name)))
                     .unwrap_or_default();
                 format!(
                     "<b>{}</b>: {}<br>source: {}{speaker}<br>cue: {}",
@@ -358,11 +343,11 @@ fn case_table(page: &mut String, cases: &[&ErrorCase]) {
         let _ = writeln!(
             page,
             "<tr><td>{}</td><td class=\"n\">{confidence}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"ctx\">{}</td></tr>",
-            escape(case.kind.label()),
-            escape(&case.doc_id),
+            escape_html(case.kind.label()),
+            escape_html(&case.doc_id),
             side(case.gold.as_ref(), false),
             side(case.predicted.as_ref(), true),
-            escape(&case.context)
+            escape_html(&case.context)
         );
     }
     page.push_str("</table>\n");
