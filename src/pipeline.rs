@@ -50,6 +50,13 @@ impl Default for PipelineConfig {
     }
 }
 
+impl PipelineConfig {
+    /// This configuration with another time budget (`None`: none).
+    pub fn with_budget(self, budget: Option<Budget>) -> Self {
+        PipelineConfig { budget, ..self }
+    }
+}
+
 /// Which cue detector quote finding uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum CueChoice {

@@ -197,7 +197,7 @@ impl Check for Clock<'_> {
     fn check(&self) -> Result<(), Halt> {
         let checks = self.checks.get().wrapping_add(1);
         self.checks.set(checks);
-        if checks % CHECKS_PER_READING != 0 {
+        if !checks.is_multiple_of(CHECKS_PER_READING) {
             return Ok(());
         }
         if self.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {

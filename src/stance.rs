@@ -18,12 +18,11 @@ use serde::{Deserialize, Serialize};
 use crate::document::{Document, Span, StanceInput};
 #[cfg(feature = "transformer")]
 use crate::document::{QuoteStance, TargetStance};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::labels::MentionKind;
 pub use crate::labels::{StanceLabel, StanceScore};
 use crate::model_file::{self, ModelFile};
 use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
-use crate::lexicon::DOUBLE_QUOTATION_MARKS;
 
 /// Tokens on each side of a target whose states describe its immediate context.
 pub const LOCAL_WINDOW: usize = 6;
@@ -307,7 +306,7 @@ impl StanceModel {
             })?;
         let dim = encoders.first().dim();
         if head.feature_count() != 3 * dim {
-            return Err(Error::Model {
+            return Err(crate::error::Error::Model {
                 path: config
                     .head
                     .unwrap_or_else(|| "models/stance-head.json".into()),
@@ -409,85 +408,48 @@ impl StanceModel {
 /// Bytes of context taken on each side of a quote, at most, to find its sentence bounds.
 const WINDOW_REACH: usize = 400;
 
-/// Whether the `.`, `?` or `!` at byte `at` ends a sentence: it is followed by whitespace, a
-/// quotation mark (news text often lacks the space: `he said.”We`) or the end, and a full stop
-/// does not follow a capital (an initial, or "U.S.").
-fn ends_sentence(text: &str, at: usize) -> bool {
-    let bytes = text.as_bytes();
-    if !matches!(bytes[at], b'.' | b'?' | b'!') {
-        return false;
-    }
-    // An ASCII byte is a whole character, so the next one starts right after it.
-    let rest = &text[at + 1..];
-    let followed = rest
-        .chars()
-        .next()
-        .is_none_or(|next| next.is_whitespace() || DOUBLE_QUOTATION_MARKS.contains(&next));
-    match bytes[at] {
-        b'?' | b'!' => followed,
-        b'.' => followed && at > 0 && !bytes[at - 1].is_ascii_uppercase(),
-        _ => false,
-    }
+/// The original-text span of each sentence of an analysed document, in order.
+pub fn sentence_spans(document: &Document) -> Vec<Span> {
+    document
+        .segmented
+        .sentences
+        .iter()
+        .map(|sentence| document.span(sentence.start, sentence.end))
+        .collect()
 }
 
-/// The sentence or sentences of `text` that hold the byte range `content`: the text a quote's
-/// stance is read from, since the stance model learned from whole news sentences.
+/// The text a quote's stance is read from, since the stance model learned from whole news
+/// sentences: the segmenter's sentences (`sentences`, spans of `text` in order) that hold the
+/// quote's `content`.
 ///
-/// Where no sentence bound lies within `WINDOW_REACH` bytes, the window ends at a multiple of
-/// it instead, so that the many quotes of one long unpunctuated stretch share a few windows:
-/// the encoder's work then grows with the text, not with the number of quotes in it.
-pub fn quote_window(text: &str, content: Range<usize>) -> Range<usize> {
-    let floor = snap_to_char(
-        text,
-        content.start.saturating_sub(WINDOW_REACH),
-        Direction::Forward,
-    );
-    let mut start = snap_to_char(
-        text,
-        floor.div_ceil(WINDOW_REACH) * WINDOW_REACH,
-        Direction::Forward,
-    )
-    .min(content.start);
-    for at in (floor..content.start).rev() {
-        let byte = text.as_bytes()[at];
-        if byte == b'\n' || ends_sentence(text, at) {
-            start = at + 1;
-            break;
-        }
-    }
-    while start < content.start && text.as_bytes()[start].is_ascii_whitespace() {
-        start += 1;
-    }
-    // A quote that ends its own sentence ("… every meeting.”") ends the window.
-    let closes_sentence = text[content.clone()]
-        .trim_end_matches(['"', '“', '”', '\'', '’', ' '])
-        .ends_with(['.', '?', '!']);
-    if closes_sentence {
-        return start.min(content.start)..content.end;
-    }
-    let ceiling = snap_to_char(text, content.end + WINDOW_REACH, Direction::Backward);
-    let mut end = if ceiling == text.len() {
-        ceiling
+/// A sentence that starts or ends more than `WINDOW_REACH` bytes from the content is cut at a
+/// multiple of `WINDOW_REACH` instead, so that the many quotes of one long unpunctuated
+/// sentence share a few windows: the encoder's work then grows with the text, not with the
+/// number of quotes in it.
+pub fn quote_window(text: &str, sentences: &[Span], content: Span) -> Span {
+    let first = sentences.partition_point(|sentence| sentence.end <= content.start);
+    let after_last = sentences.partition_point(|sentence| sentence.start < content.end);
+    let (mut start, mut end) = if first < after_last {
+        (sentences[first].start, sentences[after_last - 1].end)
     } else {
-        snap_to_char(
-            text,
-            ceiling / WINDOW_REACH * WINDOW_REACH,
-            Direction::Backward,
-        )
-        .max(content.end)
+        (content.start, content.end)
     };
-    for at in content.end..ceiling {
-        let byte = text.as_bytes()[at];
-        if byte == b'\n' {
-            end = at;
-            break;
-        }
-        if ends_sentence(text, at) {
-            end = at + 1;
-            break;
-        }
+    if start + WINDOW_REACH < content.start {
+        let floor = content.start - WINDOW_REACH;
+        start = snap_to_char(
+            text,
+            floor.div_ceil(WINDOW_REACH) * WINDOW_REACH,
+            Direction::Forward,
+        );
     }
-    start.min(content.start)..end.max(content.end)
+    if end > content.end + WINDOW_REACH {
+        end = snap_to_char(
+            text,
+            (content.end + WINDOW_REACH) / WINDOW_REACH * WINDOW_REACH,
+            Direction::Backward,
+        );
+    }
+    Span::new(start.min(content.start), end.max(content.end))
 }
 
 #[derive(Clone, Copy)]
@@ -508,12 +470,19 @@ fn snap_to_char(text: &str, mut at: usize, direction: Direction) -> usize {
     at
 }
 
-/// What the model reads for a quote's tone: the sentences around the quote, with the quote's
-/// content as the target.
+/// What the model reads for a quote's tone: the sentences around the quote (as the segmenter
+/// splits `text`), with the quote's content as the target.
 pub fn quote_target(text: &str, content: Range<usize>) -> TargetedText<'_> {
-    let window = quote_window(text, content.clone());
+    let mut document = Document::new("quote", text);
+    document.normalised = crate::normalise::normalise(text);
+    document.segmented = crate::segment::segment(&document.normalised.text);
+    let window = quote_window(
+        text,
+        &sentence_spans(&document),
+        Span::new(content.start, content.end),
+    );
     TargetedText {
-        text: &text[window.clone()],
+        text: &text[window.range()],
         targets: vec![Range {
             start: content.start - window.start,
             end: content.end - window.start,
@@ -547,11 +516,12 @@ pub fn stance_inputs_checked<C: Check>(
         }
     }
     named.sort_by_key(|(span, _)| span.start);
+    let sentences = sentence_spans(document);
     let mut inputs = Vec::with_capacity(document.attributions.len());
     for attribution in &document.attributions {
         check.check()?;
         let content = document.span(attribution.start, attribution.end);
-        let window = quote_window(text, content.range());
+        let window = quote_window(text, &sentences, content);
         let mut targets = vec![content];
         let mut entities: Vec<usize> = Vec::new();
         let speaker = attribution.entity.filter(|&entity| ids[entity].is_some());
@@ -570,7 +540,7 @@ pub fn stance_inputs_checked<C: Check>(
             entities.push(entity);
         }
         inputs.push(StanceInput {
-            window: Span::new(window.start, window.end),
+            window,
             targets,
             entities,
         });
@@ -719,34 +689,49 @@ mod tests {
 
     #[test]
     fn the_window_is_the_sentence_around_the_quote() {
+        let window_of =
+            |text: &'static str, start: usize, end: usize| quote_target(text, start..end).text;
         let text = "Talks went on. “We are close,” U.S. Secretary John Kerry said. Then they left.";
         let start = text.find('“').unwrap();
         let end = text.find(",”").unwrap() + ",”".len();
-        let window = quote_window(text, start..end);
         assert_eq!(
-            &text[window],
+            window_of(text, start, end),
             "“We are close,” U.S. Secretary John Kerry said."
         );
+        // The normaliser reads the glued, wrongly turned mark as an opening one.
         let text = "He said.”We agree.”Yet, nothing changed.";
         let start = text.find('”').unwrap();
         let end = text.find("Yet").unwrap();
-        assert_eq!(&text[quote_window(text, start..end)], "”We agree.”");
+        assert_eq!(window_of(text, start, end), "”We agree.”");
+        let text = "no end in sight\nquote here and on";
+        let start = text.find("quote").unwrap();
+        assert_eq!(window_of(text, start, start + 5), "quote here and on");
         let text = "I’ll go. “Fine,” he’s said… and then?”";
         for start in 0..text.len() {
             for end in start..=text.len() {
                 if text.is_char_boundary(start) && text.is_char_boundary(end) {
-                    let window = quote_window(text, start..end);
-                    assert!(
-                        text.is_char_boundary(window.start) && text.is_char_boundary(window.end)
-                    );
+                    let target = quote_target(text, start..end);
+                    assert!(target.text.contains(&text[start..end]));
                 }
             }
         }
-        let text = "no end in sight\nquote here and on";
-        let start = text.find("quote").unwrap();
-        assert_eq!(
-            &text[quote_window(text, start..start + 5)],
-            "quote here and on"
+    }
+
+    #[test]
+    fn quotes_in_one_long_sentence_share_a_few_bounded_windows() {
+        let text = "kerry said we are close ".repeat(1000);
+        let sentences = [Span::new(0, text.len())];
+        let mut windows = std::collections::HashSet::new();
+        for start in (0..text.len() - 10).step_by(24) {
+            let window = quote_window(&text, &sentences, Span::new(start, start + 10));
+            assert!(window.start <= start && start + 10 <= window.end);
+            assert!(window.end - window.start <= 2 * WINDOW_REACH + 10);
+            windows.insert(window);
+        }
+        assert!(
+            windows.len() <= 2 * text.len() / WINDOW_REACH + 2,
+            "{}",
+            windows.len()
         );
     }
 

@@ -106,12 +106,14 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         Some(path) => read_predictions(path)?,
         None => {
             // No time budget: every gold document must be scored.
-            let pipeline = Pipeline::new(PipelineConfig {
-                confidence_model: args.model.clone(),
-                cues: args.cues.choice(),
-                budget: None,
-                ..PipelineConfig::default()
-            })?;
+            let pipeline = Pipeline::new(
+                PipelineConfig {
+                    confidence_model: args.model.clone(),
+                    cues: args.cues.choice(),
+                    ..PipelineConfig::default()
+                }
+                .with_budget(None),
+            )?;
             let mut documents: Vec<Document> = gold
                 .iter()
                 .map(|document| Document::new(document.id.clone(), document.text.clone()))
