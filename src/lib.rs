@@ -50,6 +50,7 @@ pub mod cue;
 pub mod encoder;
 pub mod error;
 pub mod eval;
+pub mod hash;
 pub mod input;
 pub mod lexicon;
 pub mod normalise;
