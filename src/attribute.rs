@@ -69,7 +69,7 @@ const FLOATING_SENTENCES: usize = 4;
 /// Links every proposed quote to its speaker.
 /// Lookups over the mentions that `find_speakers` made, so that resolving a source costs the
 /// same in a long document as in a short one.
-struct MentionIndex {
+pub(crate) struct MentionIndex {
     /// Mentions before this index are sorted by start; attribution appends the rest.
     sorted: usize,
     /// Name mentions that had no entity, by their text.
@@ -80,7 +80,7 @@ struct MentionIndex {
 }
 
 impl MentionIndex {
-    fn new(text: &str, speakers: &Speakers) -> Self {
+    pub(crate) fn new(text: &str, speakers: &Speakers) -> Self {
         let mut unlinked_names: HashMap<String, Vec<usize>> = HashMap::new();
         for (index, mention) in speakers.mentions.iter().enumerate() {
             if mention.entity.is_none() && mention.kind == MentionKind::Name {
@@ -444,7 +444,7 @@ fn join_coordination(
 }
 
 /// The entity a source mention refers to, creating one where nothing in the text resolves it.
-fn resolve(
+pub(crate) fn resolve(
     text: &str,
     segmented: &Segmented,
     speakers: &mut Speakers,

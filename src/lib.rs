@@ -53,6 +53,7 @@ pub mod eval;
 pub mod hash;
 pub mod input;
 pub mod lexicon;
+pub mod linker;
 pub mod normalise;
 pub mod offsets;
 pub mod output;
@@ -64,6 +65,7 @@ pub mod render;
 pub mod segment;
 pub mod speakers;
 pub mod stance;
+pub mod tagger;
 pub mod train;
 
 pub use error::{Error, Result};

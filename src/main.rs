@@ -97,6 +97,8 @@ struct AnalysisArgs {
     #[command(flatten)]
     cues: CueArgs,
     #[command(flatten)]
+    spans: SpanArgs,
+    #[command(flatten)]
     stance: StanceArgs,
 }
 
@@ -106,7 +108,43 @@ impl AnalysisArgs {
         Pipeline::new(PipelineConfig {
             confidence_model: self.model.clone(),
             cues: self.cues.choice(),
+            spans: self.spans.choice(),
         })
+    }
+}
+
+/// What finds and links the quotes' spans.
+#[derive(clap::Args)]
+struct SpanArgs {
+    /// Find and link quotes with the rule stages alone, not the learned tagger and linker.
+    #[arg(long)]
+    rule_spans: bool,
+    /// A span tagger to use instead of the shipped one.
+    #[arg(long, conflicts_with = "rule_spans")]
+    span_model: Option<PathBuf>,
+    /// A linker to use instead of the shipped one.
+    #[arg(long, conflicts_with = "rule_spans")]
+    linker_model: Option<PathBuf>,
+    /// Keep every piece of an interrupted quote in one quote, as PolNeAR annotates it, instead
+    /// of making a piece after a sentence end a quote of its own with no cue.
+    #[arg(long, conflicts_with = "rule_spans")]
+    joined_quotes: bool,
+}
+
+impl SpanArgs {
+    fn choice(&self) -> whosaid::pipeline::SpanChoice {
+        use whosaid::pipeline::SpanChoice;
+        if self.rule_spans {
+            SpanChoice::Rules
+        } else if self.span_model.is_some() || self.linker_model.is_some() || self.joined_quotes {
+            SpanChoice::Models {
+                tagger: self.span_model.clone(),
+                linker: self.linker_model.clone(),
+                joined: self.joined_quotes,
+            }
+        } else {
+            SpanChoice::default()
+        }
     }
 }
 
@@ -283,6 +321,8 @@ struct EvalArgs {
     model: Option<PathBuf>,
     #[command(flatten)]
     cues: CueArgs,
+    #[command(flatten)]
+    spans: SpanArgs,
 }
 
 #[derive(Subcommand)]
@@ -307,6 +347,42 @@ enum TrainCommand {
         /// A candidate word is a cue when its probability reaches this.
         #[arg(long, default_value_t = whosaid::cue::CueTrainOptions::default().threshold)]
         threshold: f32,
+    },
+    /// Fit the span tagger of fast mode on PolNeAR (brat) data.
+    Spans {
+        /// The PolNeAR split to fit on.
+        #[arg(long, default_value = "../shared/data/polnear/data/train")]
+        polnear: PathBuf,
+        /// A split to score each epoch on; the epoch that scores best is kept.
+        #[arg(long)]
+        dev: Option<PathBuf>,
+        #[arg(long, default_value = "models/span-tagger.bin")]
+        output: PathBuf,
+        #[arg(long, default_value_t = whosaid::tagger::train::SpanTrainOptions::default().epochs)]
+        epochs: usize,
+        /// The weight table has 2^this rows.
+        #[arg(long, default_value_t = whosaid::tagger::train::SpanTrainOptions::default().table_bits)]
+        table_bits: u32,
+        #[arg(long, default_value_t = whosaid::tagger::train::SpanTrainOptions::default().seed)]
+        seed: u64,
+    },
+    /// Fit the linker of fast mode on PolNeAR (brat) data, over the spans of a tagger.
+    Linker {
+        /// The PolNeAR split to fit on.
+        #[arg(long, default_value = "../shared/data/polnear/data/train")]
+        polnear: PathBuf,
+        /// A split to report the decisions' accuracy on.
+        #[arg(long)]
+        dev: Option<PathBuf>,
+        /// The span tagger whose spans are candidates (default: the shipped one).
+        #[arg(long)]
+        span_model: Option<PathBuf>,
+        #[arg(long, default_value = "models/linker.json")]
+        output: PathBuf,
+        #[arg(long, default_value_t = whosaid::linker::train::LinkerTrainOptions::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = whosaid::linker::train::LinkerTrainOptions::default().seed)]
+        seed: u64,
     },
     /// Fit the stance head on NewsMTSC over all-MiniLM-L6-v2 states, and score it.
     #[cfg(feature = "transformer")]
@@ -608,6 +684,7 @@ fn eval(args: EvalArgs) -> Result<ExitCode> {
             let pipeline = Pipeline::new(PipelineConfig {
                 confidence_model: args.model.clone(),
                 cues: args.cues.choice(),
+                spans: args.spans.choice(),
             })?;
             gold.par_iter()
                 .map(|document| pipeline.extract_guarded(&document.id, &document.text))
@@ -864,6 +941,70 @@ fn train(model: TrainCommand) -> Result<ExitCode> {
                 started.elapsed().as_secs_f64(),
                 output.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        TrainCommand::Spans {
+            polnear,
+            dev,
+            output,
+            epochs,
+            table_bits,
+            seed,
+        } => {
+            let mut command = format!(
+                "whosaid train spans --polnear {} --output {} --epochs {epochs} --table-bits {table_bits} --seed {seed}",
+                polnear.display(),
+                output.display()
+            );
+            if let Some(dev) = &dev {
+                command.push_str(&format!(" --dev {}", dev.display()));
+            }
+            let options = whosaid::tagger::train::SpanTrainOptions {
+                epochs,
+                table_bits,
+                seed,
+            };
+            whosaid::tagger::train::train_command(
+                &polnear,
+                dev.as_deref(),
+                &output,
+                &options,
+                command,
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        TrainCommand::Linker {
+            polnear,
+            dev,
+            span_model,
+            output,
+            epochs,
+            seed,
+        } => {
+            let mut command = format!(
+                "whosaid train linker --polnear {} --output {} --epochs {epochs} --seed {seed}",
+                polnear.display(),
+                output.display()
+            );
+            if let Some(dev) = &dev {
+                command.push_str(&format!(" --dev {}", dev.display()));
+            }
+            if let Some(path) = &span_model {
+                command.push_str(&format!(" --span-model {}", path.display()));
+            }
+            let options = whosaid::linker::train::LinkerTrainOptions {
+                epochs,
+                seed,
+                ..Default::default()
+            };
+            whosaid::linker::train::train_command(
+                &polnear,
+                dev.as_deref(),
+                span_model.as_deref(),
+                &output,
+                &options,
+                command,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "transformer")]

@@ -38,6 +38,25 @@ pub struct PipelineConfig {
     /// A confidence model to use instead of the shipped one.
     pub confidence_model: Option<PathBuf>,
     pub cues: CueChoice,
+    pub spans: SpanChoice,
+}
+
+/// What finds the quotes' spans and links them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SpanChoice {
+    /// The rule stages alone.
+    #[default]
+    Rules,
+    /// The learned tagger and linker of `models/` ([`crate::linker::tag_and_link`]).
+    Learned,
+    /// A learned tagger and linker from these files (the shipped ones where `None`).
+    Models {
+        tagger: Option<PathBuf>,
+        linker: Option<PathBuf>,
+        /// Keep every piece of an interrupted content in one quote, as PolNeAR annotates it,
+        /// instead of splitting off the pieces after a sentence end as quotes of their own.
+        joined: bool,
+    },
 }
 
 /// Which cue detector quote finding uses.
@@ -58,6 +77,8 @@ pub struct Pipeline {
     confidence: ConfidenceModel,
     /// `None` for the hand-made word list.
     cues: Option<CueModel>,
+    /// `None` where the rule stages find and link the spans.
+    learned: Option<crate::linker::LearnedSpans>,
 }
 
 impl Pipeline {
@@ -71,7 +92,17 @@ impl Pipeline {
             CueChoice::Model(path) => Some(CueModel::load(path)?),
             CueChoice::Listed => None,
         };
-        Ok(Pipeline { confidence, cues })
+        let learned = crate::linker::LearnedSpans::from_choice(&config.spans)?;
+        Ok(Pipeline {
+            confidence,
+            cues,
+            learned,
+        })
+    }
+
+    /// The learned cue model quote finding uses (`None` for the hand-made word list).
+    pub fn cue_model(&self) -> Option<&CueModel> {
+        self.cues.as_ref()
     }
 
     /// Runs every stage on one text.
@@ -117,12 +148,11 @@ impl Pipeline {
         check("quotes")?;
         let mut speakers = find_speakers(clean, &segmented, &regions);
         check("speakers")?;
-        let mut attributions = attribute(clean, &segmented, quotes, &mut speakers);
-        for attribution in &mut attributions {
-            attribution.confidence = self.confidence.probability(&attribution.features);
-        }
+        // The learned linker starts from the speakers as found, before the rules linked them.
+        let found_speakers = self.learned.as_ref().map(|_| speakers.clone());
+        let attributions = attribute(clean, &segmented, quotes, &mut speakers);
         check("attribute")?;
-        Ok(Document {
+        let mut document = Document {
             id: id.to_string(),
             text: text.to_string(),
             normalised,
@@ -130,7 +160,18 @@ impl Pipeline {
             regions,
             speakers,
             attributions,
-        })
+        };
+        if let (Some(learned), Some(found)) = (&self.learned, found_speakers) {
+            let (attributions, speakers) =
+                crate::linker::tag_and_link(&document, found, learned, self.cues.as_ref());
+            document.attributions = attributions;
+            document.speakers = speakers;
+            check("learned spans")?;
+        }
+        for attribution in &mut document.attributions {
+            attribution.confidence = self.confidence.probability(&attribution.features);
+        }
+        Ok(document)
     }
 
     /// Analyses one text into its output record.

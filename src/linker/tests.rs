@@ -1,0 +1,1 @@
+//! Tests of the linker and the seam, on small hand-made texts.

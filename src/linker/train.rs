@@ -1,0 +1,386 @@
+//! Training the linker: the decisions of the gold attributions of PolNeAR, over candidates from
+//! the gold spans and the tagger's spans together, fitted as multinomial logistic regression
+//! (softmax over each decision's candidates) by AdaGrad, in a seeded order.
+
+use std::ops::Range;
+
+use super::candidates::{
+    cue_candidates, CueCandidate, DocumentIndex, FeatureContext, SourceCandidate,
+};
+use super::{quote_kind, rule_links, source_candidates, Linker, SpanSet};
+use crate::eval::gold::{GoldDocument, Piece};
+use crate::pipeline::Document;
+use crate::speakers::Speakers;
+use crate::tagger::train::{covered_tokens, token_char_spans};
+use crate::tagger::{segments, TaggedSpan};
+
+/// One decision: the features of each candidate, and which candidate the gold takes.
+#[derive(Debug, Clone)]
+pub struct LinkExample {
+    pub candidates: Vec<Vec<u64>>,
+    pub gold: usize,
+}
+
+/// A gold attribution in tokens: its content pieces (split at paragraph breaks), cue, source.
+#[derive(Debug, Clone)]
+pub struct GoldLinks {
+    pub pieces: Vec<Range<usize>>,
+    pub cue: Option<Range<usize>>,
+    pub source: Option<Range<usize>>,
+}
+
+fn hull(token_spans: &[(usize, usize)], pieces: &[Piece]) -> Option<Range<usize>> {
+    let first = pieces.first()?;
+    let last = pieces.last()?;
+    let start = covered_tokens(token_spans, *first).start;
+    let end = covered_tokens(token_spans, *last).end;
+    (start < end).then_some(start..end)
+}
+
+/// The gold attributions of a document in tokens.
+pub fn gold_links(document: &Document, gold: &GoldDocument) -> Vec<GoldLinks> {
+    let token_spans = token_char_spans(document);
+    let paragraphs = segments(&document.segmented);
+    let paragraph_end = |token: usize| {
+        let at = paragraphs.partition_point(|segment| segment.end <= token);
+        paragraphs.get(at).map_or(usize::MAX, |segment| segment.end)
+    };
+    gold.attributions
+        .iter()
+        .map(|attribution| {
+            let mut pieces: Vec<Range<usize>> = Vec::new();
+            for piece in &attribution.content {
+                let tokens = covered_tokens(&token_spans, *piece);
+                if tokens.is_empty() {
+                    continue;
+                }
+                // A piece that runs over a paragraph break is tagged as one piece per paragraph.
+                let mut start = tokens.start;
+                while start < tokens.end {
+                    let end = paragraph_end(start).min(tokens.end).max(start + 1);
+                    pieces.push(start..end);
+                    start = end;
+                }
+            }
+            pieces.sort_by_key(|piece| (piece.start, piece.end));
+            let mut merged: Vec<Range<usize>> = Vec::new();
+            for piece in pieces {
+                match merged.last_mut() {
+                    Some(last) if piece.start < last.end => last.end = last.end.max(piece.end),
+                    _ => merged.push(piece),
+                }
+            }
+            GoldLinks {
+                pieces: merged,
+                cue: attribution
+                    .cue
+                    .as_deref()
+                    .and_then(|cue| hull(&token_spans, cue)),
+                source: attribution
+                    .source
+                    .as_deref()
+                    .and_then(|source| hull(&token_spans, source)),
+            }
+        })
+        .filter(|links| !links.pieces.is_empty())
+        .collect()
+}
+
+/// The linker's training decisions of one document: the gold pieces, with cue and source
+/// candidates from the gold spans and the tagger's spans together.
+pub fn link_examples(
+    document: &Document,
+    found: &Speakers,
+    proposals: &[crate::tagger::features::Proposal],
+    tagged: Vec<TaggedSpan>,
+    gold: &GoldDocument,
+) -> (Vec<LinkExample>, Vec<LinkExample>) {
+    let links = gold_links(document, gold);
+    let mut spans = SpanSet::from_tagged(tagged);
+    spans.pieces.clear();
+    for link in &links {
+        spans.pieces.extend(link.pieces.iter().cloned());
+        spans.cues.extend(link.cue.clone());
+        spans.sources.extend(link.source.clone());
+    }
+    for spans in [&mut spans.pieces, &mut spans.sources, &mut spans.cues] {
+        spans.sort_by_key(|span| (span.start, span.end));
+        spans.dedup();
+    }
+    let text = document.normalised.text.as_str();
+    let segmented = &document.segmented;
+    let index = DocumentIndex::new(text, segmented, &spans.pieces, &spans.cues, &spans.sources);
+    let (rule_cue, rule_source) = rule_links(proposals, &spans);
+    let context = FeatureContext {
+        text,
+        tokens: &segmented.tokens,
+        index: &index,
+        pieces: &spans.pieces,
+        cues: &spans.cues,
+        rule_cue: &rule_cue,
+        rule_source: &rule_source,
+    };
+    let piece_at = |piece: &Range<usize>| {
+        spans
+            .pieces
+            .binary_search_by_key(&(piece.start, piece.end), |span| (span.start, span.end))
+            .ok()
+    };
+    let cue_at = |cue: &Range<usize>| {
+        spans
+            .cues
+            .binary_search_by_key(&(cue.start, cue.end), |span| (span.start, span.end))
+            .ok()
+    };
+    let mut cue_examples = Vec::new();
+    let mut source_examples = Vec::new();
+    // What the gold says for each piece: continues the piece before, or this cue.
+    let mut wanted: Vec<Option<CueCandidate>> = vec![None; spans.pieces.len()];
+    for link in &links {
+        for (position, piece) in link.pieces.iter().enumerate() {
+            let Some(at) = piece_at(piece) else { continue };
+            let decision = if position == 0 {
+                match link.cue.as_ref().and_then(cue_at) {
+                    Some(cue) => CueCandidate::Cue(cue),
+                    None => CueCandidate::Floating,
+                }
+            } else {
+                match piece_at(&link.pieces[position - 1]) {
+                    Some(previous) => CueCandidate::Continues(previous),
+                    None => continue,
+                }
+            };
+            wanted[at].get_or_insert(decision);
+        }
+    }
+    for (piece, decision) in wanted.iter().enumerate() {
+        let Some(decision) = decision else { continue };
+        let candidates = cue_candidates(&context, piece);
+        let gold_index = candidates
+            .iter()
+            .position(|(candidate, _)| candidate == decision)
+            .or_else(|| {
+                // A cue out of reach: the piece has no cue the linker could give it.
+                matches!(decision, CueCandidate::Cue(_)).then(|| candidates.len() - 1)
+            });
+        let Some(gold_index) = gold_index else {
+            continue;
+        };
+        cue_examples.push(LinkExample {
+            candidates: candidates
+                .iter()
+                .map(|&(candidate, rank)| context.cue_features(piece, candidate, rank).0)
+                .collect(),
+            gold: gold_index,
+        });
+    }
+    for link in &links {
+        let (Some(first), Some(cue)) = (link.pieces.first(), link.cue.as_ref()) else {
+            continue;
+        };
+        let Some(cue_index) = cue_at(cue) else {
+            continue;
+        };
+        let kind = quote_kind(&segmented.tokens, first);
+        let (candidates, nearest) =
+            source_candidates(&spans.sources, found, &index.paragraph_of, cue);
+        let gold_index =
+            candidates
+                .iter()
+                .position(|(candidate, _)| match (candidate, &link.source) {
+                    (SourceCandidate::Span { tokens, .. }, Some(source)) => tokens == source,
+                    (SourceCandidate::Absent, None) => true,
+                    _ => false,
+                });
+        let Some(gold_index) = gold_index else {
+            continue;
+        };
+        source_examples.push(LinkExample {
+            candidates: candidates
+                .iter()
+                .map(|(candidate, rank)| {
+                    context
+                        .source_features(first, kind, cue, cue_index, candidate, *rank, nearest)
+                        .0
+                })
+                .collect(),
+            gold: gold_index,
+        });
+    }
+    (cue_examples, source_examples)
+}
+
+/// How to fit the linker.
+#[derive(Debug, Clone)]
+pub struct LinkerTrainOptions {
+    pub epochs: usize,
+    pub table_bits: u32,
+    pub learning_rate: f32,
+    pub l2: f32,
+    pub seed: u64,
+}
+
+impl Default for LinkerTrainOptions {
+    fn default() -> Self {
+        LinkerTrainOptions {
+            epochs: 10,
+            table_bits: 18,
+            learning_rate: 0.1,
+            l2: 1e-6,
+            seed: 29,
+        }
+    }
+}
+
+/// The share of decisions a linker gets right.
+pub fn accuracy(linker: &Linker, examples: &[LinkExample]) -> f64 {
+    if examples.is_empty() {
+        return 0.0;
+    }
+    let right = examples
+        .iter()
+        .filter(|example| linker.best(&example.candidates) == Some(example.gold))
+        .count();
+    right as f64 / examples.len() as f64
+}
+
+/// Fits the linker on both kinds of decision together.
+pub fn fit_linker(
+    examples: &[LinkExample],
+    options: &LinkerTrainOptions,
+    provenance: String,
+) -> Linker {
+    let rows = 1usize << options.table_bits;
+    let mask = (rows - 1) as u64;
+    let mut weights = vec![0f32; rows];
+    let mut squared = vec![1e-8f32; rows];
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut random = options.seed;
+    let mut scores = Vec::new();
+    for _ in 0..options.epochs {
+        for index in (1..order.len()).rev() {
+            random = random
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let other = ((random >> 33) % (index as u64 + 1)) as usize;
+            order.swap(index, other);
+        }
+        for &example in &order {
+            let example = &examples[example];
+            scores.clear();
+            scores.extend(example.candidates.iter().map(|keys| {
+                keys.iter()
+                    .map(|&key| weights[(key & mask) as usize])
+                    .sum::<f32>()
+            }));
+            let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let total: f32 = scores.iter().map(|score| (score - top).exp()).sum();
+            for (candidate, keys) in example.candidates.iter().enumerate() {
+                let probability = (scores[candidate] - top).exp() / total;
+                let error = probability - if candidate == example.gold { 1.0 } else { 0.0 };
+                if error.abs() < 1e-6 {
+                    continue;
+                }
+                for &key in keys {
+                    let slot = (key & mask) as usize;
+                    let gradient = error + options.l2 * weights[slot];
+                    squared[slot] += gradient * gradient;
+                    weights[slot] -= options.learning_rate * gradient / squared[slot].sqrt();
+                }
+            }
+        }
+    }
+    Linker::from_table(weights, options.table_bits, provenance)
+}
+
+/// The linker's training decisions of labelled documents, analysed by `rules` (a pipeline whose
+/// spans come from the rule stages) and tagged by `tagger`: (cue decisions, source decisions).
+pub fn examples_from_gold(
+    rules: &crate::pipeline::Pipeline,
+    tagger: &crate::tagger::SpanModel,
+    gold: &[GoldDocument],
+) -> (Vec<LinkExample>, Vec<LinkExample>) {
+    use rayon::prelude::*;
+    let per_document: Vec<(Vec<LinkExample>, Vec<LinkExample>)> = gold
+        .par_iter()
+        .map(|document| {
+            let analysed = rules.analyse(&document.id, &document.text);
+            let found = crate::speakers::find_speakers(
+                &analysed.normalised.text,
+                &analysed.segmented,
+                &analysed.regions,
+            );
+            let proposals = crate::tagger::proposals(&analysed);
+            let layers = crate::tagger::layers(&analysed, &proposals, rules.cue_model());
+            let features = crate::tagger::features::token_features(&layers, tagger.table_bits());
+            let tagged = tagger.tag(&features, &analysed.segmented);
+            link_examples(&analysed, &found, &proposals, tagged, document)
+        })
+        .collect();
+    let mut cue_examples = Vec::new();
+    let mut source_examples = Vec::new();
+    for (cues, sources) in per_document {
+        cue_examples.extend(cues);
+        source_examples.extend(sources);
+    }
+    (cue_examples, source_examples)
+}
+
+/// `whosaid train linker`: reads PolNeAR, tags it, trains, reports the decisions' accuracy on
+/// stderr, and writes the model with `command` in its provenance.
+pub fn train_command(
+    polnear: &std::path::Path,
+    dev: Option<&std::path::Path>,
+    span_model: Option<&std::path::Path>,
+    output: &std::path::Path,
+    options: &LinkerTrainOptions,
+    command: String,
+) -> crate::error::Result<Linker> {
+    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
+    let started = std::time::Instant::now();
+    let rules = Pipeline::new(PipelineConfig {
+        spans: SpanChoice::Rules,
+        ..PipelineConfig::default()
+    })?;
+    let tagger = match span_model {
+        Some(path) => crate::tagger::SpanModel::load(path)?,
+        None => crate::tagger::SpanModel::shipped()?.clone(),
+    };
+    let gold = crate::eval::brat::read_brat_dir(polnear)?;
+    let (cues, sources) = examples_from_gold(&rules, &tagger, &gold);
+    let mut examples = cues.clone();
+    examples.extend(sources.iter().cloned());
+    let provenance = format!(
+        "PolNeAR {} ({} documents: {} cue and {} source decisions); softmax regression; rebuild with: {command}",
+        polnear.display(),
+        gold.len(),
+        cues.len(),
+        sources.len()
+    );
+    let linker = fit_linker(&examples, options, provenance);
+    eprintln!(
+        "whosaid: linker on {} cue and {} source decisions, train accuracy cue {:.1}% source {:.1}%",
+        cues.len(),
+        sources.len(),
+        100.0 * accuracy(&linker, &cues),
+        100.0 * accuracy(&linker, &sources)
+    );
+    if let Some(dev) = dev {
+        let dev_gold = crate::eval::brat::read_brat_dir(dev)?;
+        let (dev_cues, dev_sources) = examples_from_gold(&rules, &tagger, &dev_gold);
+        eprintln!(
+            "whosaid: held-out accuracy cue {:.1}% ({} decisions) source {:.1}% ({})",
+            100.0 * accuracy(&linker, &dev_cues),
+            dev_cues.len(),
+            100.0 * accuracy(&linker, &dev_sources),
+            dev_sources.len()
+        );
+    }
+    linker.save(output)?;
+    eprintln!(
+        "whosaid: trained the linker in {:.1} s; wrote {}",
+        started.elapsed().as_secs_f64(),
+        output.display()
+    );
+    Ok(linker)
+}

@@ -1,0 +1,447 @@
+//! The learned span tagger of fast mode: a linear-chain model, trained as an averaged structured
+//! perceptron, that tags every token B, I or O in each of three channels, one per role of an
+//! attribution: its content, its source and its cue. The channels are decoded apart, so a
+//! source may lie inside the content that it interrupts ("“We are close,” Kerry said, “but not
+//! yet”"), as PolNeAR annotates it.
+//!
+//! Features are hashed into a fixed table ([`features`]); Viterbi decoding under the BIO
+//! constraint (I only after B or I) runs over each paragraph in O(tokens × 3²) per channel. The
+//! content channel tags the contiguous pieces of a content; the linker ([`crate::linker`])
+//! joins pieces and finds each content's cue and source.
+
+pub mod features;
+pub mod train;
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::segment::Segmented;
+use features::TokenFeatures;
+
+/// A role of an attribution, one tagging channel each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Content,
+    Source,
+    Cue,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Content, Role::Source, Role::Cue];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A token's tag in one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Tag {
+    #[default]
+    Outside,
+    Begin,
+    Inside,
+}
+
+impl Tag {
+    pub const ALL: [Tag; 3] = [Tag::Outside, Tag::Begin, Tag::Inside];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Tags per channel.
+pub const TAGS: usize = 3;
+/// Weights per row of the table: one per tag of every channel.
+pub const ROW: usize = 3 * TAGS;
+/// Transition weights per channel: from the start or a tag, to a tag.
+const TRANSITIONS: usize = (TAGS + 1) * TAGS;
+
+/// The transition from `from` (`None`: the start of a paragraph) to `to` is allowed.
+pub fn allowed(from: Option<Tag>, to: Tag) -> bool {
+    !(to == Tag::Inside && matches!(from, None | Some(Tag::Outside)))
+}
+
+fn transition_slot(role: Role, from: Option<Tag>, to: Tag) -> usize {
+    let from = from.map_or(0, |tag| tag.index() + 1);
+    role.index() * TRANSITIONS + from * TAGS + to.index()
+}
+
+/// A span that the tagger found, in tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedSpan {
+    pub role: Role,
+    pub tokens: Range<usize>,
+}
+
+/// The trained tagger.
+#[derive(Debug, Clone)]
+pub struct SpanModel {
+    pub header: ModelHeader,
+    /// `2^table_bits` rows of [`ROW`] weights.
+    weights: Vec<f32>,
+    transitions: Vec<f32>,
+}
+
+/// What a model file says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelHeader {
+    /// What the model was trained on, and the command that rebuilds it.
+    pub provenance: String,
+    /// The weight table has `2^table_bits` rows.
+    pub table_bits: u32,
+    /// Weights are stored as 16-bit integers times this.
+    pub scale: f32,
+}
+
+const MAGIC: &[u8; 16] = b"whosaid-spans-1\n";
+
+const SHIPPED_MODEL: &[u8] = include_bytes!("../../models/span-tagger.bin");
+
+impl SpanModel {
+    /// A model of zero weights.
+    pub fn empty(table_bits: u32, provenance: String) -> Self {
+        SpanModel {
+            header: ModelHeader {
+                provenance,
+                table_bits,
+                scale: 1.0,
+            },
+            weights: vec![0.0; (1usize << table_bits) * ROW],
+            transitions: vec![0.0; 3 * TRANSITIONS],
+        }
+    }
+
+    /// The model in `models/span-tagger.bin`, built into the binary and read once.
+    pub fn shipped() -> Result<&'static SpanModel> {
+        static SHIPPED: OnceLock<std::result::Result<SpanModel, String>> = OnceLock::new();
+        SHIPPED
+            .get_or_init(|| SpanModel::from_bytes(SHIPPED_MODEL))
+            .as_ref()
+            .map_err(|message| Error::model("models/span-tagger.bin", message))
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|error| Error::io(path, error))?;
+        SpanModel::from_bytes(&bytes).map_err(|message| Error::model(path, message))
+    }
+
+    pub fn table_bits(&self) -> u32 {
+        self.header.table_bits
+    }
+
+    /// Writes the model: a magic line, a JSON header, the transitions as f32, and the non-zero
+    /// rows of the table as (row, nine 16-bit weights), all little-endian.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, self.to_bytes()).map_err(|error| Error::io(path, error))
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let largest = self
+            .weights
+            .iter()
+            .fold(0f32, |largest, weight| largest.max(weight.abs()));
+        let scale = if largest > 0.0 {
+            largest / 32767.0
+        } else {
+            1.0
+        };
+        let header = ModelHeader {
+            scale,
+            ..self.header.clone()
+        };
+        let header_json = serde_json::to_vec(&header).unwrap_or_default();
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&(header_json.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&header_json);
+        for weight in &self.transitions {
+            bytes.extend_from_slice(&weight.to_le_bytes());
+        }
+        let quantised: Vec<[i16; ROW]> = self
+            .weights
+            .chunks_exact(ROW)
+            .map(|row| {
+                let mut out = [0i16; ROW];
+                for (slot, weight) in out.iter_mut().zip(row) {
+                    *slot = (weight / scale).round().clamp(-32767.0, 32767.0) as i16;
+                }
+                out
+            })
+            .collect();
+        let kept = quantised
+            .iter()
+            .filter(|row| row.iter().any(|&weight| weight != 0))
+            .count();
+        bytes.extend_from_slice(&(kept as u32).to_le_bytes());
+        for (index, row) in quantised.iter().enumerate() {
+            if row.iter().all(|&weight| weight == 0) {
+                continue;
+            }
+            bytes.extend_from_slice(&(index as u32).to_le_bytes());
+            for weight in row {
+                bytes.extend_from_slice(&weight.to_le_bytes());
+            }
+        }
+        bytes
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Self, String> {
+        let mut reader = Reader { bytes, at: 0 };
+        if reader.take(MAGIC.len())? != MAGIC {
+            return Err("not a whosaid span model".into());
+        }
+        let header_len = reader.u32()? as usize;
+        let header: ModelHeader =
+            serde_json::from_slice(reader.take(header_len)?).map_err(|error| error.to_string())?;
+        if !(8..=24).contains(&header.table_bits) {
+            return Err(format!("table of 2^{} rows", header.table_bits));
+        }
+        let mut transitions = vec![0f32; 3 * TRANSITIONS];
+        for slot in &mut transitions {
+            *slot = f32::from_le_bytes(reader.array()?);
+        }
+        let rows = 1usize << header.table_bits;
+        let mut weights = vec![0f32; rows * ROW];
+        let kept = reader.u32()? as usize;
+        for _ in 0..kept {
+            let row = reader.u32()? as usize;
+            if row >= rows {
+                return Err(format!("row {row} outside the table"));
+            }
+            for slot in &mut weights[row * ROW..(row + 1) * ROW] {
+                *slot = f32::from(i16::from_le_bytes(reader.array()?)) * header.scale;
+            }
+        }
+        if reader.at != bytes.len() {
+            return Err("trailing bytes".into());
+        }
+        Ok(SpanModel {
+            header,
+            weights,
+            transitions,
+        })
+    }
+
+    /// The emission scores of every token: [`ROW`] per token.
+    pub fn emissions(&self, features: &TokenFeatures) -> Vec<f32> {
+        let mut scores = vec![0f32; features.len() * ROW];
+        for (token, out) in scores.chunks_exact_mut(ROW).enumerate() {
+            let mut sum = [0f32; ROW];
+            for &row in features.of(token) {
+                let start = row as usize * ROW;
+                let weights = &self.weights[start..start + ROW];
+                for (total, weight) in sum.iter_mut().zip(weights) {
+                    *total += weight;
+                }
+            }
+            out.copy_from_slice(&sum);
+        }
+        scores
+    }
+
+    /// The best tags of one channel over `segment`, under the BIO constraint.
+    pub fn decode(
+        &self,
+        emissions: &[f32],
+        role: Role,
+        segment: Range<usize>,
+        out: &mut [Tag],
+        back: &mut Vec<[u8; TAGS]>,
+    ) {
+        viterbi(emissions, &self.transitions, role, segment, out, back);
+    }
+
+    /// Tags every channel of a document and returns the spans, paragraph by paragraph.
+    pub fn tag(&self, features: &TokenFeatures, segmented: &Segmented) -> Vec<TaggedSpan> {
+        let emissions = self.emissions(features);
+        let mut tags = vec![Tag::Outside; features.len()];
+        let mut back = Vec::new();
+        let mut spans = Vec::new();
+        for role in Role::ALL {
+            for segment in segments(segmented) {
+                self.decode(&emissions, role, segment.clone(), &mut tags, &mut back);
+            }
+            spans.extend(spans_of(&tags, role));
+        }
+        spans
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, count: usize) -> std::result::Result<&'a [u8], String> {
+        let end = self
+            .at
+            .checked_add(count)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or("the model file is cut short")?;
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn array<const N: usize>(&mut self) -> std::result::Result<[u8; N], String> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+}
+
+/// The token ranges decoded as one sequence each: the paragraphs.
+pub fn segments(segmented: &Segmented) -> Vec<Range<usize>> {
+    let mut segments: Vec<Range<usize>> = Vec::new();
+    let mut paragraph = usize::MAX;
+    for sentence in &segmented.sentences {
+        match segments.last_mut() {
+            Some(last) if sentence.paragraph == paragraph && last.end == sentence.tokens.start => {
+                last.end = sentence.tokens.end;
+            }
+            _ => segments.push(sentence.tokens.clone()),
+        }
+        paragraph = sentence.paragraph;
+    }
+    segments
+}
+
+/// Viterbi over one segment for one channel; `back` is scratch space.
+fn viterbi(
+    emissions: &[f32],
+    transitions: &[f32],
+    role: Role,
+    segment: Range<usize>,
+    out: &mut [Tag],
+    back: &mut Vec<[u8; TAGS]>,
+) {
+    if segment.is_empty() {
+        return;
+    }
+    let emission =
+        |token: usize, tag: Tag| emissions[token * ROW + role.index() * TAGS + tag.index()];
+    let transition = |from: Option<Tag>, to: Tag| {
+        if allowed(from, to) {
+            transitions[transition_slot(role, from, to)]
+        } else {
+            f32::NEG_INFINITY
+        }
+    };
+    back.clear();
+    let mut score = [0f32; TAGS];
+    for tag in Tag::ALL {
+        score[tag.index()] = transition(None, tag) + emission(segment.start, tag);
+    }
+    back.push([0; TAGS]);
+    for token in segment.start + 1..segment.end {
+        let mut next = [f32::NEG_INFINITY; TAGS];
+        let mut pointers = [0u8; TAGS];
+        for to in Tag::ALL {
+            for from in Tag::ALL {
+                let candidate = score[from.index()] + transition(Some(from), to);
+                if candidate > next[to.index()] {
+                    next[to.index()] = candidate;
+                    pointers[to.index()] = from.index() as u8;
+                }
+            }
+            next[to.index()] += emission(token, to);
+        }
+        score = next;
+        back.push(pointers);
+    }
+    let mut best = 0;
+    for tag in 1..TAGS {
+        if score[tag] > score[best] {
+            best = tag;
+        }
+    }
+    for (offset, pointers) in back.iter().enumerate().rev() {
+        out[segment.start + offset] = Tag::ALL[best];
+        best = pointers[best] as usize;
+    }
+}
+
+/// The spans of one channel's tags.
+pub fn spans_of(tags: &[Tag], role: Role) -> Vec<TaggedSpan> {
+    let mut spans = Vec::new();
+    let mut open: Option<usize> = None;
+    for (index, &tag) in tags.iter().enumerate() {
+        match tag {
+            Tag::Begin => {
+                if let Some(start) = open.take() {
+                    spans.push(TaggedSpan {
+                        role,
+                        tokens: start..index,
+                    });
+                }
+                open = Some(index);
+            }
+            Tag::Inside if open.is_some() => {}
+            Tag::Inside => open = Some(index),
+            Tag::Outside => {
+                if let Some(start) = open.take() {
+                    spans.push(TaggedSpan {
+                        role,
+                        tokens: start..index,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(start) = open {
+        spans.push(TaggedSpan {
+            role,
+            tokens: start..tags.len(),
+        });
+    }
+    spans
+}
+
+/// The rule stages' quotes of an analysed document, in tokens, as the tagger reads them.
+pub fn proposals(document: &crate::pipeline::Document) -> Vec<features::Proposal> {
+    let tokens = &document.segmented.tokens;
+    document
+        .attributions
+        .iter()
+        .map(|attribution| {
+            let first = tokens.partition_point(|token| token.start < attribution.start);
+            let last = tokens.partition_point(|token| token.end <= attribution.end);
+            features::Proposal {
+                content: first..last.max(first),
+                kind: attribution.kind,
+                cue: attribution.cue.as_ref().map(|cue| cue.tokens.clone()),
+                source: attribution
+                    .mention
+                    .and_then(|mention| document.speakers.mentions.get(mention))
+                    .map(|mention| mention.tokens.clone()),
+            }
+        })
+        .collect()
+}
+
+/// The layers the tagger reads from an analysed document and its rule proposals.
+pub fn layers<'a>(
+    document: &'a crate::pipeline::Document,
+    proposals: &'a [features::Proposal],
+    cues: Option<&'a crate::cue::CueModel>,
+) -> features::Layers<'a> {
+    features::Layers {
+        text: &document.normalised.text,
+        segmented: &document.segmented,
+        regions: &document.regions,
+        speakers: &document.speakers,
+        proposals,
+        cues,
+    }
+}
