@@ -383,6 +383,12 @@ enum TrainCommand {
         epochs: usize,
         #[arg(long, default_value_t = whosaid::linker::train::LinkerTrainOptions::default().seed)]
         seed: u64,
+        /// The training documents are tagged by taggers trained on the other folds.
+        #[arg(long, default_value_t = whosaid::linker::train::LinkerTrainOptions::default().folds)]
+        folds: usize,
+        /// Also learn from the gold spans.
+        #[arg(long)]
+        with_gold_spans: bool,
     },
     /// Fit the stance head on NewsMTSC over all-MiniLM-L6-v2 states, and score it.
     #[cfg(feature = "transformer")]
@@ -980,11 +986,14 @@ fn train(model: TrainCommand) -> Result<ExitCode> {
             output,
             epochs,
             seed,
+            folds,
+            with_gold_spans,
         } => {
             let mut command = format!(
-                "whosaid train linker --polnear {} --output {} --epochs {epochs} --seed {seed}",
+                "whosaid train linker --polnear {} --output {} --epochs {epochs} --seed {seed} --folds {folds}{}",
                 polnear.display(),
-                output.display()
+                output.display(),
+                if with_gold_spans { " --with-gold-spans" } else { "" }
             );
             if let Some(dev) = &dev {
                 command.push_str(&format!(" --dev {}", dev.display()));
@@ -995,6 +1004,8 @@ fn train(model: TrainCommand) -> Result<ExitCode> {
             let options = whosaid::linker::train::LinkerTrainOptions {
                 epochs,
                 seed,
+                folds,
+                with_gold_spans,
                 ..Default::default()
             };
             whosaid::linker::train::train_command(

@@ -35,6 +35,8 @@ pub enum CueCandidate {
     Cue(usize),
     /// No cue: a quote that carries on a speaker's turn.
     Floating,
+    /// The tagger was wrong: the piece is no content at all.
+    NotAQuote,
 }
 
 /// A candidate source of a content.
@@ -194,6 +196,14 @@ enum Feature {
     AbsentNearest,
     CueGapWords,
     SourceGapWords,
+    ContinuesOwnerCue,
+    ContinuesOwnerCueGap,
+    NotAQuoteBias,
+    NotAQuoteShape,
+    NotAQuoteNearestCue,
+    NotAQuoteRule,
+    NotAQuoteFirstWord,
+    NotAQuoteLastWord,
 }
 
 /// Distances in tokens, fine near and coarse far.
@@ -307,7 +317,15 @@ impl FeatureContext<'_> {
 
     /// The features of a cue candidate of piece `piece`; `rank` counts the candidates nearer
     /// on the same side.
-    pub fn cue_features(&self, piece: usize, candidate: CueCandidate, rank: usize) -> Keys {
+    /// `owner_cue` is the cue of the content that the piece before belongs to, for the
+    /// candidate "continues the piece before".
+    pub fn cue_features(
+        &self,
+        piece: usize,
+        candidate: CueCandidate,
+        rank: usize,
+        owner_cue: Option<&Range<usize>>,
+    ) -> Keys {
         let mut keys = Keys(Vec::with_capacity(32));
         let span = &self.pieces[piece];
         let shape = piece_shape(self.tokens, span);
@@ -481,12 +499,42 @@ impl FeatureContext<'_> {
                     ]),
                 );
                 keys.add(Feature::ContinuesShapes, shapes);
+                // Where the content being continued has its cue: in the gap ("“A,” he said,
+                // “B”"), before its first piece ("He said: “A.” “B.”"), or nowhere.
+                let owner = match owner_cue {
+                    None => 0,
+                    Some(cue) if cue.start >= between.start && cue.end <= between.end => 1,
+                    Some(cue) if cue.end <= earlier.start => 2,
+                    Some(_) => 3,
+                };
+                keys.add(Feature::ContinuesOwnerCue, pack(&[owner, shapes]));
+                keys.add(
+                    Feature::ContinuesOwnerCueGap,
+                    pack(&[owner, gap_bucket(gap), self.sentence_gap(earlier.end.saturating_sub(1), span.start)]),
+                );
             }
             CueCandidate::Floating => {
                 keys.add(Feature::FloatingBias, 0);
                 keys.add(Feature::FloatingShape, shape);
                 keys.add(Feature::FloatingLength, gap_bucket(span.len()));
                 keys.add(Feature::FloatingNearestCue, rank as u64);
+            }
+            CueCandidate::NotAQuote => {
+                keys.add(Feature::NotAQuoteBias, 0);
+                keys.add(
+                    Feature::NotAQuoteShape,
+                    pack(&[shape, gap_bucket(span.len())]),
+                );
+                keys.add(Feature::NotAQuoteNearestCue, rank as u64);
+                keys.add(
+                    Feature::NotAQuoteRule,
+                    u64::from(self.rule_cue[piece].is_some()),
+                );
+                keys.add(Feature::NotAQuoteFirstWord, self.lower(span.start));
+                keys.add(
+                    Feature::NotAQuoteLastWord,
+                    self.lower(span.end.saturating_sub(1)),
+                );
             }
         }
         keys

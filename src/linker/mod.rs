@@ -405,14 +405,26 @@ pub fn link(
     sources: &[Range<usize>],
 ) -> (Vec<CueCandidate>, Vec<Option<SourceCandidate>>) {
     let mut decisions = Vec::with_capacity(context.pieces.len());
+    // The cue of the content each piece joined, for the next piece's "continues" candidate.
+    let mut owner_cues: Vec<Option<usize>> = Vec::with_capacity(context.pieces.len());
     for piece in 0..context.pieces.len() {
         let candidates = cue_candidates(context, piece);
+        let owner_cue = piece
+            .checked_sub(1)
+            .and_then(|previous| owner_cues[previous])
+            .map(|cue| &context.cues[cue]);
         let keys: Vec<Vec<u64>> = candidates
             .iter()
-            .map(|&(candidate, rank)| context.cue_features(piece, candidate, rank).0)
+            .map(|&(candidate, rank)| context.cue_features(piece, candidate, rank, owner_cue).0)
             .collect();
         let best = linker.best(&keys).unwrap_or(candidates.len() - 1);
-        decisions.push(candidates[best].0);
+        let decision = candidates[best].0;
+        owner_cues.push(match decision {
+            CueCandidate::Cue(cue) => Some(cue),
+            CueCandidate::Continues(previous) => owner_cues[previous],
+            CueCandidate::Floating | CueCandidate::NotAQuote => None,
+        });
+        decisions.push(decision);
     }
     let tokens = context.tokens;
     let mut source_choices = vec![None; context.pieces.len()];
@@ -453,11 +465,23 @@ pub fn tag_and_link(
     let proposals = crate::tagger::proposals(document);
     let layers = crate::tagger::layers(document, &proposals, cues);
     let features = crate::tagger::features::token_features(&layers, learned.tagger.table_bits());
-    let spans = SpanSet::from_tagged(learned.tagger.tag(&features, &document.segmented));
+    let tagged = learned.tagger.tag(&features, &document.segmented);
+    link_spans(document, found, &proposals, tagged, learned)
+}
+
+/// The linking half of [`tag_and_link`], over spans found by any means.
+pub fn link_spans(
+    document: &Document,
+    found: Speakers,
+    proposals: &[crate::tagger::features::Proposal],
+    tagged: Vec<TaggedSpan>,
+    learned: &LearnedSpans,
+) -> (Vec<Attribution>, Speakers) {
+    let spans = SpanSet::from_tagged(tagged);
     let text = document.normalised.text.as_str();
     let segmented = &document.segmented;
     let index = DocumentIndex::new(text, segmented, &spans.pieces, &spans.cues, &spans.sources);
-    let (rule_cue, rule_source) = rule_links(&proposals, &spans);
+    let (rule_cue, rule_source) = rule_links(proposals, &spans);
     let context = FeatureContext {
         text,
         tokens: &segmented.tokens,
@@ -495,10 +519,14 @@ fn assemble(
     let tokens = &segmented.tokens;
     // Group the pieces into contents.
     let mut linked: Vec<Linked> = Vec::new();
+    // The content each piece went to; `usize::MAX` for a piece that is no quote.
     let mut content_of_piece: Vec<usize> = Vec::with_capacity(spans.pieces.len());
     for (piece, decision) in decisions.iter().enumerate() {
         match *decision {
-            CueCandidate::Continues(previous) if previous < content_of_piece.len() => {
+            CueCandidate::NotAQuote => content_of_piece.push(usize::MAX),
+            CueCandidate::Continues(previous)
+                if content_of_piece.get(previous).is_some_and(|&owner| owner != usize::MAX) =>
+            {
                 let owner = content_of_piece[previous];
                 let split = continuations == Continuations::SplitAtSentences && {
                     let last = *linked[owner].pieces.last().unwrap_or(&previous);

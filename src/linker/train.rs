@@ -10,6 +10,7 @@ use super::candidates::{
 use super::{quote_kind, rule_links, source_candidates, Linker, SpanSet};
 use crate::eval::gold::{GoldDocument, Piece};
 use crate::pipeline::Document;
+use crate::record::QuoteKind;
 use crate::speakers::Speakers;
 use crate::tagger::train::{covered_tokens, token_char_spans};
 use crate::tagger::{segments, TaggedSpan};
@@ -153,9 +154,21 @@ pub fn link_examples(
             wanted[at].get_or_insert(decision);
         }
     }
+    // The gold cue of the content each piece belongs to.
+    let mut owner_cues: Vec<Option<Range<usize>>> = vec![None; spans.pieces.len()];
+    for link in &links {
+        for piece in &link.pieces {
+            if let Some(at) = piece_at(piece) {
+                owner_cues[at] = owner_cues[at].take().or_else(|| link.cue.clone());
+            }
+        }
+    }
     for (piece, decision) in wanted.iter().enumerate() {
         let Some(decision) = decision else { continue };
         let candidates = cue_candidates(&context, piece);
+        let owner_cue = piece
+            .checked_sub(1)
+            .and_then(|previous| owner_cues[previous].as_ref());
         let gold_index = candidates
             .iter()
             .position(|(candidate, _)| candidate == decision)
@@ -169,7 +182,9 @@ pub fn link_examples(
         cue_examples.push(LinkExample {
             candidates: candidates
                 .iter()
-                .map(|&(candidate, rank)| context.cue_features(piece, candidate, rank).0)
+                .map(|&(candidate, rank)| {
+                    context.cue_features(piece, candidate, rank, owner_cue).0
+                })
                 .collect(),
             gold: gold_index,
         });
@@ -210,10 +225,195 @@ pub fn link_examples(
     (cue_examples, source_examples)
 }
 
+fn token_iou(a: &Range<usize>, b: &Range<usize>) -> f64 {
+    let overlap = a.end.min(b.end).saturating_sub(a.start.max(b.start));
+    let union = a.end.max(b.end) - a.start.min(b.start);
+    if union == 0 {
+        0.0
+    } else {
+        overlap as f64 / union as f64
+    }
+}
+
+/// The index of the span in `spans` that overlaps `target` most with a token IoU of at least
+/// `least`; an exact match wins.
+fn best_match(spans: &[Range<usize>], target: &Range<usize>, least: f64) -> Option<usize> {
+    let first = spans.partition_point(|span| span.end <= target.start);
+    spans[first..]
+        .iter()
+        .enumerate()
+        .take_while(|(_, span)| span.start < target.end)
+        .map(|(offset, span)| (first + offset, token_iou(span, target)))
+        .filter(|&(_, iou)| iou >= least)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(index, _)| index)
+}
+
+/// The linker's training decisions of one document over the spans a tagger found (one that did
+/// not see this document): each tagged piece is matched to a gold piece (token IoU at least a
+/// half) and takes that piece's decision, or "not a quote" where none matches; cues and
+/// sources are the tagged ones that overlap the gold ones most.
+pub fn examples_from_predictions(
+    document: &Document,
+    found: &Speakers,
+    proposals: &[crate::tagger::features::Proposal],
+    tagged: Vec<TaggedSpan>,
+    gold: &GoldDocument,
+) -> (Vec<LinkExample>, Vec<LinkExample>) {
+    let links = gold_links(document, gold);
+    let spans = SpanSet::from_tagged(tagged);
+    let text = document.normalised.text.as_str();
+    let segmented = &document.segmented;
+    let index = DocumentIndex::new(text, segmented, &spans.pieces, &spans.cues, &spans.sources);
+    let (rule_cue, rule_source) = rule_links(proposals, &spans);
+    let context = FeatureContext {
+        text,
+        tokens: &segmented.tokens,
+        index: &index,
+        pieces: &spans.pieces,
+        cues: &spans.cues,
+        rule_cue: &rule_cue,
+        rule_source: &rule_source,
+    };
+    // Every gold piece, with its attribution and its place in it, sorted by start.
+    let mut gold_pieces: Vec<(Range<usize>, usize, usize)> = links
+        .iter()
+        .enumerate()
+        .flat_map(|(link, gold)| {
+            gold.pieces
+                .iter()
+                .enumerate()
+                .map(move |(position, piece)| (piece.clone(), link, position))
+        })
+        .collect();
+    gold_pieces.sort_by_key(|(piece, _, _)| (piece.start, piece.end));
+    let gold_ranges: Vec<Range<usize>> =
+        gold_pieces.iter().map(|(piece, _, _)| piece.clone()).collect();
+    let matched: Vec<Option<(usize, usize)>> = spans
+        .pieces
+        .iter()
+        .map(|piece| {
+            best_match(&gold_ranges, piece, 0.5).map(|at| (gold_pieces[at].1, gold_pieces[at].2))
+        })
+        .collect();
+    let mut cue_examples = Vec::new();
+    let mut source_examples = Vec::new();
+    let mut owner_cues: Vec<Option<usize>> = Vec::with_capacity(spans.pieces.len());
+    for piece in 0..spans.pieces.len() {
+        let candidates = cue_candidates(&context, piece);
+        let has = |wanted: CueCandidate| candidates.iter().any(|(candidate, _)| *candidate == wanted);
+        let decision = match matched[piece] {
+            None => CueCandidate::NotAQuote,
+            Some((link, position)) => {
+                let continues = position > 0
+                    && piece > 0
+                    && matched[piece - 1].is_some_and(|(previous, _)| previous == link)
+                    && has(CueCandidate::Continues(piece - 1));
+                let cue = links[link]
+                    .cue
+                    .as_ref()
+                    .and_then(|cue| best_match(&spans.cues, cue, 0.3))
+                    .filter(|&cue| has(CueCandidate::Cue(cue)));
+                if continues {
+                    CueCandidate::Continues(piece - 1)
+                } else if let Some(cue) = cue {
+                    CueCandidate::Cue(cue)
+                } else if quote_kind(&segmented.tokens, &spans.pieces[piece]) == QuoteKind::Direct {
+                    // A quotation whose cue the tagger missed still carries on a turn.
+                    CueCandidate::Floating
+                } else {
+                    // Reported speech without its cue would go to a guessed speaker.
+                    CueCandidate::NotAQuote
+                }
+            }
+        };
+        let owner_cue = piece
+            .checked_sub(1)
+            .and_then(|previous| owner_cues[previous])
+            .map(|cue| &spans.cues[cue]);
+        owner_cues.push(match decision {
+            CueCandidate::Cue(cue) => Some(cue),
+            CueCandidate::Continues(previous) => owner_cues[previous],
+            _ => None,
+        });
+        let Some(gold_index) = candidates
+            .iter()
+            .position(|(candidate, _)| *candidate == decision)
+        else {
+            continue;
+        };
+        cue_examples.push(LinkExample {
+            candidates: candidates
+                .iter()
+                .map(|&(candidate, rank)| {
+                    context.cue_features(piece, candidate, rank, owner_cue).0
+                })
+                .collect(),
+            gold: gold_index,
+        });
+        let (CueCandidate::Cue(cue_index), Some((link, _))) = (decision, matched[piece]) else {
+            continue;
+        };
+        let cue = &spans.cues[cue_index];
+        let content = &spans.pieces[piece];
+        let kind = quote_kind(&segmented.tokens, content);
+        let (candidates, nearest) =
+            source_candidates(&spans.sources, found, &index.paragraph_of, cue);
+        let gold_source = links[link].source.as_ref();
+        let gold_index = match gold_source {
+            None => candidates
+                .iter()
+                .position(|(candidate, _)| *candidate == SourceCandidate::Absent),
+            Some(source) => {
+                let ranges: Vec<(usize, Range<usize>)> = candidates
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(at, (candidate, _))| match candidate {
+                        SourceCandidate::Span { tokens, .. } => Some((at, tokens.clone())),
+                        SourceCandidate::Absent => None,
+                    })
+                    .collect();
+                ranges
+                    .iter()
+                    .find(|(_, tokens)| tokens == source)
+                    .or_else(|| {
+                        ranges
+                            .iter()
+                            .filter(|(_, tokens)| token_iou(tokens, source) >= 0.5)
+                            .max_by(|a, b| {
+                                token_iou(&a.1, source).total_cmp(&token_iou(&b.1, source))
+                            })
+                    })
+                    .map(|(at, _)| *at)
+            }
+        };
+        let Some(gold_index) = gold_index else { continue };
+        source_examples.push(LinkExample {
+            candidates: candidates
+                .iter()
+                .map(|(candidate, rank)| {
+                    context
+                        .source_features(content, kind, cue, cue_index, candidate, *rank, nearest)
+                        .0
+                })
+                .collect(),
+            gold: gold_index,
+        });
+    }
+    (cue_examples, source_examples)
+}
+
 /// How to fit the linker.
 #[derive(Debug, Clone)]
 pub struct LinkerTrainOptions {
     pub epochs: usize,
+    /// The training documents are tagged by taggers trained on the other folds, so that the
+    /// linker learns from spans as wrong as the tagger's on unseen text.
+    pub folds: usize,
+    /// Epochs of each fold's tagger.
+    pub fold_epochs: usize,
+    /// Also learn from the gold spans themselves.
+    pub with_gold_spans: bool,
     pub table_bits: u32,
     pub learning_rate: f32,
     pub l2: f32,
@@ -224,6 +424,9 @@ impl Default for LinkerTrainOptions {
     fn default() -> Self {
         LinkerTrainOptions {
             epochs: 10,
+            folds: 4,
+            fold_epochs: 8,
+            with_gold_spans: false,
             table_bits: 18,
             learning_rate: 0.1,
             l2: 1e-6,
@@ -293,28 +496,45 @@ pub fn fit_linker(
     Linker::from_table(weights, options.table_bits, provenance)
 }
 
-/// The linker's training decisions of labelled documents, analysed by `rules` (a pipeline whose
-/// spans come from the rule stages) and tagged by `tagger`: (cue decisions, source decisions).
+/// What the linker reads of each analysed document: the document, the speakers as the speaker
+/// stage found them, and the rule proposals.
+fn analyse_for_linking(
+    rules: &crate::pipeline::Pipeline,
+    document: &GoldDocument,
+) -> (Document, Speakers, Vec<crate::tagger::features::Proposal>) {
+    let analysed = rules.analyse(&document.id, &document.text);
+    let found = crate::speakers::find_speakers(
+        &analysed.normalised.text,
+        &analysed.segmented,
+        &analysed.regions,
+    );
+    let proposals = crate::tagger::proposals(&analysed);
+    (analysed, found, proposals)
+}
+
+/// The linker's decisions of labelled documents, over the spans `tagged` gives each
+/// (by its index): (cue decisions, source decisions).
 pub fn examples_from_gold(
     rules: &crate::pipeline::Pipeline,
-    tagger: &crate::tagger::SpanModel,
     gold: &[GoldDocument],
+    tagged: &[Vec<TaggedSpan>],
+    with_gold_spans: bool,
 ) -> (Vec<LinkExample>, Vec<LinkExample>) {
     use rayon::prelude::*;
     let per_document: Vec<(Vec<LinkExample>, Vec<LinkExample>)> = gold
         .par_iter()
-        .map(|document| {
-            let analysed = rules.analyse(&document.id, &document.text);
-            let found = crate::speakers::find_speakers(
-                &analysed.normalised.text,
-                &analysed.segmented,
-                &analysed.regions,
-            );
-            let proposals = crate::tagger::proposals(&analysed);
-            let layers = crate::tagger::layers(&analysed, &proposals, rules.cue_model());
-            let features = crate::tagger::features::token_features(&layers, tagger.table_bits());
-            let tagged = tagger.tag(&features, &analysed.segmented);
-            link_examples(&analysed, &found, &proposals, tagged, document)
+        .zip(tagged)
+        .map(|(document, tagged)| {
+            let (analysed, found, proposals) = analyse_for_linking(rules, document);
+            let (mut cues, mut sources) =
+                examples_from_predictions(&analysed, &found, &proposals, tagged.clone(), document);
+            if with_gold_spans {
+                let (gold_cues, gold_sources) =
+                    link_examples(&analysed, &found, &proposals, tagged.clone(), document);
+                cues.extend(gold_cues);
+                sources.extend(gold_sources);
+            }
+            (cues, sources)
         })
         .collect();
     let mut cue_examples = Vec::new();
@@ -326,8 +546,43 @@ pub fn examples_from_gold(
     (cue_examples, source_examples)
 }
 
-/// `whosaid train linker`: reads PolNeAR, tags it, trains, reports the decisions' accuracy on
-/// stderr, and writes the model with `command` in its provenance.
+/// The spans of every training document, each tagged by a tagger trained on the other folds
+/// (document `i` is in fold `i % folds`).
+pub fn cross_tagged(
+    examples: &[crate::tagger::train::SpanExample],
+    options: &LinkerTrainOptions,
+    span_options: &crate::tagger::train::SpanTrainOptions,
+) -> Vec<Vec<TaggedSpan>> {
+    use rayon::prelude::*;
+    let folds = options.folds.max(2);
+    let mut tagged = vec![Vec::new(); examples.len()];
+    for fold in 0..folds {
+        let train: Vec<&crate::tagger::train::SpanExample> = examples
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| index % folds != fold)
+            .map(|(_, example)| example)
+            .collect();
+        let options = crate::tagger::train::SpanTrainOptions {
+            epochs: options.fold_epochs,
+            ..span_options.clone()
+        };
+        let model = crate::tagger::train::fit_span_model(&train, &[], &options, String::new(), |_| {});
+        let held: Vec<(usize, Vec<TaggedSpan>)> = examples
+            .par_iter()
+            .enumerate()
+            .filter(|(index, _)| index % folds == fold)
+            .map(|(index, example)| (index, crate::tagger::train::tag_example(&model, example)))
+            .collect();
+        for (index, spans) in held {
+            tagged[index] = spans;
+        }
+    }
+    tagged
+}
+
+/// `whosaid train linker`: reads PolNeAR, tags it fold by fold, trains, reports the decisions'
+/// accuracy on stderr, and writes the model with `command` in its provenance.
 pub fn train_command(
     polnear: &std::path::Path,
     dev: Option<&std::path::Path>,
@@ -337,6 +592,7 @@ pub fn train_command(
     command: String,
 ) -> crate::error::Result<Linker> {
     use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
+    use rayon::prelude::*;
     let started = std::time::Instant::now();
     let rules = Pipeline::new(PipelineConfig {
         spans: SpanChoice::Rules,
@@ -346,16 +602,31 @@ pub fn train_command(
         Some(path) => crate::tagger::SpanModel::load(path)?,
         None => crate::tagger::SpanModel::shipped()?.clone(),
     };
+    let span_options = crate::tagger::train::SpanTrainOptions {
+        table_bits: tagger.table_bits(),
+        ..Default::default()
+    };
     let gold = crate::eval::brat::read_brat_dir(polnear)?;
-    let (cues, sources) = examples_from_gold(&rules, &tagger, &gold);
+    let span_examples =
+        crate::tagger::train::examples_from_gold(&rules, &gold, span_options.table_bits);
+    let tagged = cross_tagged(&span_examples, options, &span_options);
+    drop(span_examples);
+    eprintln!(
+        "whosaid: tagged {} documents in {} folds in {:.1} s",
+        gold.len(),
+        options.folds,
+        started.elapsed().as_secs_f64()
+    );
+    let (cues, sources) = examples_from_gold(&rules, &gold, &tagged, options.with_gold_spans);
     let mut examples = cues.clone();
     examples.extend(sources.iter().cloned());
     let provenance = format!(
-        "PolNeAR {} ({} documents: {} cue and {} source decisions); softmax regression; rebuild with: {command}",
+        "PolNeAR {} ({} documents: {} cue and {} source decisions, over spans tagged in {} folds); softmax regression; rebuild with: {command}",
         polnear.display(),
         gold.len(),
         cues.len(),
-        sources.len()
+        sources.len(),
+        options.folds
     );
     let linker = fit_linker(&examples, options, provenance);
     eprintln!(
@@ -367,7 +638,13 @@ pub fn train_command(
     );
     if let Some(dev) = dev {
         let dev_gold = crate::eval::brat::read_brat_dir(dev)?;
-        let (dev_cues, dev_sources) = examples_from_gold(&rules, &tagger, &dev_gold);
+        let dev_examples =
+            crate::tagger::train::examples_from_gold(&rules, &dev_gold, tagger.table_bits());
+        let dev_tagged: Vec<Vec<TaggedSpan>> = dev_examples
+            .par_iter()
+            .map(|example| crate::tagger::train::tag_example(&tagger, example))
+            .collect();
+        let (dev_cues, dev_sources) = examples_from_gold(&rules, &dev_gold, &dev_tagged, false);
         eprintln!(
             "whosaid: held-out accuracy cue {:.1}% ({} decisions) source {:.1}% ({})",
             100.0 * accuracy(&linker, &dev_cues),

@@ -107,6 +107,12 @@ enum Template {
     MentionCueRight,
     MentionCueLeft,
     SentenceCues,
+    TailAttribution,
+    HeadAttribution,
+    ThirdPreviousLower,
+    ThirdNextLower,
+    PreviousTwo,
+    NextTwo,
 }
 
 /// Distances in tokens, in buckets that are fine near the token and coarse far from it; 15 is
@@ -558,6 +564,34 @@ pub fn token_features(layers: &Layers, table_bits: u32) -> TokenFeatures {
             }
         }
     }
+    // Per sentence: an attribution at its end ("..., a source said.") as the token where its
+    // clause starts (the comma), and one at its start ("Kerry said ...") as its cue's token.
+    let mut tail_comma = vec![None; layers.segmented.sentences.len()];
+    let mut head_cue = vec![None; layers.segmented.sentences.len()];
+    for (sentence_index, sentence) in layers.segmented.sentences.iter().enumerate() {
+        let range = sentence.tokens.clone();
+        let mut end = range.end.min(count);
+        while end > range.start
+            && matches!(
+                token_text(layers.text, &tokens[end - 1]),
+                "." | "!" | "?" | "”" | ")"
+            )
+        {
+            end -= 1;
+        }
+        let last_cue = (end.saturating_sub(8).max(range.start)..end)
+            .rev()
+            .find(|&index| facts.cue[index] >= 3);
+        if let Some(cue) = last_cue {
+            tail_comma[sentence_index] = (cue.saturating_sub(8).max(range.start)..cue)
+                .rev()
+                .find(|&index| {
+                    matches!(token_text(layers.text, &tokens[index]), "," | "”" | "—")
+                });
+        }
+        head_cue[sentence_index] = (range.start..(range.start + 10).min(range.end.min(count)))
+            .find(|&index| facts.cue[index] >= 3);
+    }
     for index in 0..count {
         let mut sink = Sink {
             rows: &mut rows,
@@ -711,6 +745,26 @@ pub fn token_features(layers: &Layers, table_bits: u32) -> TokenFeatures {
                 .unwrap_or(0)
                 .min(3),
         );
+        let first = u64::from(sentence.is_some_and(|sentence| sentence.tokens.start == index));
+        let tail = match tail_comma.get(sentence_index).copied().flatten() {
+            None => 0,
+            Some(comma) if index < comma => 1,
+            Some(comma) if index == comma => 2,
+            Some(_) => 3,
+        };
+        sink.add(Template::TailAttribution, pack(&[tail, quote, first]));
+        let head = match head_cue.get(sentence_index).copied().flatten() {
+            None => 0,
+            Some(cue) if index < cue => 1,
+            Some(cue) if index == cue => 2,
+            Some(cue) if index == cue + 1 => 3,
+            Some(_) => 4,
+        };
+        sink.add(Template::HeadAttribution, pack(&[head, quote]));
+        sink.add(Template::ThirdPreviousLower, lower_at(-3));
+        sink.add(Template::ThirdNextLower, lower_at(3));
+        sink.add(Template::PreviousTwo, pack(&[lower_at(-2), lower_at(-1)]));
+        sink.add(Template::NextTwo, pack(&[lower_at(1), lower_at(2)]));
         offsets.push(rows.len() as u32);
     }
     TokenFeatures { rows, offsets }

@@ -186,7 +186,9 @@ impl SplitMix {
 
 /// The perceptron's weights, with the sums that averaging needs.
 struct Averaged {
-    model: SpanModel,
+    table_bits: u32,
+    weights: Vec<f32>,
+    transitions: Vec<f32>,
     weight_sums: Vec<f64>,
     transition_sums: Vec<f64>,
     steps: f64,
@@ -194,27 +196,48 @@ struct Averaged {
 
 impl Averaged {
     fn update_weight(&mut self, slot: usize, delta: f32) {
-        self.model.weights[slot] += delta;
+        self.weights[slot] += delta;
         self.weight_sums[slot] += self.steps * f64::from(delta);
     }
 
     fn update_transition(&mut self, slot: usize, delta: f32) {
-        self.model.transitions[slot] += delta;
+        self.transitions[slot] += delta;
         self.transition_sums[slot] += self.steps * f64::from(delta);
     }
 
     /// The averaged model: each weight's mean over every step so far.
-    fn average(&self) -> SpanModel {
+    fn average(&self, provenance: &str) -> SpanModel {
         let steps = self.steps.max(1.0);
-        let mut model = self.model.clone();
-        for (weight, sum) in model.weights.iter_mut().zip(&self.weight_sums) {
-            *weight -= (sum / steps) as f32;
-        }
-        for (weight, sum) in model.transitions.iter_mut().zip(&self.transition_sums) {
-            *weight -= (sum / steps) as f32;
-        }
-        model
+        let weights: Vec<f32> = self
+            .weights
+            .iter()
+            .zip(&self.weight_sums)
+            .map(|(weight, sum)| weight - (sum / steps) as f32)
+            .collect();
+        let transitions: Vec<f32> = self
+            .transitions
+            .iter()
+            .zip(&self.transition_sums)
+            .map(|(weight, sum)| weight - (sum / steps) as f32)
+            .collect();
+        SpanModel::from_weights(self.table_bits, &weights, &transitions, provenance.to_string())
     }
+}
+
+/// The spans a model tags in an example.
+pub fn tag_example(model: &SpanModel, example: &SpanExample) -> Vec<super::TaggedSpan> {
+    let emissions = model.emissions(&example.features);
+    let mut tags = vec![Tag::Outside; example.features.len()];
+    let mut back = Vec::new();
+    let mut spans = Vec::new();
+    for role in Role::ALL {
+        tags.iter_mut().for_each(|tag| *tag = Tag::Outside);
+        for segment in &example.segments {
+            model.decode(&emissions, role, segment.clone(), &mut tags, &mut back);
+        }
+        spans.extend(spans_of(&tags, role));
+    }
+    spans
 }
 
 /// Scores a model's spans against the gold spans of `examples`.
@@ -255,7 +278,7 @@ pub fn score_examples(model: &SpanModel, examples: &[SpanExample]) -> [SpanScore
 /// a score on `held_out` where it is given; the model kept is the averaged one of the epoch
 /// whose held-out F1 (summed over the channels) was best, or of the last epoch.
 pub fn fit_span_model(
-    train: &[SpanExample],
+    train: &[&SpanExample],
     held_out: &[SpanExample],
     options: &SpanTrainOptions,
     provenance: String,
@@ -263,7 +286,9 @@ pub fn fit_span_model(
 ) -> SpanModel {
     let rows = 1usize << options.table_bits;
     let mut state = Averaged {
-        model: SpanModel::empty(options.table_bits, provenance),
+        table_bits: options.table_bits,
+        weights: vec![0.0; rows * ROW],
+        transitions: vec![0.0; 3 * super::TRANSITIONS],
         weight_sums: vec![0.0; rows * ROW],
         transition_sums: vec![0.0; 3 * super::TRANSITIONS],
         steps: 1.0,
@@ -276,7 +301,7 @@ pub fn fit_span_model(
     for epoch in 1..=options.epochs {
         random.shuffle(&mut order);
         for &document in &order {
-            let example = &train[document];
+            let example = train[document];
             for segment in &example.segments {
                 train_segment(
                     &mut state,
@@ -291,7 +316,7 @@ pub fn fit_span_model(
         if held_out.is_empty() {
             continue;
         }
-        let averaged = state.average();
+        let averaged = state.average(&provenance);
         let scores = score_examples(&averaged, held_out);
         report(&EpochReport { epoch, scores });
         let total: f64 = scores.iter().map(SpanScore::f1).sum();
@@ -304,7 +329,7 @@ pub fn fit_span_model(
     }
     match best {
         Some((_, model)) => model,
-        None => state.average(),
+        None => state.average(&provenance),
     }
 }
 
@@ -327,7 +352,7 @@ fn train_segment(
         let out = &mut emissions[offset * ROW..(offset + 1) * ROW];
         for &row in features.of(token) {
             let start = row as usize * ROW;
-            for (total, weight) in out.iter_mut().zip(&state.model.weights[start..start + ROW]) {
+            for (total, weight) in out.iter_mut().zip(&state.weights[start..start + ROW]) {
                 *total += weight;
             }
         }
@@ -337,7 +362,7 @@ fn train_segment(
     for role in Role::ALL {
         super::viterbi(
             &emissions,
-            &state.model.transitions,
+            &state.transitions,
             role,
             0..segment.len(),
             predicted,
@@ -419,6 +444,7 @@ pub fn train_command(
         polnear.display(),
         gold.len()
     );
+    let train: Vec<&SpanExample> = train.iter().collect();
     let model = fit_span_model(&train, &held_out, options, provenance, |report| {
         let [content, source, cue] = report.scores;
         eprintln!(
