@@ -45,9 +45,9 @@ pub struct PipelineConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum SpanChoice {
     /// The rule stages alone.
-    #[default]
     Rules,
     /// The learned tagger and linker of `models/` ([`crate::linker::tag_and_link`]).
+    #[default]
     Learned,
     /// A learned tagger and linker from these files (the shipped ones where `None`).
     Models {

@@ -204,6 +204,26 @@ enum Feature {
     NotAQuoteRule,
     NotAQuoteFirstWord,
     NotAQuoteLastWord,
+    ExtentOrigin,
+    ExtentFirstWord,
+    ExtentLastWord,
+    ExtentBefore,
+    ExtentAfter,
+    ExtentLength,
+    ExtentAgree,
+    ExtentCueGap,
+    ExtentMarks,
+    ExtentPieces,
+    ExtentLengthRatio,
+    FallbackBias,
+    FallbackKind,
+    FallbackCueWord,
+    FallbackSource,
+    FallbackTaggedCue,
+    FallbackTaggedSource,
+    FallbackTaggedContent,
+    FallbackLength,
+    CueOrigin,
 }
 
 /// Distances in tokens, fine near and coarse far.
@@ -258,6 +278,8 @@ pub struct FeatureContext<'a> {
     pub index: &'a DocumentIndex,
     pub pieces: &'a [Range<usize>],
     pub cues: &'a [Range<usize>],
+    /// Where each cue came from: 1 the tagger, 2 the rule stages, 3 both.
+    pub cue_origin: &'a [u8],
     /// For each piece: the cue the rule stages gave the quote that overlaps it most, if any.
     pub rule_cue: &'a [Option<Range<usize>>],
     /// For each cue: the source the rule stages gave it, if any.
@@ -348,6 +370,11 @@ impl FeatureContext<'_> {
                 let cue_word = self.lower(cue.start);
                 let cue_last = self.lower(cue.end.saturating_sub(1));
                 keys.add(Feature::CueBias, 0);
+                let origin = u64::from(self.cue_origin.get(cue_index).copied().unwrap_or(1));
+                keys.add(
+                    Feature::CueOrigin,
+                    pack(&[origin, side, gap_bucket(gap).min(6), shape]),
+                );
                 keys.add(Feature::CueSide, side);
                 keys.add(Feature::CueGap, pack(&[side, gap_bucket(gap)]));
                 keys.add(
@@ -510,7 +537,11 @@ impl FeatureContext<'_> {
                 keys.add(Feature::ContinuesOwnerCue, pack(&[owner, shapes]));
                 keys.add(
                     Feature::ContinuesOwnerCueGap,
-                    pack(&[owner, gap_bucket(gap), self.sentence_gap(earlier.end.saturating_sub(1), span.start)]),
+                    pack(&[
+                        owner,
+                        gap_bucket(gap),
+                        self.sentence_gap(earlier.end.saturating_sub(1), span.start),
+                    ]),
                 );
             }
             CueCandidate::Floating => {
@@ -666,6 +697,135 @@ impl FeatureContext<'_> {
     }
 }
 
+impl FeatureContext<'_> {
+    /// The features of one candidate extent of a content with cue `cue`; `other` is the other
+    /// candidate, `from_rules` says where this one came from.
+    pub fn extent_features(
+        &self,
+        extent: &Range<usize>,
+        other: &Range<usize>,
+        cue: &Range<usize>,
+        from_rules: bool,
+        pieces: usize,
+        rule_kind: QuoteKind,
+    ) -> Keys {
+        let mut keys = Keys(Vec::with_capacity(16));
+        let origin = u64::from(from_rules);
+        let kind = match super::quote_kind(self.tokens, extent) {
+            QuoteKind::Direct => 1,
+            QuoteKind::Mixed => 2,
+            QuoteKind::Indirect => 3,
+        };
+        let rule_kind = match rule_kind {
+            QuoteKind::Direct => 1,
+            QuoteKind::Mixed => 2,
+            QuoteKind::Indirect => 3,
+        };
+        let before_cue = extent.end <= cue.start;
+        let gap = if before_cue {
+            cue.start - extent.end
+        } else {
+            extent.start.saturating_sub(cue.end)
+        };
+        let agree =
+            u64::from(extent.start == other.start) | u64::from(extent.end == other.end) << 1;
+        let last = extent.end.saturating_sub(1).max(extent.start);
+        keys.add(Feature::ExtentOrigin, pack(&[origin, kind, rule_kind]));
+        keys.add(
+            Feature::ExtentFirstWord,
+            pack(&[origin, self.lower(extent.start)]),
+        );
+        keys.add(Feature::ExtentLastWord, pack(&[origin, self.lower(last)]));
+        keys.add(
+            Feature::ExtentBefore,
+            pack(&[origin, self.lower_before(extent.start)]),
+        );
+        keys.add(
+            Feature::ExtentAfter,
+            pack(&[origin, self.lower_after(last)]),
+        );
+        keys.add(
+            Feature::ExtentLength,
+            pack(&[origin, gap_bucket(extent.len())]),
+        );
+        keys.add(Feature::ExtentAgree, pack(&[origin, agree, kind]));
+        keys.add(
+            Feature::ExtentCueGap,
+            pack(&[origin, u64::from(before_cue), gap_bucket(gap).min(5)]),
+        );
+        keys.add(
+            Feature::ExtentMarks,
+            pack(&[origin, small(between_counts(&self.index.marks, extent))]),
+        );
+        keys.add(Feature::ExtentPieces, pack(&[origin, pieces.min(3) as u64]));
+        let ratio = (4 * extent.len()) / other.len().max(1);
+        keys.add(
+            Feature::ExtentLengthRatio,
+            pack(&[origin, ratio.min(12) as u64]),
+        );
+        keys
+    }
+}
+
+impl FeatureContext<'_> {
+    /// The features of keeping (`keep`) or dropping a quote that the rules alone found.
+    pub fn fallback_features(
+        &self,
+        proposal: &crate::tagger::features::Proposal,
+        keep: bool,
+    ) -> Keys {
+        let mut keys = Keys(Vec::with_capacity(10));
+        if !keep {
+            keys.add(Feature::FallbackBias, 0);
+            return keys;
+        }
+        let kind = match proposal.kind {
+            QuoteKind::Direct => 1,
+            QuoteKind::Mixed => 2,
+            QuoteKind::Indirect => 3,
+        };
+        let overlapping = |starts: &[u32], spans: &Range<usize>| {
+            small(between_counts(
+                starts,
+                &(spans.start.saturating_sub(2)..spans.end),
+            ))
+        };
+        keys.add(Feature::FallbackKind, kind);
+        let cue_word = proposal.cue.as_ref().map_or(0, |cue| self.lower(cue.start));
+        keys.add(Feature::FallbackCueWord, pack(&[kind, cue_word]));
+        keys.add(
+            Feature::FallbackSource,
+            pack(&[kind, u64::from(proposal.source.is_some())]),
+        );
+        keys.add(
+            Feature::FallbackTaggedCue,
+            proposal
+                .cue
+                .as_ref()
+                .map_or(9, |cue| overlapping(&self.index.cue_starts, cue)),
+        );
+        keys.add(
+            Feature::FallbackTaggedSource,
+            proposal
+                .source
+                .as_ref()
+                .map_or(9, |source| overlapping(&self.index.source_starts, source)),
+        );
+        keys.add(
+            Feature::FallbackTaggedContent,
+            pack(&[
+                kind,
+                overlapping(&self.index.piece_starts, &proposal.content),
+            ]),
+        );
+        keys.add(
+            Feature::FallbackLength,
+            pack(&[kind, gap_bucket(proposal.content.len())]),
+        );
+        keys
+    }
+}
+
 fn between_counts(counts: &[u32], range: &Range<usize>) -> u32 {
     between(counts, range.clone())
 }
@@ -729,9 +889,12 @@ pub fn cue_candidates(context: &FeatureContext, piece: usize) -> Vec<(CueCandida
             _ => None,
         })
         .min();
-    candidates.push((
-        CueCandidate::Floating,
-        gap_bucket(nearest.unwrap_or(99)) as usize,
-    ));
+    let nearest = gap_bucket(nearest.unwrap_or(99)) as usize;
+    // Only a quotation may carry on a turn without a cue: reported speech with no cue of its
+    // own would go to a guessed speaker.
+    if super::quote_kind(context.tokens, span) == QuoteKind::Direct {
+        candidates.push((CueCandidate::Floating, nearest));
+    }
+    candidates.push((CueCandidate::NotAQuote, nearest));
     candidates
 }

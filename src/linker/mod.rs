@@ -44,6 +44,10 @@ pub struct Linker {
     pub table_bits: u32,
     /// The non-zero weights, as (slot, weight).
     pub weights: Vec<(u32, f32)>,
+    /// Added to the score of "not a quote": chosen on held-out data for the F1 of end-to-end
+    /// matches, since the fitted model trades recall for precision.
+    #[serde(default)]
+    pub not_a_quote_bias: f32,
     #[serde(skip)]
     table: Vec<f32>,
 }
@@ -65,6 +69,7 @@ impl Linker {
             provenance,
             table_bits,
             weights,
+            not_a_quote_bias: 0.0,
             table: Vec::new(),
         }
         .prepared()
@@ -211,6 +216,8 @@ pub struct SpanSet {
     pub pieces: Vec<Range<usize>>,
     pub sources: Vec<Range<usize>>,
     pub cues: Vec<Range<usize>>,
+    /// Where each cue came from: 1 the tagger, 2 the rule stages, 3 both.
+    pub cue_origin: Vec<u8>,
 }
 
 impl SpanSet {
@@ -230,7 +237,37 @@ impl SpanSet {
             spans.sort_by_key(|span| (span.start, span.end));
             spans.dedup();
         }
+        set.cue_origin = vec![1; set.cues.len()];
         set
+    }
+
+    /// Adds the rule stages' cues as candidates beside the tagger's, so that the linker can
+    /// fall back on a cue the tagger missed.
+    pub fn with_rule_cues(mut self, proposals: &[crate::tagger::features::Proposal]) -> Self {
+        let mut cues: Vec<(Range<usize>, u8)> = self
+            .cues
+            .iter()
+            .cloned()
+            .zip(self.cue_origin.iter().copied())
+            .collect();
+        cues.extend(
+            proposals
+                .iter()
+                .filter_map(|proposal| proposal.cue.clone())
+                .filter(|cue| !cue.is_empty())
+                .map(|cue| (cue, 2)),
+        );
+        cues.sort_by_key(|(cue, _)| (cue.start, cue.end));
+        let mut merged: Vec<(Range<usize>, u8)> = Vec::with_capacity(cues.len());
+        for (cue, origin) in cues {
+            match merged.last_mut() {
+                Some((last, last_origin)) if *last == cue => *last_origin |= origin,
+                _ => merged.push((cue, origin)),
+            }
+        }
+        self.cues = merged.iter().map(|(cue, _)| cue.clone()).collect();
+        self.cue_origin = merged.iter().map(|(_, origin)| *origin).collect();
+        self
     }
 }
 
@@ -389,9 +426,15 @@ pub fn quote_kind(tokens: &[Token], content: &Range<usize>) -> QuoteKind {
 
 /// One content as the linker assembles it.
 #[derive(Debug, Clone)]
-struct Linked {
+pub struct Linked {
+    /// The tagger's pieces it is made of (none for a quote the rules alone found).
     pieces: Vec<usize>,
-    cue: Option<usize>,
+    /// The tokens of the content: its pieces' hull, or the rule stages' content for the same
+    /// cue where the linker prefers that.
+    extent: Range<usize>,
+    cue: Option<Range<usize>>,
+    /// The source span the linker chose.
+    source: Option<Range<usize>>,
     /// Carried on from an earlier attribution (a continuation split off, or a floating quote).
     carries: Option<usize>,
 }
@@ -413,12 +456,18 @@ pub fn link(
             .checked_sub(1)
             .and_then(|previous| owner_cues[previous])
             .map(|cue| &context.cues[cue]);
-        let keys: Vec<Vec<u64>> = candidates
-            .iter()
-            .map(|&(candidate, rank)| context.cue_features(piece, candidate, rank, owner_cue).0)
-            .collect();
-        let best = linker.best(&keys).unwrap_or(candidates.len() - 1);
-        let decision = candidates[best].0;
+        let mut best: Option<(CueCandidate, f32)> = None;
+        for &(candidate, rank) in &candidates {
+            let mut score =
+                linker.score(&context.cue_features(piece, candidate, rank, owner_cue).0);
+            if candidate == CueCandidate::NotAQuote {
+                score += linker.not_a_quote_bias;
+            }
+            if best.is_none_or(|(_, top)| score > top) {
+                best = Some((candidate, score));
+            }
+        }
+        let decision = best.map_or(CueCandidate::NotAQuote, |(candidate, _)| candidate);
         owner_cues.push(match decision {
             CueCandidate::Cue(cue) => Some(cue),
             CueCandidate::Continues(previous) => owner_cues[previous],
@@ -477,7 +526,29 @@ pub fn link_spans(
     tagged: Vec<TaggedSpan>,
     learned: &LearnedSpans,
 ) -> (Vec<Attribution>, Speakers) {
-    let spans = SpanSet::from_tagged(tagged);
+    let (linked, _) = link_spans_with(
+        document,
+        found,
+        proposals,
+        tagged,
+        &learned.linker,
+        learned.continuations,
+        false,
+    );
+    linked
+}
+
+/// [`link_spans`] with a given linker, recording the choices of extent where `record`.
+pub fn link_spans_with(
+    document: &Document,
+    found: Speakers,
+    proposals: &[crate::tagger::features::Proposal],
+    tagged: Vec<TaggedSpan>,
+    linker: &Linker,
+    continuations: Continuations,
+    record: bool,
+) -> ((Vec<Attribution>, Speakers), Records) {
+    let spans = SpanSet::from_tagged(tagged).with_rule_cues(proposals);
     let text = document.normalised.text.as_str();
     let segmented = &document.segmented;
     let index = DocumentIndex::new(text, segmented, &spans.pieces, &spans.cues, &spans.sources);
@@ -488,11 +559,19 @@ pub fn link_spans(
         index: &index,
         pieces: &spans.pieces,
         cues: &spans.cues,
+        cue_origin: &spans.cue_origin,
         rule_cue: &rule_cue,
         rule_source: &rule_source,
     };
-    let (decisions, sources) = link(&learned.linker, &context, &found, &spans.sources);
-    assemble(
+    let (decisions, sources) = link(linker, &context, &found, &spans.sources);
+    let mut chooser = ExtentChooser {
+        linker,
+        context: &context,
+        proposals,
+        recorded: record.then(Vec::new),
+        recorded_fallbacks: record.then(Vec::new),
+    };
+    let linked = assemble(
         text,
         segmented,
         &spans,
@@ -500,8 +579,21 @@ pub fn link_spans(
         &decisions,
         &sources,
         found,
-        learned.continuations,
-    )
+        continuations,
+        Some(&mut chooser),
+    );
+    let records = Records {
+        extents: chooser.recorded.unwrap_or_default(),
+        fallbacks: chooser.recorded_fallbacks.unwrap_or_default(),
+    };
+    (linked, records)
+}
+
+/// What linking records for training.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    pub extents: Vec<ExtentRecord>,
+    pub fallbacks: Vec<FallbackRecord>,
 }
 
 /// Turns the linker's decisions into attributions, resolving sources to entities.
@@ -515,6 +607,7 @@ fn assemble(
     sources: &[Option<SourceCandidate>],
     mut speakers: Speakers,
     continuations: Continuations,
+    chooser: Option<&mut ExtentChooser>,
 ) -> (Vec<Attribution>, Speakers) {
     let tokens = &segmented.tokens;
     // Group the pieces into contents.
@@ -525,7 +618,9 @@ fn assemble(
         match *decision {
             CueCandidate::NotAQuote => content_of_piece.push(usize::MAX),
             CueCandidate::Continues(previous)
-                if content_of_piece.get(previous).is_some_and(|&owner| owner != usize::MAX) =>
+                if content_of_piece
+                    .get(previous)
+                    .is_some_and(|&owner| owner != usize::MAX) =>
             {
                 let owner = content_of_piece[previous];
                 let split = continuations == Continuations::SplitAtSentences && {
@@ -541,19 +636,28 @@ fn assemble(
                     content_of_piece.push(linked.len());
                     linked.push(Linked {
                         pieces: vec![piece],
+                        extent: spans.pieces[piece].clone(),
                         cue: None,
+                        source: None,
                         carries: Some(owner),
                     });
                 } else {
                     linked[owner].pieces.push(piece);
+                    linked[owner].extent.end = spans.pieces[piece].end;
                     content_of_piece.push(owner);
                 }
             }
             CueCandidate::Cue(cue) => {
                 content_of_piece.push(linked.len());
+                let source = match &sources[piece] {
+                    Some(SourceCandidate::Span { tokens, .. }) => Some(tokens.clone()),
+                    _ => None,
+                };
                 linked.push(Linked {
                     pieces: vec![piece],
-                    cue: Some(cue),
+                    extent: spans.pieces[piece].clone(),
+                    cue: Some(spans.cues[cue].clone()),
+                    source,
                     carries: None,
                 });
             }
@@ -561,12 +665,40 @@ fn assemble(
                 content_of_piece.push(linked.len());
                 linked.push(Linked {
                     pieces: vec![piece],
+                    extent: spans.pieces[piece].clone(),
                     cue: None,
+                    source: None,
                     carries: None,
                 });
             }
         }
     }
+    // Contents that the rules' wider extent of another now holds whole: clauses of that one,
+    // not quotes of their own (PolNeAR nests one content in another hardly ever).
+    let mut nested = vec![false; linked.len()];
+    if let Some(chooser) = chooser {
+        chooser.choose_extents(&mut linked);
+        let mut by_start: Vec<usize> = (0..linked.len()).collect();
+        by_start.sort_by_key(|&content| {
+            (
+                linked[content].extent.start,
+                std::cmp::Reverse(linked[content].extent.end),
+            )
+        });
+        let mut reach = 0;
+        for &content in &by_start {
+            let extent = &linked[content].extent;
+            if extent.end <= reach {
+                nested[content] = true;
+            }
+            reach = reach.max(extent.end);
+        }
+        let fallbacks = chooser.fallbacks(&linked, &nested);
+        nested.extend(fallbacks.iter().map(|_| false));
+        linked.extend(fallbacks);
+    }
+    let mut order: Vec<usize> = (0..linked.len()).collect();
+    order.sort_by_key(|&content| (linked[content].extent.start, linked[content].extent.end));
     let mention_index = MentionIndex::new(text, &speakers);
     let lexicon = Lexicon::get();
     let mut attributions: Vec<Attribution> = Vec::with_capacity(linked.len());
@@ -574,19 +706,18 @@ fn assemble(
     let mut made: Vec<Option<usize>> = vec![None; linked.len()];
     let mut last_speaker: Option<(usize, Option<usize>, usize)> = None;
     let sentence_of = |token: usize| index.sentence_of.get(token).copied().unwrap_or(0);
-    for (number, content) in linked.iter().enumerate() {
-        let first_piece = content.pieces[0];
-        let last_piece = *content.pieces.last().unwrap_or(&first_piece);
-        let extent = spans.pieces[first_piece].start..spans.pieces[last_piece].end;
+    for number in order {
+        let content = &linked[number];
+        if nested[number] {
+            continue;
+        }
+        let extent = content.extent.clone();
         let sentence = sentence_of(extent.start);
         let kind = quote_kind(tokens, &extent);
-        let cue = content.cue.map(|cue| {
-            let range = spans.cues[cue].clone();
-            Cue {
-                start: tokens[range.start].start,
-                end: tokens[range.end - 1].end,
-                tokens: range,
-            }
+        let cue = content.cue.clone().map(|range| Cue {
+            start: tokens[range.start].start,
+            end: tokens[range.end - 1].end,
+            tokens: range,
         });
         let mut features = Features {
             quote_kind: Some(kind),
@@ -600,8 +731,8 @@ fn assemble(
             cues_in_sentence: 0,
             ..Features::default()
         };
-        let (mention, entity) = match (&cue, &sources[first_piece]) {
-            (Some(cue), Some(SourceCandidate::Span { tokens: source, .. })) => {
+        let (mention, entity) = match (&cue, &content.source) {
+            (Some(cue), Some(source)) => {
                 features.speech_cue = contains_lower(
                     &lexicon.speech_verbs,
                     token_text(text, &tokens[cue.tokens.start]),
@@ -694,6 +825,150 @@ fn assemble(
     }
     attributions.sort_by_key(|attribution| (attribution.start, attribution.end));
     (attributions, speakers)
+}
+
+/// Chooses each content's extent between the tagger's pieces and the rule stages' content for
+/// the same cue: the rules draw the clause of a "said that ..." better than the tagger where
+/// they find it, the tagger draws the rest (quotes of several sentences, contents before their
+/// cue) better.
+pub struct ExtentChooser<'a> {
+    pub linker: &'a Linker,
+    pub context: &'a FeatureContext<'a>,
+    pub proposals: &'a [crate::tagger::features::Proposal],
+    /// Where given, every choice is recorded: (the tagger's extent, the rules' extent, the
+    /// features of each).
+    pub recorded: Option<Vec<ExtentRecord>>,
+    /// Where given, every quote the rules alone found is recorded.
+    pub recorded_fallbacks: Option<Vec<FallbackRecord>>,
+}
+
+/// One quote that the rules alone found, as training reads it.
+#[derive(Debug, Clone)]
+pub struct FallbackRecord {
+    pub content: Range<usize>,
+    pub source: Option<Range<usize>>,
+    pub features: [Vec<u64>; 2],
+}
+
+/// One choice of extent, as training reads it.
+#[derive(Debug, Clone)]
+pub struct ExtentRecord {
+    pub tagged: Range<usize>,
+    pub rule: Range<usize>,
+    pub features: [Vec<u64>; 2],
+}
+
+impl ExtentChooser<'_> {
+    /// The quotes that the rule stages found and the learned links left out (no content
+    /// overlaps theirs), kept where the linker trusts them.
+    fn fallbacks(&mut self, linked: &[Linked], nested: &[bool]) -> Vec<Linked> {
+        let mut extents: Vec<Range<usize>> = linked
+            .iter()
+            .zip(nested)
+            .filter(|(_, &inside)| !inside)
+            .map(|(content, _)| content.extent.clone())
+            .collect();
+        extents.sort_by_key(|extent| (extent.start, extent.end));
+        // The furthest end of the extents before each, so that an overlap is found by search.
+        let mut reach = Vec::with_capacity(extents.len());
+        let mut furthest = 0;
+        for extent in &extents {
+            furthest = furthest.max(extent.end);
+            reach.push(furthest);
+        }
+        let overlaps = |content: &Range<usize>| {
+            let before = extents.partition_point(|extent| extent.start < content.end);
+            before > 0 && reach[before - 1] > content.start
+        };
+        let mut kept = Vec::new();
+        for proposal in self.proposals {
+            if proposal.content.is_empty() || overlaps(&proposal.content) {
+                continue;
+            }
+            let features = [
+                self.context.fallback_features(proposal, false).0,
+                self.context.fallback_features(proposal, true).0,
+            ];
+            let keep = self.linker.best(&features) == Some(1);
+            if let Some(recorded) = &mut self.recorded_fallbacks {
+                recorded.push(FallbackRecord {
+                    content: proposal.content.clone(),
+                    source: proposal.source.clone(),
+                    features: features.clone(),
+                });
+            }
+            if keep {
+                kept.push(Linked {
+                    pieces: Vec::new(),
+                    extent: proposal.content.clone(),
+                    cue: proposal.cue.clone(),
+                    source: proposal.source.clone(),
+                    carries: None,
+                });
+            }
+        }
+        kept
+    }
+
+    fn choose_extents(&mut self, linked: &mut [Linked]) {
+        let mut by_cue: Vec<&crate::tagger::features::Proposal> = self
+            .proposals
+            .iter()
+            .filter(|proposal| proposal.cue.is_some() && !proposal.content.is_empty())
+            .collect();
+        by_cue.sort_by_key(|proposal| proposal.cue.as_ref().map(|cue| (cue.start, cue.end)));
+        for content in linked.iter_mut() {
+            let Some(cue) = content.cue.as_ref() else {
+                continue;
+            };
+            let at = by_cue.partition_point(|proposal| {
+                proposal.cue.as_ref().map(|found| (found.start, found.end))
+                    < Some((cue.start, cue.end))
+            });
+            let Some(proposal) = by_cue
+                .get(at)
+                .filter(|proposal| proposal.cue.as_ref() == Some(cue))
+            else {
+                continue;
+            };
+            if proposal.content == content.extent {
+                continue;
+            }
+            let features = [
+                self.context
+                    .extent_features(
+                        &content.extent,
+                        &proposal.content,
+                        cue,
+                        false,
+                        content.pieces.len(),
+                        proposal.kind,
+                    )
+                    .0,
+                self.context
+                    .extent_features(
+                        &proposal.content,
+                        &content.extent,
+                        cue,
+                        true,
+                        content.pieces.len(),
+                        proposal.kind,
+                    )
+                    .0,
+            ];
+            let choice = self.linker.best(&features).unwrap_or(0);
+            if let Some(recorded) = &mut self.recorded {
+                recorded.push(ExtentRecord {
+                    tagged: content.extent.clone(),
+                    rule: proposal.content.clone(),
+                    features: features.clone(),
+                });
+            }
+            if choice == 1 {
+                content.extent = proposal.content.clone();
+            }
+        }
+    }
 }
 
 /// The construction of a learned attribution, for the confidence model.

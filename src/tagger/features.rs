@@ -494,9 +494,23 @@ struct Sink<'a> {
 impl Sink<'_> {
     #[inline]
     fn add(&mut self, template: Template, value: u64) {
+        if ablated().contains(&(template as u64)) {
+            return;
+        }
         self.rows
             .push((mix(template as u64, value) & self.mask) as u32);
     }
+}
+
+fn ablated() -> &'static Vec<u64> {
+    static ABLATED: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    ABLATED.get_or_init(|| {
+        std::env::var("WHOSAID_ABLATE")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|id| id.parse().ok())
+            .collect()
+    })
 }
 
 /// Packs small numbers into one value.
@@ -585,9 +599,7 @@ pub fn token_features(layers: &Layers, table_bits: u32) -> TokenFeatures {
         if let Some(cue) = last_cue {
             tail_comma[sentence_index] = (cue.saturating_sub(8).max(range.start)..cue)
                 .rev()
-                .find(|&index| {
-                    matches!(token_text(layers.text, &tokens[index]), "," | "”" | "—")
-                });
+                .find(|&index| matches!(token_text(layers.text, &tokens[index]), "," | "”" | "—"));
         }
         head_cue[sentence_index] = (range.start..(range.start + 10).min(range.end.min(count)))
             .find(|&index| facts.cue[index] >= 3);

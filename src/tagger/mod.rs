@@ -127,9 +127,15 @@ impl SpanModel {
             row[channel * TAGS + tag] - row[channel * TAGS]
         };
         let largest = weights.chunks_exact(ROW).fold(0f32, |largest, row| {
-            (0..6).fold(largest, |largest, lane| largest.max(folded(row, lane).abs()))
+            (0..6).fold(largest, |largest, lane| {
+                largest.max(folded(row, lane).abs())
+            })
         });
-        let scale = if largest > 0.0 { largest / 32767.0 } else { 1.0 };
+        let scale = if largest > 0.0 {
+            largest / 32767.0
+        } else {
+            1.0
+        };
         let table = weights
             .chunks_exact(ROW)
             .map(|row| {

@@ -220,7 +220,12 @@ impl Averaged {
             .zip(&self.transition_sums)
             .map(|(weight, sum)| weight - (sum / steps) as f32)
             .collect();
-        SpanModel::from_weights(self.table_bits, &weights, &transitions, provenance.to_string())
+        SpanModel::from_weights(
+            self.table_bits,
+            &weights,
+            &transitions,
+            provenance.to_string(),
+        )
     }
 }
 
