@@ -626,10 +626,14 @@ fn latest_entity_before(
 mod tests {
     use crate::pipeline::{Document, Pipeline, PipelineConfig};
 
+    /// The rule stages alone, which these tests are about.
     fn analyse(text: &str) -> Document {
-        Pipeline::new(PipelineConfig::default())
-            .expect("the shipped model loads")
-            .analyse("test", text)
+        Pipeline::new(PipelineConfig {
+            spans: crate::pipeline::SpanChoice::Rules,
+            ..PipelineConfig::default()
+        })
+        .expect("the shipped model loads")
+        .analyse("test", text)
     }
 
     /// (content, speaker name, source mention) of each attribution.

@@ -336,6 +336,12 @@ enum TrainCommand {
         output: PathBuf,
         #[arg(long)]
         threads: Option<usize>,
+        /// Fit it for the rule stages' attributions rather than the learned stages'.
+        #[arg(long)]
+        rule_spans: bool,
+        /// Fit it for quotes kept whole as PolNeAR annotates them (see `extract --joined-quotes`).
+        #[arg(long, conflicts_with = "rule_spans")]
+        joined_quotes: bool,
     },
     /// Fit the cue model on PolNeAR (brat) data.
     Cue {
@@ -893,14 +899,39 @@ fn train(model: TrainCommand) -> Result<ExitCode> {
             polnear,
             output,
             threads,
+            rule_spans,
+            joined_quotes,
         } => {
             set_threads(threads)?;
+            if !rule_spans {
+                let command = format!(
+                    "whosaid train confidence --polnear {} --output {}{}",
+                    polnear.display(),
+                    output.display(),
+                    if joined_quotes { " --joined-quotes" } else { "" }
+                );
+                let continuations = if joined_quotes {
+                    whosaid::linker::Continuations::Joined
+                } else {
+                    whosaid::linker::Continuations::SplitAtSentences
+                };
+                whosaid::linker::train::train_confidence_command(
+                    &polnear,
+                    &output,
+                    continuations,
+                    command,
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let gold = read_brat_dir(&polnear)?;
             // Fit from features alone: the model in use only sets confidences, which the
             // features do not depend on.
-            let pipeline = Pipeline::new(PipelineConfig::default())?;
+            let pipeline = Pipeline::new(PipelineConfig {
+                spans: whosaid::pipeline::SpanChoice::Rules,
+                ..PipelineConfig::default()
+            })?;
             let command = format!(
-                "whosaid train confidence --polnear {} --output {}",
+                "whosaid train confidence --rule-spans --polnear {} --output {}",
                 polnear.display(),
                 output.display()
             );

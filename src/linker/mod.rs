@@ -10,6 +10,7 @@
 //! to their entity).
 
 pub mod candidates;
+pub mod constructions;
 pub mod train;
 
 use std::ops::Range;
@@ -697,8 +698,37 @@ fn assemble(
         nested.extend(fallbacks.iter().map(|_| false));
         linked.extend(fallbacks);
     }
+    // A quotation with no cue may name its speaker in a sign-off or a lead-in.
+    for content in &mut linked {
+        if content.cue.is_some() || quote_kind(tokens, &content.extent) != QuoteKind::Direct {
+            continue;
+        }
+        let found = constructions::sign_off(text, tokens, &speakers, &index.paragraph_of, &content.extent)
+            .or_else(|| {
+                constructions::lead_in(text, tokens, &speakers, &index.paragraph_of, &content.extent)
+            });
+        if let Some(found) = found {
+            content.cue = Some(found.cue);
+            content.source = Some(found.source);
+            content.carries = None;
+        }
+    }
     let mut order: Vec<usize> = (0..linked.len()).collect();
     order.sort_by_key(|&content| (linked[content].extent.start, linked[content].extent.end));
+    // Quotes never overlap: where a chosen extent runs into the next content, the later one
+    // goes.
+    let mut reach = 0;
+    for &content in &order {
+        if nested[content] {
+            continue;
+        }
+        let extent = &linked[content].extent;
+        if extent.start < reach || extent.is_empty() {
+            nested[content] = true;
+        } else {
+            reach = extent.end;
+        }
+    }
     let mention_index = MentionIndex::new(text, &speakers);
     let lexicon = Lexicon::get();
     let mut attributions: Vec<Attribution> = Vec::with_capacity(linked.len());

@@ -787,3 +787,87 @@ pub fn train_command(
     );
     Ok(linker)
 }
+
+/// The attributions the learned stages make of labelled documents, each document's spans
+/// tagged by a tagger that did not see it, with whether each is an end-to-end match: the
+/// examples of the confidence model, which must learn how often the learned stages are right
+/// on unseen text.
+pub fn confidence_examples(
+    rules: &crate::pipeline::Pipeline,
+    gold: &[GoldDocument],
+    tagged: &[Vec<TaggedSpan>],
+    linker: &Linker,
+    continuations: super::Continuations,
+) -> Vec<(crate::attribute::Features, bool)> {
+    use rayon::prelude::*;
+    let per_document: Vec<Vec<(crate::attribute::Features, bool)>> = gold
+        .par_iter()
+        .zip(tagged)
+        .map(|(document, tagged)| {
+            let (mut analysed, found, proposals) = analyse_for_linking(rules, document);
+            let ((attributions, speakers), _) = super::link_spans_with(
+                &analysed,
+                found,
+                &proposals,
+                tagged.clone(),
+                linker,
+                continuations,
+                false,
+            );
+            analysed.attributions = attributions;
+            analysed.speakers = speakers;
+            let labels = crate::eval::metrics::match_predictions(document, &analysed.to_record());
+            analysed
+                .attributions
+                .iter()
+                .zip(labels)
+                .map(|(attribution, right)| (attribution.features, right))
+                .collect()
+        })
+        .collect();
+    per_document.into_iter().flatten().collect()
+}
+
+/// `whosaid train confidence` for the learned stages: the shipped tagger's options, taggers
+/// trained fold by fold, the shipped linker, and the confidence model fitted on what they make.
+pub fn train_confidence_command(
+    polnear: &std::path::Path,
+    output: &std::path::Path,
+    continuations: super::Continuations,
+    command: String,
+) -> crate::error::Result<crate::confidence::ConfidenceModel> {
+    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
+    let started = std::time::Instant::now();
+    let rules = Pipeline::new(PipelineConfig {
+        spans: SpanChoice::Rules,
+        ..PipelineConfig::default()
+    })?;
+    let tagger = crate::tagger::SpanModel::shipped()?;
+    let linker = Linker::shipped()?;
+    let span_options = crate::tagger::train::SpanTrainOptions {
+        table_bits: tagger.table_bits(),
+        ..Default::default()
+    };
+    let gold = crate::eval::brat::read_brat_dir(polnear)?;
+    let span_examples =
+        crate::tagger::train::examples_from_gold(&rules, &gold, span_options.table_bits);
+    let tagged = cross_tagged(&span_examples, &LinkerTrainOptions::default(), &span_options);
+    drop(span_examples);
+    let examples = confidence_examples(&rules, &gold, &tagged, linker, continuations);
+    let trained_on = format!(
+        "PolNeAR {} ({} documents), the attributions of the learned stages over spans tagged in {} folds",
+        polnear.display(),
+        gold.len(),
+        LinkerTrainOptions::default().folds
+    );
+    let model = crate::confidence::ConfidenceModel::fit(&examples, trained_on, command);
+    model.save(output)?;
+    eprintln!(
+        "whosaid: fitted the confidence model on {} attributions ({} right) in {:.1} s; wrote {}",
+        examples.len(),
+        examples.iter().filter(|(_, right)| *right).count(),
+        started.elapsed().as_secs_f64(),
+        output.display()
+    );
+    Ok(model)
+}

@@ -482,3 +482,179 @@ pub fn layers<'a>(
         cues,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
+
+    /// A small seeded generator for test inputs.
+    fn numbers(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * 20.0 - 10.0
+        }
+    }
+
+    #[test]
+    fn viterbi_never_puts_inside_after_outside_or_at_the_start() {
+        let mut random = numbers(7);
+        for round in 0..200 {
+            let length = 1 + round % 37;
+            // Inside is favoured everywhere, and a few tokens favour Outside, so that a decoder
+            // without the constraint would open spans with I.
+            let mut emissions = vec![0f32; length * ROW];
+            for token in 0..length {
+                for channel in 0..3 {
+                    emissions[token * ROW + channel * TAGS + Tag::Begin.index()] = random() - 5.0;
+                    emissions[token * ROW + channel * TAGS + Tag::Inside.index()] = random() + 8.0;
+                }
+            }
+            let transitions: Vec<f32> = (0..3 * TRANSITIONS).map(|_| random()).collect();
+            let mut out = vec![Tag::Outside; length];
+            let mut back = Vec::new();
+            for role in Role::ALL {
+                viterbi(&emissions, &transitions, role, 0..length, &mut out, &mut back);
+                assert!(allowed(None, out[0]), "round {round}: {out:?}");
+                for pair in out.windows(2) {
+                    assert!(allowed(Some(pair[0]), pair[1]), "round {round}: {out:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn viterbi_finds_the_best_allowed_sequence() {
+        // Brute force over every allowed sequence of a few tokens.
+        let mut random = numbers(11);
+        for _ in 0..50 {
+            let length = 4;
+            let emissions: Vec<f32> = (0..length * ROW).map(|_| random()).collect();
+            let transitions: Vec<f32> = (0..3 * TRANSITIONS).map(|_| random()).collect();
+            let role = Role::Source;
+            let score = |tags: &[Tag]| {
+                let mut total = 0.0;
+                for (token, &tag) in tags.iter().enumerate() {
+                    let from = token.checked_sub(1).map(|before| tags[before]);
+                    total += transitions[transition_slot(role, from, tag)]
+                        + emissions[token * ROW + role.index() * TAGS + tag.index()];
+                }
+                total
+            };
+            let mut best = f32::NEG_INFINITY;
+            for code in 0..3usize.pow(length as u32) {
+                let tags: Vec<Tag> = (0..length)
+                    .map(|position| Tag::ALL[code / 3usize.pow(position as u32) % 3])
+                    .collect();
+                let valid = allowed(None, tags[0])
+                    && tags.windows(2).all(|pair| allowed(Some(pair[0]), pair[1]));
+                if valid {
+                    best = best.max(score(&tags));
+                }
+            }
+            let mut out = vec![Tag::Outside; length];
+            viterbi(&emissions, &transitions, role, 0..length, &mut out, &mut Vec::new());
+            assert!((score(&out) - best).abs() < 1e-3, "{out:?}");
+        }
+    }
+
+    #[test]
+    fn spans_follow_the_tags() {
+        use Tag::*;
+        let tags = [Begin, Inside, Outside, Begin, Begin, Inside, Inside];
+        let spans: Vec<Range<usize>> = spans_of(&tags, Role::Content)
+            .into_iter()
+            .map(|span| span.tokens)
+            .collect();
+        assert_eq!(spans, [0..2, 3..4, 4..7]);
+    }
+
+    #[test]
+    fn a_model_reads_back_what_it_wrote() {
+        let mut random = numbers(3);
+        let weights: Vec<f32> = (0..(1usize << 8) * ROW)
+            .map(|slot| if slot % 5 == 0 { random() } else { 0.0 })
+            .collect();
+        let transitions: Vec<f32> = (0..3 * TRANSITIONS).map(|_| random()).collect();
+        let model = SpanModel::from_weights(8, &weights, &transitions, "test".into());
+        let bytes = model.to_bytes();
+        let read = SpanModel::from_bytes(&bytes).unwrap();
+        assert_eq!(read.table, model.table);
+        assert_eq!(read.transitions, model.transitions);
+        assert_eq!(read.header, model.header);
+        assert!(SpanModel::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(SpanModel::from_bytes(b"not a model").is_err());
+    }
+
+    #[test]
+    fn folding_the_outside_weight_keeps_the_differences() {
+        // Row 0 only: B − O and I − O of each channel survive quantisation.
+        let mut weights = vec![0f32; (1usize << 8) * ROW];
+        weights[..ROW].copy_from_slice(&[1.0, 3.0, -2.0, 0.5, 0.5, 4.5, -1.0, 0.0, 1.0]);
+        let model = SpanModel::from_weights(8, &weights, &[0.0; 3 * TRANSITIONS], "test".into());
+        let features = features::TokenFeatures {
+            rows: vec![0],
+            offsets: vec![0, 1],
+        };
+        let emissions = model.emissions(&features);
+        let expected = [0.0, 2.0, -3.0, 0.0, 0.0, 4.0, 0.0, 1.0, 2.0];
+        for (got, want) in emissions.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-3, "{emissions:?}");
+        }
+    }
+
+    fn layers_of(text: &str) -> (crate::pipeline::Document, Vec<features::Proposal>) {
+        let rules = Pipeline::new(PipelineConfig {
+            spans: SpanChoice::Rules,
+            ..PipelineConfig::default()
+        })
+        .unwrap();
+        let document = rules.analyse("test", text);
+        let found = proposals(&document);
+        (document, found)
+    }
+
+    #[test]
+    fn feature_hashing_is_deterministic() {
+        let text = "“We are close,” Secretary Kerry said on Friday. Lavrov, however, told reporters that talks would go on.";
+        let (document, found) = layers_of(text);
+        let cues = crate::cue::CueModel::shipped().ok();
+        let first = features::token_features(&layers(&document, &found, cues), 16);
+        // Another document in between changes nothing: there is no state across documents.
+        let (other, other_found) = layers_of("Officials said nothing.");
+        let _ = features::token_features(&layers(&other, &other_found, cues), 16);
+        let second = features::token_features(&layers(&document, &found, cues), 16);
+        assert_eq!(first, second);
+        assert_eq!(first.len(), document.segmented.tokens.len());
+        assert!(first.rows.iter().all(|&row| row < 1 << 16));
+        // The same word in the same context hashes the same in another document.
+        let (again, again_found) = layers_of(text);
+        assert_eq!(
+            first,
+            features::token_features(&layers(&again, &again_found, cues), 16)
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_tagged_in_one_pass() {
+        let model = SpanModel::shipped().unwrap();
+        let cues = crate::cue::CueModel::shipped().ok();
+        for text in [
+            "said ".repeat(20_000),
+            "“".repeat(5_000) + &"said he ".repeat(5_000),
+            "he said that ".repeat(8_000),
+            "x".repeat(100_000),
+            "“".to_string() + &"word ".repeat(30_000) + "”",
+        ] {
+            let (document, found) = layers_of(&text);
+            let features = features::token_features(&layers(&document, &found, cues), model.table_bits());
+            let spans = model.tag(&features, &document.segmented);
+            assert!(spans
+                .iter()
+                .all(|span| span.tokens.end <= document.segmented.tokens.len()));
+        }
+    }
+}
