@@ -24,7 +24,7 @@ const FLOATING_SENTENCES: usize = 4;
 /// Links every proposed quote to its speaker.
 /// Lookups over the mentions that `find_speakers` made, so that resolving a source costs the
 /// same in a long document as in a short one.
-struct MentionIndex {
+pub(crate) struct MentionIndex {
     /// Mentions before this index are sorted by start; attribution appends the rest.
     sorted: usize,
     /// Name mentions that had no entity, by their text.
@@ -35,7 +35,7 @@ struct MentionIndex {
 }
 
 impl MentionIndex {
-    fn new(text: &str, speakers: &Speakers) -> Self {
+    pub(crate) fn new(text: &str, speakers: &Speakers) -> Self {
         let mut unlinked_names: HashMap<String, Vec<usize>> = HashMap::new();
         for (index, mention) in speakers.mentions.iter().enumerate() {
             if mention.entity.is_none() && mention.kind == MentionKind::Name {
@@ -175,6 +175,7 @@ pub fn attribute_checked<C: Check>(
             kind: quote.kind,
             start: quote.start,
             end: quote.end,
+            pieces: Vec::new(),
             cue: quote.cue,
             pattern: quote.pattern,
             mention,
@@ -212,6 +213,7 @@ fn push_unattributed(attributions: &mut Vec<Attribution>, quote: Quote, features
         kind: quote.kind,
         start: quote.start,
         end: quote.end,
+        pieces: Vec::new(),
         cue: quote.cue,
         pattern: quote.pattern,
         mention: None,
@@ -435,7 +437,7 @@ fn join_coordination(
 }
 
 /// The entity a source mention refers to, creating one where nothing in the text resolves it.
-fn resolve(
+pub(crate) fn resolve(
     text: &str,
     segmented: &Segmented,
     speakers: &mut Speakers,
@@ -618,10 +620,14 @@ mod tests {
     use crate::document::Document;
     use crate::pipeline::{Pipeline, PipelineConfig};
 
+    /// The rule stages alone, which these tests are about.
     fn analyse(text: &str) -> Document {
-        Pipeline::new(PipelineConfig::default())
-            .expect("the shipped model loads")
-            .analyse("test", text)
+        Pipeline::new(PipelineConfig {
+            spans: crate::pipeline::SpanChoice::Rules,
+            ..PipelineConfig::default()
+        })
+        .expect("the shipped model loads")
+        .analyse("test", text)
     }
 
     /// (content, speaker name, source mention) of each attribution.

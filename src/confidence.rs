@@ -91,8 +91,10 @@ pub struct ConfidenceModel {
     pub bias: f64,
 }
 
-/// The model shipped in `models/`, built into the binary so that it runs from anywhere.
+/// The models shipped in `models/`, built into the binary so that they run from anywhere: one
+/// for the learned stages' attributions, one for the rule stages' alone (`--rule-spans`).
 const SHIPPED_MODEL: &str = include_str!("../models/attribution-confidence.json");
+const SHIPPED_RULE_MODEL: &str = include_str!("../models/rule-confidence.json");
 
 impl ModelFile for ConfidenceModel {
     const FORMAT: &'static str = "whosaid-confidence-model";
@@ -122,12 +124,17 @@ impl ModelFile for ConfidenceModel {
 }
 
 impl ConfidenceModel {
-    /// The model shipped with whosaid.
+    /// The model shipped with whosaid, for the learned stages' attributions.
     pub fn shipped() -> Result<Self> {
         model_file::parse(
             SHIPPED_MODEL,
             Path::new("models/attribution-confidence.json"),
         )
+    }
+
+    /// The model shipped with whosaid for the rule stages' attributions.
+    pub fn shipped_for_rules() -> Result<Self> {
+        model_file::parse(SHIPPED_RULE_MODEL, Path::new("models/rule-confidence.json"))
     }
 
     pub fn load(path: &Path) -> Result<Self> {

@@ -6,7 +6,8 @@
 //! at least twice in training and in at least a tenth of its occurrences, from the word, its
 //! ending and its neighbours.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::segmented::{token_text, Token, TokenKind};
 use crate::error::{Error, Result};
+use crate::hash::{hash_str, Fnv};
 use crate::lexicon::{contains_lower, Lexicon};
 
 /// The learned cue model.
@@ -27,12 +29,35 @@ pub struct CueModel {
     pub bias: f32,
     /// A candidate is a cue when its probability reaches this.
     pub threshold: f32,
-    /// `candidates` and `weights` again, hashed: the ordered maps keep the file stable, and
-    /// these keep lookups (once per word of every document) cheap.
+    /// `candidates` and `weights` again, keyed by the hash of each string ([`crate::hash`]):
+    /// the ordered maps keep the file stable and readable, and these let a lookup (once per
+    /// word of every document) stream its feature's hash instead of formatting the string.
     #[serde(skip)]
-    candidate_lookup: HashSet<String>,
+    candidate_lookup: KeyMap<()>,
     #[serde(skip)]
-    weight_lookup: HashMap<String, f32>,
+    weight_lookup: KeyMap<f32>,
+}
+
+/// A map keyed by a feature's 64-bit hash, which is already well mixed: the map uses it as it is.
+type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+
+/// The hasher of [`KeyMap`]: the key is the hash.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; this fallback keeps other uses correct.
+        self.0 = crate::hash::Fnv::new().bytes(bytes).finish();
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
 }
 
 const SHIPPED_MODEL: &str = include_str!("../models/cue-model.json");
@@ -60,11 +85,15 @@ impl CueModel {
 
     /// Fills the hashed lookups from the ordered maps.
     fn prepared(mut self) -> Self {
-        self.candidate_lookup = self.candidates.iter().cloned().collect();
+        self.candidate_lookup = self
+            .candidates
+            .iter()
+            .map(|word| (hash_str(word), ()))
+            .collect();
         self.weight_lookup = self
             .weights
             .iter()
-            .map(|(feature, &weight)| (feature.clone(), weight))
+            .map(|(feature, &weight)| (hash_str(feature), weight))
             .collect();
         self
     }
@@ -76,11 +105,12 @@ impl CueModel {
 
     /// Whether a word may be a cue at all, before its context is looked at.
     pub fn is_candidate(&self, word: &str) -> bool {
-        if word.bytes().any(|byte| byte.is_ascii_uppercase()) {
-            self.candidate_lookup.contains(&word.to_ascii_lowercase())
-        } else {
-            self.candidate_lookup.contains(word)
+        // ASCII lower-casing, as before the lookups were hashed.
+        let mut key = Fnv::new();
+        for &byte in word.as_bytes() {
+            key = key.byte(byte.to_ascii_lowercase());
         }
+        self.candidate_lookup.contains_key(&key.finish())
     }
 
     /// The probability that the word these features (from [`cue_features`]) describe is a cue.
@@ -88,20 +118,36 @@ impl CueModel {
         let logit = self.bias
             + features
                 .iter()
-                .filter_map(|feature| self.weight_lookup.get(feature))
+                .filter_map(|feature| self.weight_lookup.get(&hash_str(feature)))
                 .sum::<f32>();
         1.0 / (1.0 + (-f64::from(logit)).exp())
     }
 
+    /// The probability that the word at `index` of the sentence `sentence` is a cue, or `None`
+    /// where it is not a candidate word. The same number as [`CueModel::probability`] of its
+    /// [`cue_features`], with no string built.
+    pub fn score(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        index: usize,
+        sentence: &Sentence,
+    ) -> Option<f64> {
+        let token = tokens.get(index)?;
+        if token.kind != TokenKind::Word || !self.is_candidate(token_text(text, token)) {
+            return None;
+        }
+        let mut logit = self.bias;
+        for_each_feature_key(text, tokens, index, sentence, |key| {
+            logit += self.weight_lookup.get(&key).copied().unwrap_or(0.0);
+        });
+        Some(1.0 / (1.0 + (-f64::from(logit)).exp()))
+    }
+
     /// Whether the word at `index` of the sentence `sentence` is a cue.
     pub fn is_cue(&self, text: &str, tokens: &[Token], index: usize, sentence: &Sentence) -> bool {
-        let Some(token) = tokens.get(index) else {
-            return false;
-        };
-        if token.kind != TokenKind::Word || !self.is_candidate(token_text(text, token)) {
-            return false;
-        }
-        self.probability(&cue_features(text, tokens, index, sentence)) >= f64::from(self.threshold)
+        self.score(text, tokens, index, sentence)
+            .is_some_and(|probability| probability >= f64::from(self.threshold))
     }
 }
 
@@ -200,6 +246,151 @@ pub fn cue_features(
         features.push("last".into());
     }
     features
+}
+
+/// What [`lower_word`] writes, streamed into a hash.
+fn hash_lower_word(
+    hash: Fnv,
+    text: &str,
+    tokens: &[Token],
+    index: Option<usize>,
+    sentence: &Sentence,
+) -> Fnv {
+    match index {
+        Some(index) if sentence.contains(&index) => {
+            let token = &tokens[index];
+            match token.kind {
+                TokenKind::OpenQuote | TokenKind::CloseQuote => hash.str("<q>"),
+                TokenKind::Number => hash.str("<num>"),
+                _ => hash.lower(token_text(text, token)),
+            }
+        }
+        _ => hash.str("<edge>"),
+    }
+}
+
+/// [`shape`] without lower-casing into a new string.
+fn shape_of(
+    text: &str,
+    tokens: &[Token],
+    index: Option<usize>,
+    sentence: &Sentence,
+) -> &'static str {
+    let lexicon = Lexicon::get();
+    let Some(index) = index.filter(|index| sentence.contains(index)) else {
+        return "edge";
+    };
+    let token = &tokens[index];
+    let word = token_text(text, token);
+    match token.kind {
+        TokenKind::OpenQuote | TokenKind::CloseQuote => "quote",
+        TokenKind::Number => "number",
+        TokenKind::Punct => "punct",
+        TokenKind::Word
+            if ["he", "she", "they", "i", "we", "you", "it", "who"]
+                .iter()
+                .any(|pronoun| word.eq_ignore_ascii_case(pronoun)) =>
+        {
+            "pronoun"
+        }
+        TokenKind::Word if contains_lower(&lexicon.titles, word) => "title",
+        TokenKind::Word if word.chars().next().is_some_and(char::is_uppercase) => "capital",
+        TokenKind::Word => "lower",
+    }
+}
+
+/// `end=` and the last three characters of the lower-cased word, streamed.
+fn ending_hash(hash: Fnv, word: &str) -> Fnv {
+    if word.is_ascii() {
+        let bytes = word.as_bytes();
+        let mut hash = hash;
+        for &byte in &bytes[bytes.len().saturating_sub(3)..] {
+            hash = hash.byte(byte.to_ascii_lowercase());
+        }
+        return hash;
+    }
+    // Lower-casing can lengthen a character, so the last three lower-case characters come from
+    // the last three of the word.
+    let mut lowered = ['\0'; 12];
+    let mut count = 0;
+    let mut tail = ['\0'; 3];
+    let mut kept = 0;
+    for ch in word.chars().rev().take(3) {
+        tail[2 - kept] = ch;
+        kept += 1;
+    }
+    for ch in tail[3 - kept..].iter().flat_map(|ch| ch.to_lowercase()) {
+        if count < lowered.len() {
+            lowered[count] = ch;
+            count += 1;
+        }
+    }
+    let mut hash = hash;
+    let mut buffer = [0u8; 4];
+    for ch in &lowered[count.saturating_sub(3)..count] {
+        hash = hash.bytes(ch.encode_utf8(&mut buffer).as_bytes());
+    }
+    hash
+}
+
+/// Whether the hand-made list has the word, lower-cased.
+fn is_listed(word: &str) -> bool {
+    contains_lower(&Lexicon::get().cue_words, word)
+}
+
+/// The hash of every string that [`cue_features`] makes, in the same order, without making
+/// them: the run-time path of the model.
+fn for_each_feature_key(
+    text: &str,
+    tokens: &[Token],
+    index: usize,
+    sentence: &Sentence,
+    mut emit: impl FnMut(u64),
+) {
+    let at = |offset: isize| index.checked_add_signed(offset);
+    let word =
+        |prefix: &str| hash_lower_word(Fnv::new().str(prefix), text, tokens, Some(index), sentence);
+    let other =
+        |hash: Fnv, offset: isize| hash_lower_word(hash, text, tokens, at(offset), sentence);
+    let word_text = token_text(text, &tokens[index]);
+    emit(word("w=").finish());
+    emit(ending_hash(Fnv::new().str("end="), word_text).finish());
+    emit(other(Fnv::new().str("p="), -1).finish());
+    emit(other(Fnv::new().str("n="), 1).finish());
+    emit(other(Fnv::new().str("n2="), 2).finish());
+    emit(other(Fnv::new().str("p2="), -2).finish());
+    emit(other(word("w,n=").str(","), 1).finish());
+    let previous_then_word = other(Fnv::new().str("p,w="), -1).str(",");
+    emit(hash_lower_word(previous_then_word, text, tokens, Some(index), sentence).finish());
+    let previous_shape = shape_of(text, tokens, at(-1), sentence);
+    let next_shape = shape_of(text, tokens, at(1), sentence);
+    emit(Fnv::new().str("ps=").str(previous_shape).finish());
+    emit(Fnv::new().str("ns=").str(next_shape).finish());
+    emit(
+        Fnv::new()
+            .str("ps,ns=")
+            .str(previous_shape)
+            .str(",")
+            .str(next_shape)
+            .finish(),
+    );
+    emit(word("w,ps=").str(",").str(previous_shape).finish());
+    emit(word("w,ns=").str(",").str(next_shape).finish());
+    let that_follows = (index + 1..(index + 5).min(sentence.end))
+        .any(|later| token_text(text, &tokens[later]).eq_ignore_ascii_case("that"));
+    if that_follows {
+        emit(hash_str("that"));
+        emit(word("w,that=").finish());
+    }
+    if is_listed(word_text) {
+        emit(hash_str("listed"));
+    }
+    if index == sentence.start {
+        emit(hash_str("first"));
+    }
+    if index + 2 >= sentence.end {
+        emit(hash_str("last"));
+    }
 }
 
 /// How to fit a [`CueModel`].
@@ -317,8 +508,8 @@ pub fn fit_cue_model(
         weights,
         bias: (bias * 1e4).round() / 1e4,
         threshold: options.threshold,
-        candidate_lookup: HashSet::new(),
-        weight_lookup: HashMap::new(),
+        candidate_lookup: KeyMap::default(),
+        weight_lookup: KeyMap::default(),
     }
     .prepared()
 }
@@ -396,6 +587,46 @@ mod tests {
         let features = cue_features(text, &segmented.tokens, 0, &(0..1));
         assert!(features.contains(&"p=<edge>".to_string()));
         assert!(features.contains(&"n=<edge>".to_string()));
+    }
+
+    #[test]
+    fn streamed_keys_are_the_hashes_of_the_string_features() {
+        let text = "“Ärger,” SAID Ms. Müller-Lüdenscheidt; she said that İstanbul said 42 things.";
+        let segmented = segment(text);
+        for sentence in &segmented.sentences {
+            for index in sentence.tokens.clone() {
+                if segmented.tokens[index].kind != TokenKind::Word {
+                    continue;
+                }
+                let strings: Vec<u64> =
+                    cue_features(text, &segmented.tokens, index, &sentence.tokens)
+                        .iter()
+                        .map(|feature| hash_str(feature))
+                        .collect();
+                let mut streamed = Vec::new();
+                for_each_feature_key(text, &segmented.tokens, index, &sentence.tokens, |key| {
+                    streamed.push(key)
+                });
+                assert_eq!(streamed, strings, "token {index}");
+            }
+        }
+    }
+
+    #[test]
+    fn scores_equal_the_string_path() {
+        let model = CueModel::shipped().unwrap();
+        let text =
+            "Kerry said that the said treaty, he insisted, was agreed, officials told reporters.";
+        let segmented = segment(text);
+        let sentence = &segmented.sentences[0].tokens;
+        for index in sentence.clone() {
+            let Some(streamed) = model.score(text, &segmented.tokens, index, sentence) else {
+                continue;
+            };
+            let strings =
+                model.probability(&cue_features(text, &segmented.tokens, index, sentence));
+            assert!((streamed - strings).abs() < 1e-6, "token {index}");
+        }
     }
 
     #[test]

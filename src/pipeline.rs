@@ -17,6 +17,8 @@ use crate::cue::CueModel;
 use crate::document::{Document, Outcome};
 use crate::error::Result;
 use crate::labels::ErrorKind;
+pub use crate::linker::SpanChoice;
+use crate::linker::{LearnedSpans, TagAndLinkStage};
 use crate::normalise::NormaliseStage;
 use crate::quotes::QuoteStage;
 use crate::record::DocumentRecord;
@@ -30,6 +32,8 @@ pub struct PipelineConfig {
     /// A confidence model to use instead of the shipped one.
     pub confidence_model: Option<PathBuf>,
     pub cues: CueChoice,
+    /// What finds and links the quotes: the learned tagger and linker, or the rules alone.
+    pub spans: SpanChoice,
     /// Each document's time budget; `None` lets documents take as long as they take.
     pub budget: Option<Budget>,
     /// The stance stage (the default mode); `None` is fast mode.
@@ -43,6 +47,7 @@ impl Default for PipelineConfig {
         PipelineConfig {
             confidence_model: None,
             cues: CueChoice::default(),
+            spans: SpanChoice::default(),
             budget: Some(Budget::default()),
             #[cfg(feature = "transformer")]
             stance: None,
@@ -73,26 +78,37 @@ pub enum CueChoice {
 pub struct Pipeline {
     stages: Vec<Stage>,
     budget: Option<Budget>,
+    /// The cue model of quote finding (`None` for the hand-made word list), which training
+    /// reads features with.
+    cues: Option<CueModel>,
 }
 
 impl Pipeline {
     pub fn new(config: PipelineConfig) -> Result<Self> {
-        let confidence = match &config.confidence_model {
-            Some(path) => ConfidenceModel::load(path)?,
-            None => ConfidenceModel::shipped()?,
+        let confidence = match (&config.confidence_model, &config.spans) {
+            (Some(path), _) => ConfidenceModel::load(path)?,
+            (None, SpanChoice::Rules) => ConfidenceModel::shipped_for_rules()?,
+            (None, _) => ConfidenceModel::shipped()?,
         };
         let cues = match &config.cues {
             CueChoice::Shipped => Some(CueModel::shipped()?.clone()),
             CueChoice::Model(path) => Some(CueModel::load(path)?),
             CueChoice::Listed => None,
         };
+        let attribute: Box<dyn DocumentStage> = match LearnedSpans::from_choice(&config.spans)? {
+            Some(learned) => Box::new(TagAndLinkStage {
+                learned,
+                cues: cues.clone(),
+            }),
+            None => Box::new(AttributeStage),
+        };
         #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
         let mut stages = vec![
             Stage::Document(Box::new(NormaliseStage) as Box<dyn DocumentStage>),
             Stage::Document(Box::new(SegmentStage)),
-            Stage::Document(Box::new(QuoteStage { cues })),
+            Stage::Document(Box::new(QuoteStage { cues: cues.clone() })),
             Stage::Document(Box::new(SpeakerStage)),
-            Stage::Document(Box::new(AttributeStage)),
+            Stage::Document(attribute),
             Stage::Document(Box::new(ConfidenceStage { model: confidence })),
         ];
         #[cfg(feature = "transformer")]
@@ -102,13 +118,23 @@ impl Pipeline {
         Ok(Pipeline {
             stages,
             budget: config.budget,
+            cues,
         })
     }
 
     /// A pipeline of these stages alone, for running some stages apart from the rest (a
     /// benchmark of one stage, or a new stage tried on documents analysed before).
     pub fn with_stages(stages: Vec<Stage>, budget: Option<Budget>) -> Self {
-        Pipeline { stages, budget }
+        Pipeline {
+            stages,
+            budget,
+            cues: None,
+        }
+    }
+
+    /// The learned cue model quote finding uses (`None` for the hand-made word list).
+    pub fn cue_model(&self) -> Option<&CueModel> {
+        self.cues.as_ref()
     }
 
     /// The stages' names, in order.

@@ -33,6 +33,10 @@ pub struct QuoteRecord {
     #[serde(rename = "type")]
     pub kind: QuoteKind,
     pub content: SpanRecord,
+    /// The stretches of quoted text of a content that its attribution interrupts, in order;
+    /// absent where the content is one stretch. `content` runs from the first to the last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pieces: Vec<SpanRecord>,
     pub cue: Option<SpanRecord>,
     pub speaker: Option<SpeakerRecord>,
     /// Calibrated probability that both the content and the speaker are right.

@@ -1120,6 +1120,7 @@ mod tests {
         QuoteRecord {
             kind: QuoteKind::Direct,
             content: span_record(text, content.0, content.1),
+            pieces: Vec::new(),
             cue: cue.map(|(start, end)| span_record(text, start, end)),
             speaker: speaker.map(|(name, entity, mention)| SpeakerRecord {
                 name: name.into(),

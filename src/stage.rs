@@ -190,6 +190,20 @@ impl<'a> Clock<'a> {
     }
 }
 
+impl Clock<'_> {
+    /// Reads the stop flag and the time at once, for a stage between steps whose loops have no
+    /// checks of their own (each step linear in the document).
+    pub fn check_now(&self) -> Result<(), Halt> {
+        if self.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+            return Err(Halt::Stopped);
+        }
+        match self.deadline {
+            Some(deadline) if Instant::now() >= deadline => Err(Halt::TimedOut),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Check for Clock<'_> {
     type Stop = Halt;
 

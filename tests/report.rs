@@ -109,6 +109,7 @@ fn errors_are_listed_by_kind_with_counts() {
             end: 16,
             text: headline,
         },
+        pieces: Vec::new(),
         cue: None,
         speaker: None,
         confidence: 0.9,

@@ -39,6 +39,10 @@ fuzz_target!(|data: &[u8]| {
     for (i, quote) in record.quotes.iter().enumerate() {
         let c = &quote.content;
         check(&chars, &format!("quote {i} content"), c.start, c.end, &c.text);
+        for (j, piece) in quote.pieces.iter().enumerate() {
+            check(&chars, &format!("quote {i} piece {j}"), piece.start, piece.end, &piece.text);
+            assert!(c.start <= piece.start && piece.end <= c.end, "quote {i} piece {j} outside");
+        }
         if let Some(cue) = &quote.cue {
             check(&chars, &format!("quote {i} cue"), cue.start, cue.end, &cue.text);
         }

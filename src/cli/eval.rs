@@ -16,7 +16,7 @@ use whosaid::{Error, Result};
 
 #[cfg(feature = "transformer")]
 use super::PrecisionArg;
-use super::{set_threads, CueArgs};
+use super::{set_threads, CueArgs, SpanArgs};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
@@ -62,6 +62,8 @@ pub struct EvalArgs {
     model: Option<PathBuf>,
     #[command(flatten)]
     cues: CueArgs,
+    #[command(flatten)]
+    spans: SpanArgs,
 }
 
 fn read_gold(path: &Path) -> Result<Vec<GoldDocument>> {
@@ -110,6 +112,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 PipelineConfig {
                     confidence_model: args.model.clone(),
                     cues: args.cues.choice(),
+                    spans: args.spans.choice(),
                     ..PipelineConfig::default()
                 }
                 .with_budget(None),

@@ -15,7 +15,8 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use whosaid::batch::{Reporter, Warning};
-use whosaid::pipeline::{CueChoice, Pipeline, PipelineConfig};
+use whosaid::linker::Continuations;
+use whosaid::pipeline::{CueChoice, Pipeline, PipelineConfig, SpanChoice};
 use whosaid::stage::Budget;
 use whosaid::{Error, Result};
 
@@ -60,6 +61,8 @@ pub struct AnalysisArgs {
     #[command(flatten)]
     pub cues: CueArgs,
     #[command(flatten)]
+    pub spans: SpanArgs,
+    #[command(flatten)]
     pub stance: StanceArgs,
     #[command(flatten)]
     pub budget: BudgetArgs,
@@ -71,10 +74,49 @@ impl AnalysisArgs {
         Pipeline::new(PipelineConfig {
             confidence_model: self.model.clone(),
             cues: self.cues.choice(),
+            spans: self.spans.choice(),
             budget: self.budget.budget()?,
             #[cfg(feature = "transformer")]
             stance: self.stance.config(self.threads)?,
         })
+    }
+}
+
+/// What finds and links the quotes' spans.
+#[derive(clap::Args)]
+pub struct SpanArgs {
+    /// Find and link quotes with the rule stages alone, not the learned tagger and linker.
+    #[arg(long)]
+    pub rule_spans: bool,
+    /// A span tagger to use instead of the shipped one.
+    #[arg(long, conflicts_with = "rule_spans")]
+    pub span_model: Option<PathBuf>,
+    /// A linker to use instead of the shipped one.
+    #[arg(long, conflicts_with = "rule_spans")]
+    pub linker_model: Option<PathBuf>,
+    /// Make each piece of an interrupted quote after a sentence end a quote of its own with no
+    /// cue, instead of one quote with its pieces listed, as PolNeAR annotates it.
+    #[arg(long, conflicts_with = "rule_spans")]
+    pub split_quotes: bool,
+}
+
+impl SpanArgs {
+    pub fn choice(&self) -> SpanChoice {
+        if self.rule_spans {
+            SpanChoice::Rules
+        } else if self.span_model.is_some() || self.linker_model.is_some() || self.split_quotes {
+            SpanChoice::Models {
+                tagger: self.span_model.clone(),
+                linker: self.linker_model.clone(),
+                continuations: if self.split_quotes {
+                    Continuations::SplitAtSentences
+                } else {
+                    Continuations::Joined
+                },
+            }
+        } else {
+            SpanChoice::default()
+        }
     }
 }
 

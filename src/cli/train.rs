@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use whosaid::train::linker::LinkerTrainOptions;
+use whosaid::train::spans::SpanTrainOptions;
 use whosaid::train::{ConfidenceRecipe, CueRecipe, Trained};
 use whosaid::Result;
 
@@ -22,6 +24,12 @@ pub enum TrainCommand {
         output: PathBuf,
         #[arg(long)]
         threads: Option<usize>,
+        /// Fit it for the rule stages' attributions rather than the learned stages'.
+        #[arg(long)]
+        rule_spans: bool,
+        /// Fit it for interrupted quotes split at sentence ends (see `extract --split-quotes`).
+        #[arg(long, conflicts_with = "rule_spans")]
+        split_quotes: bool,
     },
     /// Fit the cue model on PolNeAR (brat) data.
     Cue {
@@ -33,6 +41,48 @@ pub enum TrainCommand {
         /// A candidate word is a cue when its probability reaches this.
         #[arg(long, default_value_t = whosaid::cue::CueTrainOptions::default().threshold)]
         threshold: f32,
+    },
+    /// Fit the span tagger of the learned stages on PolNeAR (brat) data.
+    Spans {
+        /// The PolNeAR split to fit on.
+        #[arg(long, default_value = "../shared/data/polnear/data/train")]
+        polnear: PathBuf,
+        /// A split to score each epoch on; the epoch that scores best is kept.
+        #[arg(long)]
+        dev: Option<PathBuf>,
+        #[arg(long, default_value = "models/span-tagger.bin")]
+        output: PathBuf,
+        #[arg(long, default_value_t = SpanTrainOptions::default().epochs)]
+        epochs: usize,
+        /// The weight table has 2^this rows.
+        #[arg(long, default_value_t = SpanTrainOptions::default().table_bits)]
+        table_bits: u32,
+        #[arg(long, default_value_t = SpanTrainOptions::default().seed)]
+        seed: u64,
+    },
+    /// Fit the linker of the learned stages on PolNeAR (brat) data, over a tagger's spans.
+    Linker {
+        /// The PolNeAR split to fit on.
+        #[arg(long, default_value = "../shared/data/polnear/data/train")]
+        polnear: PathBuf,
+        /// A split to report the decisions' accuracy on, and to tune the bias of "not a quote".
+        #[arg(long)]
+        dev: Option<PathBuf>,
+        /// The span tagger whose spans are candidates (default: the shipped one).
+        #[arg(long)]
+        span_model: Option<PathBuf>,
+        #[arg(long, default_value = "models/linker.json")]
+        output: PathBuf,
+        #[arg(long, default_value_t = LinkerTrainOptions::default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = LinkerTrainOptions::default().seed)]
+        seed: u64,
+        /// The training documents are tagged by taggers trained on the other folds.
+        #[arg(long, default_value_t = LinkerTrainOptions::default().folds)]
+        folds: usize,
+        /// Also learn from the gold spans.
+        #[arg(long)]
+        with_gold_spans: bool,
     },
     /// Fit the stance head on NewsMTSC over all-MiniLM-L6-v2 states, and score it.
     #[cfg(feature = "transformer")]
@@ -85,9 +135,94 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             polnear,
             output,
             threads,
+            rule_spans,
+            split_quotes,
         } => {
             set_threads(threads)?;
-            ConfidenceRecipe { polnear, output }.run()?
+            ConfidenceRecipe {
+                polnear,
+                output,
+                rule_spans,
+                split_quotes,
+            }
+            .run(&progress)?
+        }
+        TrainCommand::Spans {
+            polnear,
+            dev,
+            output,
+            epochs,
+            table_bits,
+            seed,
+        } => {
+            let mut command = format!(
+                "whosaid train spans --polnear {} --output {} --epochs {epochs} --table-bits {table_bits} --seed {seed}",
+                polnear.display(),
+                output.display()
+            );
+            if let Some(dev) = &dev {
+                command.push_str(&format!(" --dev {}", dev.display()));
+            }
+            let options = SpanTrainOptions {
+                epochs,
+                table_bits,
+                seed,
+            };
+            whosaid::train::spans::train_command(
+                &polnear,
+                dev.as_deref(),
+                &output,
+                &options,
+                command,
+                &progress,
+            )?;
+            Trained {
+                output,
+                summary: "trained the span tagger".to_string(),
+            }
+        }
+        TrainCommand::Linker {
+            polnear,
+            dev,
+            span_model,
+            output,
+            epochs,
+            seed,
+            folds,
+            with_gold_spans,
+        } => {
+            let mut command = format!(
+                "whosaid train linker --polnear {} --output {} --epochs {epochs} --seed {seed} --folds {folds}{}",
+                polnear.display(),
+                output.display(),
+                if with_gold_spans { " --with-gold-spans" } else { "" }
+            );
+            if let Some(dev) = &dev {
+                command.push_str(&format!(" --dev {}", dev.display()));
+            }
+            if let Some(path) = &span_model {
+                command.push_str(&format!(" --span-model {}", path.display()));
+            }
+            let options = LinkerTrainOptions {
+                epochs,
+                seed,
+                folds,
+                with_gold_spans,
+                ..Default::default()
+            };
+            whosaid::train::linker::train_command(
+                &polnear,
+                dev.as_deref(),
+                span_model.as_deref(),
+                &output,
+                &options,
+                command,
+                &progress,
+            )?;
+            Trained {
+                output,
+                summary: "trained the linker".to_string(),
+            }
         }
         TrainCommand::Cue {
             polnear,
@@ -104,6 +239,10 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
     };
     report(&trained);
     Ok(ExitCode::SUCCESS)
+}
+
+fn progress(line: &str) {
+    eprintln!("whosaid: {line}");
 }
 
 fn report(trained: &Trained) {

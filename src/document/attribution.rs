@@ -11,6 +11,10 @@ pub struct Attribution {
     /// Byte offsets of the content in the cleaned view.
     pub start: usize,
     pub end: usize,
+    /// The stretches of quoted text, in the cleaned view, of a content that its attribution
+    /// interrupts (“We are close,” Kerry said. “But not yet.”); empty where the content is one
+    /// stretch.
+    pub pieces: Vec<(usize, usize)>,
     pub cue: Option<Cue>,
     pub pattern: Pattern,
     /// The source mention, an index into [`Speakers::mentions`].

@@ -242,6 +242,11 @@ impl Document {
                 QuoteRecord {
                     kind: attribution.kind,
                     content: record_of(self.span(attribution.start, attribution.end)),
+                    pieces: attribution
+                        .pieces
+                        .iter()
+                        .map(|&(start, end)| record_of(self.span(start, end)))
+                        .collect(),
                     cue: attribution
                         .cue
                         .as_ref()

@@ -780,6 +780,7 @@ Ann Lee called it “a triumph.” Officials said the plan was good and would pa
         QuoteRecord {
             kind,
             content: span(content),
+            pieces: Vec::new(),
             cue: cue.map(span),
             speaker: mention.map(|(entity, text)| SpeakerRecord {
                 name: text.to_owned(),

@@ -759,6 +759,7 @@ mod tests {
         QuoteRecord {
             kind,
             content: span(content.0, content.1),
+            pieces: Vec::new(),
             cue: cue.map(|(start, end)| span(start, end)),
             speaker: mention.map(|(start, end)| SpeakerRecord {
                 name: "someone".into(),
@@ -960,6 +961,7 @@ mod tests {
                 end,
                 text: text[start..end].to_owned(),
             },
+            pieces: Vec::new(),
             cue: None,
             speaker: Some(SpeakerRecord {
                 name: "x".into(),

@@ -613,6 +613,7 @@ mod tests {
                     end: wrong_end,
                     text: chars[wrong_start..wrong_end].iter().collect(),
                 },
+                pieces: Vec::new(),
                 cue: None,
                 speaker: Some(SpeakerRecord {
                     name: "<script>".into(),

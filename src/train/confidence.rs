@@ -51,6 +51,11 @@ pub struct ConfidenceRecipe {
     /// The PolNeAR split (brat standoff) to fit on.
     pub polnear: PathBuf,
     pub output: PathBuf,
+    /// Fit it for the rule stages' attributions rather than the learned stages'.
+    pub rule_spans: bool,
+    /// Fit it for interrupted quotes split at sentence ends (see
+    /// [`crate::linker::Continuations`]).
+    pub split_quotes: bool,
 }
 
 /// What a recipe did, for the person who ran it.
@@ -62,16 +67,45 @@ pub struct Trained {
 
 impl ConfidenceRecipe {
     /// Fits the model and writes it, with the command that rebuilds it.
-    pub fn run(&self) -> Result<Trained> {
+    pub fn run(&self, progress: &dyn Fn(&str)) -> Result<Trained> {
+        if !self.rule_spans {
+            let command = format!(
+                "whosaid train confidence --polnear {} --output {}{}",
+                self.polnear.display(),
+                self.output.display(),
+                if self.split_quotes {
+                    " --split-quotes"
+                } else {
+                    ""
+                }
+            );
+            let continuations = if self.split_quotes {
+                crate::linker::Continuations::SplitAtSentences
+            } else {
+                crate::linker::Continuations::Joined
+            };
+            crate::train::linker::train_confidence_command(
+                &self.polnear,
+                &self.output,
+                continuations,
+                command,
+                progress,
+            )?;
+            return Ok(Trained {
+                output: self.output.clone(),
+                summary: "fitted the confidence model of the learned stages".to_string(),
+            });
+        }
         let gold = read_brat_dir(&self.polnear)?;
         // Fit from features alone: the model in use only sets confidences, which the features
         // do not depend on. No time budget: training must see every document.
         let pipeline = Pipeline::new(PipelineConfig {
             budget: None,
+            spans: crate::pipeline::SpanChoice::Rules,
             ..PipelineConfig::default()
         })?;
         let command = format!(
-            "whosaid train confidence --polnear {} --output {}",
+            "whosaid train confidence --rule-spans --polnear {} --output {}",
             self.polnear.display(),
             self.output.display()
         );

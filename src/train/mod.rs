@@ -3,10 +3,15 @@
 //!
 //! - [`confidence`]: the attribution confidence model, from PolNeAR;
 //! - [`cue`]: the cue model, from PolNeAR;
+//! - [`spans`]: the span tagger of the learned stages, from PolNeAR;
+//! - [`linker`]: the linker of the learned stages, and the confidence model over what they
+//!   make, from PolNeAR;
 //! - [`stance`]: the stance head over the encoder, from NewsMTSC and hand-labelled quotes.
 
 pub mod confidence;
 pub mod cue;
+pub mod linker;
+pub mod spans;
 #[cfg(feature = "transformer")]
 pub mod stance;
 

@@ -45,6 +45,14 @@ pub fn assert_offsets(text: &str, record: &DocumentRecord) {
     };
     for quote in &record.quotes {
         check(&quote.content);
+        for piece in &quote.pieces {
+            check(piece);
+            assert!(
+                quote.content.start <= piece.start && piece.end <= quote.content.end,
+                "{piece:?} lies outside {:?}",
+                quote.content
+            );
+        }
         if let Some(cue) = &quote.cue {
             check(cue);
         }

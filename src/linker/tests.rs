@@ -1,0 +1,299 @@
+//! Tests of the linker and the seam, on small hand-made texts, with the shipped models.
+
+use crate::pipeline::{Pipeline, PipelineConfig};
+use crate::record::{DocumentRecord, QuoteKind, QuoteRecord, SpanRecord};
+
+fn extract(text: &str) -> DocumentRecord {
+    Pipeline::new(PipelineConfig::default())
+        .expect("the shipped models load")
+        .extract("test", text)
+}
+
+/// The quote whose content contains `words`.
+fn quote<'a>(record: &'a DocumentRecord, words: &str) -> &'a QuoteRecord {
+    record
+        .quotes
+        .iter()
+        .find(|quote| quote.content.text.contains(words))
+        .unwrap_or_else(|| panic!("no quote holds {words:?}: {:#?}", record.quotes))
+}
+
+fn speaker(quote: &QuoteRecord) -> Option<&str> {
+    quote.speaker.as_ref().map(|speaker| speaker.name.as_str())
+}
+
+fn mention(quote: &QuoteRecord) -> Option<&str> {
+    quote
+        .speaker
+        .as_ref()
+        .and_then(|speaker| speaker.mention.as_ref())
+        .map(|mention| mention.text.as_str())
+}
+
+/// Every span's text is the original text at its code-point offsets.
+fn assert_offsets(text: &str, record: &DocumentRecord) {
+    let check = |span: &SpanRecord| {
+        let slice: String = text
+            .chars()
+            .skip(span.start)
+            .take(span.end.saturating_sub(span.start))
+            .collect();
+        assert_eq!(slice, span.text, "{span:?}");
+    };
+    for quote in &record.quotes {
+        check(&quote.content);
+        quote.pieces.iter().for_each(check);
+        if let Some(cue) = &quote.cue {
+            check(cue);
+        }
+        if let Some(mention) = quote
+            .speaker
+            .as_ref()
+            .and_then(|speaker| speaker.mention.as_ref())
+        {
+            check(mention);
+        }
+        assert!((0.0..=1.0).contains(&quote.confidence), "{quote:?}");
+    }
+}
+
+#[test]
+fn learned_spans_index_the_original_text() {
+    for text in [
+        // Straight quotes made curly, a glued sentence, non-ASCII names, a repeated caption.
+        "Ms. Ávila said the vote was \"a disgrace.\"She left.\n\nCaption here.\nCaption here.\n\n\"We will appeal,\" said José Núñez, the party’s lawyer.",
+        // The New York Times's two apostrophes.
+        "''It is over,'' the senator said. ''We lost.''",
+        // Quotes of several paragraphs, an unclosed mark, emoji.
+        "“First point.\n\n“Second point,” she said. 🙂 “And a third",
+        "",
+        "said",
+    ] {
+        let record = extract(text);
+        assert_offsets(text, &record);
+    }
+}
+
+#[test]
+fn a_quotation_over_several_paragraphs_in_straight_marks_is_one_speaker_s() {
+    let text = "The mayor spoke at length on Tuesday.\n\n\"We will rebuild the bridge before winter,\" Mayor Ana Torres said. \"The money is there.\n\n\"The engineers are ready, and the contracts are signed.\n\n\"Nobody in this city will have to wait another year.\"\n\nThe council will vote next week.";
+    let record = extract(text);
+    assert_offsets(text, &record);
+    let first = quote(&record, "We will rebuild the bridge");
+    assert_eq!(speaker(first), Some("Ana Torres"));
+    assert_eq!(
+        first.cue.as_ref().map(|cue| cue.text.as_str()),
+        Some("said")
+    );
+    // The paragraphs after the cue carry on her turn: one quote from "The money" to the last
+    // paragraph's closing mark, with her as the speaker and no cue of its own.
+    let rest = quote(&record, "The money is there.");
+    assert!(
+        rest.content.text.ends_with("wait another year.\""),
+        "{rest:?}"
+    );
+    assert!(
+        rest.content.text.contains("The engineers are ready"),
+        "{rest:?}"
+    );
+    assert_eq!(rest.kind, QuoteKind::Direct);
+    assert_eq!(speaker(rest), Some("Ana Torres"));
+    assert!(record
+        .quotes
+        .iter()
+        .all(|quote| !quote.content.text.contains("council")));
+}
+
+#[test]
+fn an_apostrophe_and_a_single_quotation_inside_a_quotation_stay_inside_it() {
+    let text = "“I told them, ‘Don’t sign anything until the lawyers have read it,’ and they didn’t listen,” said Robert Hale, the company’s former chief executive.";
+    let record = extract(text);
+    assert_eq!(record.quotes.len(), 1, "{:#?}", record.quotes);
+    let found = &record.quotes[0];
+    assert_eq!(
+        found.content.text,
+        "“I told them, ‘Don’t sign anything until the lawyers have read it,’ and they didn’t listen,”"
+    );
+    assert_eq!(found.kind, QuoteKind::Direct);
+    assert_eq!(speaker(found), Some("Robert Hale"));
+    assert_eq!(
+        found.cue.as_ref().map(|cue| cue.text.as_str()),
+        Some("said")
+    );
+}
+
+#[test]
+fn a_vocative_and_an_aside_inside_a_quotation_are_not_its_speaker() {
+    let text = "“Look, Senator, the numbers simply do not add up,” the budget director, Maria Lopez, told the committee. “And frankly — I say this with respect — nobody here believes otherwise.”";
+    let record = extract(text);
+    let first = quote(&record, "the numbers simply do not add up");
+    assert_eq!(speaker(first), Some("Maria Lopez"));
+    assert_eq!(
+        first.cue.as_ref().map(|cue| cue.text.as_str()),
+        Some("told")
+    );
+    // The aside ("I say this with respect") is part of the quotation, not a quote of its own.
+    let second = quote(&record, "nobody here believes otherwise");
+    assert!(second.content.text.contains("I say this with respect"));
+    assert_eq!(speaker(second), Some("Maria Lopez"));
+    assert!(record
+        .quotes
+        .iter()
+        .all(|quote| speaker(quote) != Some("Senator")));
+}
+
+#[test]
+fn a_pronoun_speaker_resolves_to_a_name_two_sentences_back() {
+    let text = "Governor Tom Reilly arrived in the capital on Monday. The trip had been planned for months. He said the state would not raise taxes this year.";
+    let record = extract(text);
+    let found = quote(&record, "the state would not raise taxes");
+    assert_eq!(
+        found.content.text,
+        "the state would not raise taxes this year"
+    );
+    assert_eq!(mention(found), Some("He"));
+    assert_eq!(speaker(found), Some("Tom Reilly"));
+}
+
+#[test]
+fn a_person_named_next_to_a_quotation_may_be_its_topic_not_its_speaker() {
+    let text = "Critics have long accused Senator Paul Grant of ignoring farmers. “Paul Grant has never set foot on a farm,” said Linda Marsh, who runs a growers’ association in Iowa.";
+    let record = extract(text);
+    let found = quote(&record, "has never set foot on a farm");
+    assert_eq!(
+        found.content.text,
+        "“Paul Grant has never set foot on a farm,”"
+    );
+    assert_eq!(speaker(found), Some("Linda Marsh"));
+    assert!(record
+        .quotes
+        .iter()
+        .all(|quote| speaker(quote) != Some("Paul Grant")));
+}
+
+#[test]
+fn a_quotation_signed_off_with_a_dash_and_a_name_is_that_person_s() {
+    let text = "Readers wrote in about last week's column on housing.\n\n\"The rents in this neighborhood have doubled in five years, and nobody at city hall seems to care.\" — John Smith, Brooklyn";
+    let record = extract(text);
+    assert_offsets(text, &record);
+    let found = quote(&record, "The rents in this neighborhood");
+    assert_eq!(speaker(found), Some("John Smith"));
+    assert_eq!(mention(found), Some("John Smith"));
+    assert_eq!(found.cue.as_ref().map(|cue| cue.text.as_str()), Some("—"));
+}
+
+#[test]
+fn a_lead_in_from_a_name_and_a_colon_names_the_speaker() {
+    let text =
+        "From Senator Elaine Brooks: \"This bill will cut costs for every family in the state.\"";
+    let record = extract(text);
+    assert_offsets(text, &record);
+    let found = quote(&record, "This bill will cut costs");
+    assert_eq!(found.kind, QuoteKind::Direct);
+    assert_eq!(speaker(found), Some("Elaine Brooks"));
+    assert_eq!(mention(found), Some("Senator Elaine Brooks"));
+}
+
+#[test]
+fn an_interrupted_quotation_is_one_quote_with_its_pieces_or_two_when_split() {
+    let text = "“We are close,” Kerry said. “But we are not going to rush to an agreement.”";
+    let joined = extract(text);
+    assert_eq!(joined.quotes.len(), 1, "{:#?}", joined.quotes);
+    let quote = &joined.quotes[0];
+    assert_eq!(quote.content.text, text);
+    assert_eq!(speaker(quote), Some("Kerry"));
+    let pieces: Vec<&str> = quote
+        .pieces
+        .iter()
+        .map(|piece| piece.text.as_str())
+        .collect();
+    assert_eq!(
+        pieces,
+        [
+            "“We are close,”",
+            "“But we are not going to rush to an agreement.”"
+        ]
+    );
+    assert_offsets(text, &joined);
+    let split = Pipeline::new(PipelineConfig {
+        spans: crate::pipeline::SpanChoice::Models {
+            tagger: None,
+            linker: None,
+            continuations: super::Continuations::SplitAtSentences,
+        },
+        ..PipelineConfig::default()
+    })
+    .unwrap()
+    .extract("test", text);
+    assert_eq!(split.quotes.len(), 2, "{:#?}", split.quotes);
+    assert!(split.quotes[1].cue.is_none());
+    assert_eq!(speaker(&split.quotes[1]), Some("Kerry"));
+    assert!(split.quotes.iter().all(|quote| quote.pieces.is_empty()));
+}
+
+#[test]
+fn fitting_the_linker_is_deterministic() {
+    use crate::train::linker::{fit_linker, LinkExample, LinkerTrainOptions};
+    let examples: Vec<LinkExample> = (0..40u64)
+        .map(|index| LinkExample {
+            candidates: vec![vec![index % 3, 100], vec![7, index % 5], vec![9]],
+            gold: (index % 3) as usize,
+        })
+        .collect();
+    let options = LinkerTrainOptions {
+        table_bits: 10,
+        ..LinkerTrainOptions::default()
+    };
+    let first = fit_linker(&examples, &options, "test".into());
+    let second = fit_linker(&examples, &options, "test".into());
+    assert_eq!(first.weights, second.weights);
+    assert!(!first.weights.is_empty());
+}
+
+#[test]
+fn constructions_read_only_the_tokens_around_the_quotation() {
+    use super::constructions::{lead_in, sign_off};
+    let text = "From Senator Elaine Brooks: “Costs will fall.” — John Smith, Brooklyn";
+    let normalised = crate::normalise::normalise(text);
+    let clean = &normalised.text;
+    let segmented = crate::segment::segment(clean);
+    let regions = crate::quotes::quoted_regions(clean, &normalised, &segmented);
+    let speakers = crate::speakers::find_speakers(clean, &segmented, &regions);
+    let paragraph_of = vec![0; segmented.tokens.len()];
+    let quotation = regions[0].tokens.clone();
+    let words = |range: &std::ops::Range<usize>| {
+        let tokens = &segmented.tokens;
+        clean[tokens[range.start].start..tokens[range.end - 1].end].to_string()
+    };
+    let before = lead_in(
+        clean,
+        &segmented.tokens,
+        &speakers,
+        &paragraph_of,
+        &quotation,
+    )
+    .unwrap();
+    assert_eq!(words(&before.source), "Senator Elaine Brooks");
+    assert_eq!(words(&before.cue), ":");
+    let after = sign_off(
+        clean,
+        &segmented.tokens,
+        &speakers,
+        &paragraph_of,
+        &quotation,
+    )
+    .unwrap();
+    assert_eq!(words(&after.source), "John Smith");
+    assert_eq!(words(&after.cue), "—");
+    // Not from a name: nothing.
+    let plain = crate::segment::segment("He said: “No.”");
+    let plain_speakers = crate::speakers::find_speakers("He said: “No.”", &plain, &[]);
+    assert!(lead_in(
+        "He said: “No.”",
+        &plain.tokens,
+        &plain_speakers,
+        &vec![0; plain.tokens.len()],
+        &(3..6)
+    )
+    .is_none());
+}

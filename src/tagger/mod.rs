@@ -1,0 +1,674 @@
+//! The learned span tagger of fast mode: a linear-chain model, trained as an averaged structured
+//! perceptron, that tags every token B, I or O in each of three channels, one per role of an
+//! attribution: its content, its source and its cue. The channels are decoded apart, so a
+//! source may lie inside the content that it interrupts ("“We are close,” Kerry said, “but not
+//! yet”"), as PolNeAR annotates it.
+//!
+//! Features are hashed into a fixed table ([`features`]); Viterbi decoding under the BIO
+//! constraint (I only after B or I) runs over each paragraph in O(tokens × 3²) per channel. The
+//! content channel tags the contiguous pieces of a content; the linker ([`crate::linker`])
+//! joins pieces and finds each content's cue and source.
+
+pub mod features;
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::segment::Segmented;
+use features::TokenFeatures;
+
+/// A role of an attribution, one tagging channel each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Content,
+    Source,
+    Cue,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Content, Role::Source, Role::Cue];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A token's tag in one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Tag {
+    #[default]
+    Outside,
+    Begin,
+    Inside,
+}
+
+impl Tag {
+    pub const ALL: [Tag; 3] = [Tag::Outside, Tag::Begin, Tag::Inside];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Tags per channel.
+pub const TAGS: usize = 3;
+/// Weights per row of the table: one per tag of every channel.
+pub const ROW: usize = 3 * TAGS;
+/// Transition weights per channel: from the start or a tag, to a tag.
+pub(crate) const TRANSITIONS: usize = (TAGS + 1) * TAGS;
+
+/// The transition from `from` (`None`: the start of a paragraph) to `to` is allowed.
+pub fn allowed(from: Option<Tag>, to: Tag) -> bool {
+    !(to == Tag::Inside && matches!(from, None | Some(Tag::Outside)))
+}
+
+pub(crate) fn transition_slot(role: Role, from: Option<Tag>, to: Tag) -> usize {
+    let from = from.map_or(0, |tag| tag.index() + 1);
+    role.index() * TRANSITIONS + from * TAGS + to.index()
+}
+
+/// A span that the tagger found, in tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedSpan {
+    pub role: Role,
+    pub tokens: Range<usize>,
+}
+
+/// The trained tagger.
+///
+/// Only differences between a token's tags matter to decoding, so each channel's O weight is
+/// folded into its B and I weights (B − O, I − O) and O scores zero: a row holds six weights,
+/// stored as 16-bit integers times a scale in eight lanes, so that a row is one aligned
+/// 16-byte load and the whole table of 2^16 rows fits in a megabyte.
+#[derive(Debug, Clone)]
+pub struct SpanModel {
+    pub header: ModelHeader,
+    table: Vec<PackedRow>,
+    transitions: Vec<f32>,
+}
+
+/// One row of the table: B and I of each channel, then two unused lanes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(16))]
+struct PackedRow([i16; 8]);
+
+/// What a model file says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelHeader {
+    /// What the model was trained on, and the command that rebuilds it.
+    pub provenance: String,
+    /// The weight table has `2^table_bits` rows.
+    pub table_bits: u32,
+    /// Weights are stored as 16-bit integers times this.
+    pub scale: f32,
+}
+
+const MAGIC: &[u8; 16] = b"whosaid-spans-2\n";
+
+const SHIPPED_MODEL: &[u8] = include_bytes!("../../models/span-tagger.bin");
+
+impl SpanModel {
+    /// The model of float weights ([`ROW`] per row of a table of `2^table_bits` rows) and
+    /// transitions, folded and quantised.
+    pub fn from_weights(
+        table_bits: u32,
+        weights: &[f32],
+        transitions: &[f32],
+        provenance: String,
+    ) -> Self {
+        let folded = |row: &[f32], lane: usize| {
+            let channel = lane / 2;
+            let tag = 1 + lane % 2;
+            row[channel * TAGS + tag] - row[channel * TAGS]
+        };
+        let largest = weights.chunks_exact(ROW).fold(0f32, |largest, row| {
+            (0..6).fold(largest, |largest, lane| {
+                largest.max(folded(row, lane).abs())
+            })
+        });
+        let scale = if largest > 0.0 {
+            largest / 32767.0
+        } else {
+            1.0
+        };
+        let table = weights
+            .chunks_exact(ROW)
+            .map(|row| {
+                let mut packed = [0i16; 8];
+                for (lane, slot) in packed.iter_mut().take(6).enumerate() {
+                    *slot = (folded(row, lane) / scale).round().clamp(-32767.0, 32767.0) as i16;
+                }
+                PackedRow(packed)
+            })
+            .collect();
+        SpanModel {
+            header: ModelHeader {
+                provenance,
+                table_bits,
+                scale,
+            },
+            table,
+            transitions: transitions.to_vec(),
+        }
+    }
+
+    /// A model of zero weights.
+    pub fn empty(table_bits: u32, provenance: String) -> Self {
+        SpanModel::from_weights(
+            table_bits,
+            &vec![0.0; (1usize << table_bits) * ROW],
+            &[0.0; 3 * TRANSITIONS],
+            provenance,
+        )
+    }
+
+    /// The model in `models/span-tagger.bin`, built into the binary and read once.
+    pub fn shipped() -> Result<&'static SpanModel> {
+        static SHIPPED: OnceLock<std::result::Result<SpanModel, String>> = OnceLock::new();
+        SHIPPED
+            .get_or_init(|| SpanModel::from_bytes(SHIPPED_MODEL))
+            .as_ref()
+            .map_err(|message| Error::model("models/span-tagger.bin", message))
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|error| Error::io(path, error))?;
+        SpanModel::from_bytes(&bytes).map_err(|message| Error::model(path, message))
+    }
+
+    pub fn table_bits(&self) -> u32 {
+        self.header.table_bits
+    }
+
+    /// Writes the model: a magic line, a JSON header, the transitions as f32, and the non-zero
+    /// rows of the table as (row, six 16-bit weights), all little-endian.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, self.to_bytes()).map_err(|error| Error::io(path, error))
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header_json = serde_json::to_vec(&self.header).unwrap_or_default();
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&(header_json.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&header_json);
+        for weight in &self.transitions {
+            bytes.extend_from_slice(&weight.to_le_bytes());
+        }
+        let kept = self
+            .table
+            .iter()
+            .filter(|row| **row != PackedRow::default())
+            .count();
+        bytes.extend_from_slice(&(kept as u32).to_le_bytes());
+        for (index, row) in self.table.iter().enumerate() {
+            if *row == PackedRow::default() {
+                continue;
+            }
+            bytes.extend_from_slice(&(index as u32).to_le_bytes());
+            for weight in &row.0[..6] {
+                bytes.extend_from_slice(&weight.to_le_bytes());
+            }
+        }
+        bytes
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Self, String> {
+        let mut reader = Reader { bytes, at: 0 };
+        if reader.take(MAGIC.len())? != MAGIC {
+            return Err("not a whosaid span model of this version".into());
+        }
+        let header_len = reader.u32()? as usize;
+        let header: ModelHeader =
+            serde_json::from_slice(reader.take(header_len)?).map_err(|error| error.to_string())?;
+        if !(8..=24).contains(&header.table_bits) {
+            return Err(format!("table of 2^{} rows", header.table_bits));
+        }
+        if !(header.scale.is_finite() && header.scale > 0.0) {
+            return Err(format!("scale {}", header.scale));
+        }
+        let mut transitions = vec![0f32; 3 * TRANSITIONS];
+        for slot in &mut transitions {
+            *slot = f32::from_le_bytes(reader.array()?);
+        }
+        let rows = 1usize << header.table_bits;
+        let mut table = vec![PackedRow::default(); rows];
+        let kept = reader.u32()? as usize;
+        for _ in 0..kept {
+            let row = reader.u32()? as usize;
+            let slot = table
+                .get_mut(row)
+                .ok_or_else(|| format!("row {row} outside the table"))?;
+            for lane in 0..6 {
+                slot.0[lane] = i16::from_le_bytes(reader.array()?);
+            }
+        }
+        if reader.at != bytes.len() {
+            return Err("trailing bytes".into());
+        }
+        Ok(SpanModel {
+            header,
+            table,
+            transitions,
+        })
+    }
+
+    /// The emission scores of every token: [`ROW`] per token, O scoring zero.
+    pub fn emissions(&self, features: &TokenFeatures) -> Vec<f32> {
+        let mut scores = vec![0f32; features.len() * ROW];
+        let scale = self.header.scale;
+        for (token, out) in scores.chunks_exact_mut(ROW).enumerate() {
+            let mut sum = [0i32; 8];
+            for &row in features.of(token) {
+                let Some(packed) = self.table.get(row as usize) else {
+                    continue;
+                };
+                for (total, &weight) in sum.iter_mut().zip(&packed.0) {
+                    *total += i32::from(weight);
+                }
+            }
+            for channel in 0..3 {
+                out[channel * TAGS + 1] = sum[channel * 2] as f32 * scale;
+                out[channel * TAGS + 2] = sum[channel * 2 + 1] as f32 * scale;
+            }
+        }
+        scores
+    }
+
+    /// The best tags of one channel over `segment`, under the BIO constraint.
+    pub fn decode(
+        &self,
+        emissions: &[f32],
+        role: Role,
+        segment: Range<usize>,
+        out: &mut [Tag],
+        back: &mut Vec<[u8; TAGS]>,
+    ) {
+        viterbi(emissions, &self.transitions, role, segment, out, back);
+    }
+
+    /// Tags every channel of a document and returns the spans, paragraph by paragraph.
+    pub fn tag(&self, features: &TokenFeatures, segmented: &Segmented) -> Vec<TaggedSpan> {
+        let emissions = self.emissions(features);
+        let mut tags = vec![Tag::Outside; features.len()];
+        let mut back = Vec::new();
+        let mut spans = Vec::new();
+        let segments = segments(segmented);
+        for role in Role::ALL {
+            tags.iter_mut().for_each(|tag| *tag = Tag::Outside);
+            for segment in &segments {
+                self.decode(&emissions, role, segment.clone(), &mut tags, &mut back);
+            }
+            spans.extend(spans_of(&tags, role));
+        }
+        spans
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, count: usize) -> std::result::Result<&'a [u8], String> {
+        let end = self
+            .at
+            .checked_add(count)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or("the model file is cut short")?;
+        let slice = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(slice)
+    }
+
+    fn array<const N: usize>(&mut self) -> std::result::Result<[u8; N], String> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+}
+
+/// The token ranges decoded as one sequence each: the paragraphs.
+pub fn segments(segmented: &Segmented) -> Vec<Range<usize>> {
+    let mut segments: Vec<Range<usize>> = Vec::new();
+    let mut paragraph = usize::MAX;
+    for sentence in &segmented.sentences {
+        match segments.last_mut() {
+            Some(last) if sentence.paragraph == paragraph && last.end == sentence.tokens.start => {
+                last.end = sentence.tokens.end;
+            }
+            _ => segments.push(sentence.tokens.clone()),
+        }
+        paragraph = sentence.paragraph;
+    }
+    segments
+}
+
+/// Viterbi over one segment for one channel; `back` is scratch space.
+pub(crate) fn viterbi(
+    emissions: &[f32],
+    transitions: &[f32],
+    role: Role,
+    segment: Range<usize>,
+    out: &mut [Tag],
+    back: &mut Vec<[u8; TAGS]>,
+) {
+    if segment.is_empty() {
+        return;
+    }
+    let emission =
+        |token: usize, tag: Tag| emissions[token * ROW + role.index() * TAGS + tag.index()];
+    let transition = |from: Option<Tag>, to: Tag| {
+        if allowed(from, to) {
+            transitions[transition_slot(role, from, to)]
+        } else {
+            f32::NEG_INFINITY
+        }
+    };
+    back.clear();
+    let mut score = [0f32; TAGS];
+    for tag in Tag::ALL {
+        score[tag.index()] = transition(None, tag) + emission(segment.start, tag);
+    }
+    back.push([0; TAGS]);
+    for token in segment.start + 1..segment.end {
+        let mut next = [f32::NEG_INFINITY; TAGS];
+        let mut pointers = [0u8; TAGS];
+        for to in Tag::ALL {
+            for from in Tag::ALL {
+                let candidate = score[from.index()] + transition(Some(from), to);
+                if candidate > next[to.index()] {
+                    next[to.index()] = candidate;
+                    pointers[to.index()] = from.index() as u8;
+                }
+            }
+            next[to.index()] += emission(token, to);
+        }
+        score = next;
+        back.push(pointers);
+    }
+    let mut best = 0;
+    for tag in 1..TAGS {
+        if score[tag] > score[best] {
+            best = tag;
+        }
+    }
+    for (offset, pointers) in back.iter().enumerate().rev() {
+        out[segment.start + offset] = Tag::ALL[best];
+        best = pointers[best] as usize;
+    }
+}
+
+/// The spans of one channel's tags.
+pub fn spans_of(tags: &[Tag], role: Role) -> Vec<TaggedSpan> {
+    let mut spans = Vec::new();
+    let mut open: Option<usize> = None;
+    for (index, &tag) in tags.iter().enumerate() {
+        match tag {
+            Tag::Begin => {
+                if let Some(start) = open.take() {
+                    spans.push(TaggedSpan {
+                        role,
+                        tokens: start..index,
+                    });
+                }
+                open = Some(index);
+            }
+            Tag::Inside if open.is_some() => {}
+            Tag::Inside => open = Some(index),
+            Tag::Outside => {
+                if let Some(start) = open.take() {
+                    spans.push(TaggedSpan {
+                        role,
+                        tokens: start..index,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(start) = open {
+        spans.push(TaggedSpan {
+            role,
+            tokens: start..tags.len(),
+        });
+    }
+    spans
+}
+
+/// The rule stages' quotes of an analysed document, in tokens, as the tagger reads them.
+pub fn proposals(document: &crate::document::Document) -> Vec<features::Proposal> {
+    let tokens = &document.segmented.tokens;
+    document
+        .attributions
+        .iter()
+        .map(|attribution| {
+            let first = tokens.partition_point(|token| token.start < attribution.start);
+            let last = tokens.partition_point(|token| token.end <= attribution.end);
+            features::Proposal {
+                content: first..last.max(first),
+                kind: attribution.kind,
+                cue: attribution.cue.as_ref().map(|cue| cue.tokens.clone()),
+                source: attribution
+                    .mention
+                    .and_then(|mention| document.speakers.mentions.get(mention))
+                    .map(|mention| mention.tokens.clone()),
+            }
+        })
+        .collect()
+}
+
+/// The layers the tagger reads from an analysed document and its rule proposals.
+pub fn layers<'a>(
+    document: &'a crate::document::Document,
+    proposals: &'a [features::Proposal],
+    cues: Option<&'a crate::cue::CueModel>,
+) -> features::Layers<'a> {
+    features::Layers {
+        text: &document.normalised.text,
+        segmented: &document.segmented,
+        regions: &document.regions,
+        speakers: &document.speakers,
+        proposals,
+        cues,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
+
+    /// A small seeded generator for test inputs.
+    fn numbers(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * 20.0 - 10.0
+        }
+    }
+
+    #[test]
+    fn viterbi_never_puts_inside_after_outside_or_at_the_start() {
+        let mut random = numbers(7);
+        for round in 0..200 {
+            let length = 1 + round % 37;
+            // Inside is favoured everywhere, and a few tokens favour Outside, so that a decoder
+            // without the constraint would open spans with I.
+            let mut emissions = vec![0f32; length * ROW];
+            for token in 0..length {
+                for channel in 0..3 {
+                    emissions[token * ROW + channel * TAGS + Tag::Begin.index()] = random() - 5.0;
+                    emissions[token * ROW + channel * TAGS + Tag::Inside.index()] = random() + 8.0;
+                }
+            }
+            let transitions: Vec<f32> = (0..3 * TRANSITIONS).map(|_| random()).collect();
+            let mut out = vec![Tag::Outside; length];
+            let mut back = Vec::new();
+            for role in Role::ALL {
+                viterbi(
+                    &emissions,
+                    &transitions,
+                    role,
+                    0..length,
+                    &mut out,
+                    &mut back,
+                );
+                assert!(allowed(None, out[0]), "round {round}: {out:?}");
+                for pair in out.windows(2) {
+                    assert!(allowed(Some(pair[0]), pair[1]), "round {round}: {out:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn viterbi_finds_the_best_allowed_sequence() {
+        // Brute force over every allowed sequence of a few tokens.
+        let mut random = numbers(11);
+        for _ in 0..50 {
+            let length = 4;
+            let emissions: Vec<f32> = (0..length * ROW).map(|_| random()).collect();
+            let transitions: Vec<f32> = (0..3 * TRANSITIONS).map(|_| random()).collect();
+            let role = Role::Source;
+            let score = |tags: &[Tag]| {
+                let mut total = 0.0;
+                for (token, &tag) in tags.iter().enumerate() {
+                    let from = token.checked_sub(1).map(|before| tags[before]);
+                    total += transitions[transition_slot(role, from, tag)]
+                        + emissions[token * ROW + role.index() * TAGS + tag.index()];
+                }
+                total
+            };
+            let mut best = f32::NEG_INFINITY;
+            for code in 0..3usize.pow(length as u32) {
+                let tags: Vec<Tag> = (0..length)
+                    .map(|position| Tag::ALL[code / 3usize.pow(position as u32) % 3])
+                    .collect();
+                let valid = allowed(None, tags[0])
+                    && tags.windows(2).all(|pair| allowed(Some(pair[0]), pair[1]));
+                if valid {
+                    best = best.max(score(&tags));
+                }
+            }
+            let mut out = vec![Tag::Outside; length];
+            viterbi(
+                &emissions,
+                &transitions,
+                role,
+                0..length,
+                &mut out,
+                &mut Vec::new(),
+            );
+            assert!((score(&out) - best).abs() < 1e-3, "{out:?}");
+        }
+    }
+
+    #[test]
+    fn spans_follow_the_tags() {
+        use Tag::*;
+        let tags = [Begin, Inside, Outside, Begin, Begin, Inside, Inside];
+        let spans: Vec<Range<usize>> = spans_of(&tags, Role::Content)
+            .into_iter()
+            .map(|span| span.tokens)
+            .collect();
+        assert_eq!(spans, [0..2, 3..4, 4..7]);
+    }
+
+    #[test]
+    fn a_model_reads_back_what_it_wrote() {
+        let mut random = numbers(3);
+        let weights: Vec<f32> = (0..(1usize << 8) * ROW)
+            .map(|slot| if slot % 5 == 0 { random() } else { 0.0 })
+            .collect();
+        let transitions: Vec<f32> = (0..3 * TRANSITIONS).map(|_| random()).collect();
+        let model = SpanModel::from_weights(8, &weights, &transitions, "test".into());
+        let bytes = model.to_bytes();
+        let read = SpanModel::from_bytes(&bytes).unwrap();
+        assert_eq!(read.table, model.table);
+        assert_eq!(read.transitions, model.transitions);
+        assert_eq!(read.header, model.header);
+        assert!(SpanModel::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        assert!(SpanModel::from_bytes(b"not a model").is_err());
+    }
+
+    #[test]
+    fn folding_the_outside_weight_keeps_the_differences() {
+        // Row 0 only: B − O and I − O of each channel survive quantisation.
+        let mut weights = vec![0f32; (1usize << 8) * ROW];
+        weights[..ROW].copy_from_slice(&[1.0, 3.0, -2.0, 0.5, 0.5, 4.5, -1.0, 0.0, 1.0]);
+        let model = SpanModel::from_weights(8, &weights, &[0.0; 3 * TRANSITIONS], "test".into());
+        let features = features::TokenFeatures {
+            rows: vec![0],
+            offsets: vec![0, 1],
+        };
+        let emissions = model.emissions(&features);
+        let expected = [0.0, 2.0, -3.0, 0.0, 0.0, 4.0, 0.0, 1.0, 2.0];
+        for (got, want) in emissions.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-3, "{emissions:?}");
+        }
+    }
+
+    fn layers_of(text: &str) -> (crate::document::Document, Vec<features::Proposal>) {
+        let rules = Pipeline::new(PipelineConfig {
+            spans: SpanChoice::Rules,
+            ..PipelineConfig::default()
+        })
+        .unwrap();
+        let document = rules.analyse("test", text);
+        let found = proposals(&document);
+        (document, found)
+    }
+
+    #[test]
+    fn feature_hashing_is_deterministic() {
+        let text = "“We are close,” Secretary Kerry said on Friday. Lavrov, however, told reporters that talks would go on.";
+        let (document, found) = layers_of(text);
+        let cues = crate::cue::CueModel::shipped().ok();
+        let first = features::token_features(&layers(&document, &found, cues), 16);
+        // Another document in between changes nothing: there is no state across documents.
+        let (other, other_found) = layers_of("Officials said nothing.");
+        let _ = features::token_features(&layers(&other, &other_found, cues), 16);
+        let second = features::token_features(&layers(&document, &found, cues), 16);
+        assert_eq!(first, second);
+        assert_eq!(first.len(), document.segmented.tokens.len());
+        assert!(first.rows.iter().all(|&row| row < 1 << 16));
+        // The same word in the same context hashes the same in another document.
+        let (again, again_found) = layers_of(text);
+        assert_eq!(
+            first,
+            features::token_features(&layers(&again, &again_found, cues), 16)
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_tagged_in_one_pass() {
+        let model = SpanModel::shipped().unwrap();
+        let cues = crate::cue::CueModel::shipped().ok();
+        for text in [
+            "said ".repeat(20_000),
+            "“".repeat(5_000) + &"said he ".repeat(5_000),
+            "he said that ".repeat(8_000),
+            "x".repeat(100_000),
+            "“".to_string() + &"word ".repeat(30_000) + "”",
+        ] {
+            let (document, found) = layers_of(&text);
+            let features =
+                features::token_features(&layers(&document, &found, cues), model.table_bits());
+            let spans = model.tag(&features, &document.segmented);
+            assert!(spans
+                .iter()
+                .all(|span| span.tokens.end <= document.segmented.tokens.len()));
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! Training the span tagger: gold spans of PolNeAR aligned to the cleaned view's tokens, and an
+//! averaged structured perceptron over paragraphs, in a seeded order, on one thread, so that the
+//! same data and options always give the same model.
+
+use std::ops::Range;
+
+use crate::document::Document;
+use crate::eval::gold::{GoldDocument, Piece};
+use crate::offsets::CharIndex;
+use crate::tagger::features::{token_features, Layers, TokenFeatures};
+use crate::tagger::{
+    allowed, segments, spans_of, transition_slot, Role, SpanModel, Tag, ROW, TAGS,
+};
+
+/// One training document: its token features, gold tags per channel, and paragraphs.
+#[derive(Debug, Clone)]
+pub struct SpanExample {
+    pub features: TokenFeatures,
+    pub gold: [Vec<Tag>; 3],
+    pub segments: Vec<Range<usize>>,
+}
+
+/// Each token's extent in the original text, in code points.
+pub fn token_char_spans(document: &Document) -> Vec<(usize, usize)> {
+    let index = CharIndex::new(&document.text);
+    document
+        .segmented
+        .tokens
+        .iter()
+        .map(|token| {
+            let start = index.char_offset(document.normalised.original_start(token.start));
+            let end = index.char_offset(document.normalised.original_end(token.end));
+            (start, end.max(start))
+        })
+        .collect()
+}
+
+/// The tokens that a piece of text covers: those that overlap it.
+pub fn covered_tokens(token_spans: &[(usize, usize)], piece: Piece) -> Range<usize> {
+    let first = token_spans.partition_point(|&(_, end)| end <= piece.start);
+    let mut last = first;
+    while last < token_spans.len() && token_spans[last].0 < piece.end {
+        last += 1;
+    }
+    first..last
+}
+
+/// The gold tags of a document in each channel: every piece of a content, and every source and
+/// cue, is a span of its own.
+pub fn gold_tags(document: &Document, gold: &GoldDocument) -> [Vec<Tag>; 3] {
+    let token_spans = token_char_spans(document);
+    let count = token_spans.len();
+    let mut tags = [
+        vec![Tag::Outside; count],
+        vec![Tag::Outside; count],
+        vec![Tag::Outside; count],
+    ];
+    for role in Role::ALL {
+        let mut pieces: Vec<Piece> = gold
+            .attributions
+            .iter()
+            .flat_map(|attribution| {
+                let pieces = match role {
+                    Role::Content => Some(&attribution.content),
+                    Role::Source => attribution.source.as_ref(),
+                    Role::Cue => attribution.cue.as_ref(),
+                };
+                pieces.into_iter().flatten().copied()
+            })
+            .collect();
+        pieces.sort_unstable();
+        pieces.dedup();
+        // Touching pieces of one content ("Content" and "Content2") are one span.
+        let mut merged: Vec<Piece> = Vec::new();
+        for piece in pieces {
+            match merged.last_mut() {
+                Some(last) if piece.start <= last.end && role != Role::Content => {
+                    last.end = last.end.max(piece.end);
+                }
+                _ => merged.push(piece),
+            }
+        }
+        let channel = &mut tags[role.index()];
+        for piece in merged {
+            let tokens = covered_tokens(&token_spans, piece);
+            for index in tokens.clone() {
+                channel[index] = if index == tokens.start {
+                    Tag::Begin
+                } else {
+                    Tag::Inside
+                };
+            }
+        }
+    }
+    tags
+}
+
+/// The training example of an analysed document and its gold.
+pub fn span_example(
+    document: &Document,
+    layers: &Layers,
+    gold: &GoldDocument,
+    table_bits: u32,
+) -> SpanExample {
+    let segments = segments(&document.segmented);
+    let mut gold = gold_tags(document, gold);
+    // A span that runs over a paragraph break starts again in the next paragraph, which is
+    // decoded as a sequence of its own.
+    for channel in &mut gold {
+        for segment in &segments {
+            if let Some(first) = channel.get_mut(segment.start) {
+                if *first == Tag::Inside {
+                    *first = Tag::Begin;
+                }
+            }
+        }
+    }
+    SpanExample {
+        features: token_features(layers, table_bits),
+        gold,
+        segments,
+    }
+}
+
+/// How to train the tagger.
+#[derive(Debug, Clone)]
+pub struct SpanTrainOptions {
+    pub epochs: usize,
+    pub table_bits: u32,
+    pub seed: u64,
+}
+
+impl Default for SpanTrainOptions {
+    fn default() -> Self {
+        SpanTrainOptions {
+            epochs: 12,
+            table_bits: 20,
+            seed: 17,
+        }
+    }
+}
+
+/// Exact-span precision, recall and F1 of one channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SpanScore {
+    pub true_positives: usize,
+    pub predicted: usize,
+    pub gold: usize,
+}
+
+impl SpanScore {
+    pub fn f1(&self) -> f64 {
+        let total = self.predicted + self.gold;
+        if total == 0 {
+            0.0
+        } else {
+            2.0 * self.true_positives as f64 / total as f64
+        }
+    }
+}
+
+/// What one epoch reached on the held-out examples.
+#[derive(Debug, Clone)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub scores: [SpanScore; 3],
+}
+
+/// SplitMix64: a small seeded generator for the order of the documents.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for index in (1..items.len()).rev() {
+            let other = (self.next() % (index as u64 + 1)) as usize;
+            items.swap(index, other);
+        }
+    }
+}
+
+/// The perceptron's weights, with the sums that averaging needs.
+struct Averaged {
+    table_bits: u32,
+    weights: Vec<f32>,
+    transitions: Vec<f32>,
+    weight_sums: Vec<f64>,
+    transition_sums: Vec<f64>,
+    steps: f64,
+}
+
+impl Averaged {
+    fn update_weight(&mut self, slot: usize, delta: f32) {
+        self.weights[slot] += delta;
+        self.weight_sums[slot] += self.steps * f64::from(delta);
+    }
+
+    fn update_transition(&mut self, slot: usize, delta: f32) {
+        self.transitions[slot] += delta;
+        self.transition_sums[slot] += self.steps * f64::from(delta);
+    }
+
+    /// The averaged model: each weight's mean over every step so far.
+    fn average(&self, provenance: &str) -> SpanModel {
+        let steps = self.steps.max(1.0);
+        let weights: Vec<f32> = self
+            .weights
+            .iter()
+            .zip(&self.weight_sums)
+            .map(|(weight, sum)| weight - (sum / steps) as f32)
+            .collect();
+        let transitions: Vec<f32> = self
+            .transitions
+            .iter()
+            .zip(&self.transition_sums)
+            .map(|(weight, sum)| weight - (sum / steps) as f32)
+            .collect();
+        SpanModel::from_weights(
+            self.table_bits,
+            &weights,
+            &transitions,
+            provenance.to_string(),
+        )
+    }
+}
+
+/// The spans a model tags in an example.
+pub fn tag_example(model: &SpanModel, example: &SpanExample) -> Vec<crate::tagger::TaggedSpan> {
+    let emissions = model.emissions(&example.features);
+    let mut tags = vec![Tag::Outside; example.features.len()];
+    let mut back = Vec::new();
+    let mut spans = Vec::new();
+    for role in Role::ALL {
+        tags.iter_mut().for_each(|tag| *tag = Tag::Outside);
+        for segment in &example.segments {
+            model.decode(&emissions, role, segment.clone(), &mut tags, &mut back);
+        }
+        spans.extend(spans_of(&tags, role));
+    }
+    spans
+}
+
+/// Scores a model's spans against the gold spans of `examples`.
+pub fn score_examples(model: &SpanModel, examples: &[SpanExample]) -> [SpanScore; 3] {
+    let mut scores = [SpanScore::default(); 3];
+    let mut back = Vec::new();
+    for example in examples {
+        let emissions = model.emissions(&example.features);
+        for role in Role::ALL {
+            let mut tags = vec![Tag::Outside; example.features.len()];
+            for segment in &example.segments {
+                model.decode(&emissions, role, segment.clone(), &mut tags, &mut back);
+            }
+            let predicted: Vec<Range<usize>> = spans_of(&tags, role)
+                .into_iter()
+                .map(|span| span.tokens)
+                .collect();
+            let gold: Vec<Range<usize>> = spans_of(&example.gold[role.index()], role)
+                .into_iter()
+                .map(|span| span.tokens)
+                .collect();
+            let score = &mut scores[role.index()];
+            score.predicted += predicted.len();
+            score.gold += gold.len();
+            score.true_positives += predicted
+                .iter()
+                .filter(|span| {
+                    gold.binary_search_by_key(&span.start, |gold| gold.start)
+                        .is_ok_and(|at| gold[at] == **span)
+                })
+                .count();
+        }
+    }
+    scores
+}
+
+/// Trains the tagger: `options.epochs` passes over `train` in a seeded order, each followed by
+/// a score on `held_out` where it is given; the model kept is the averaged one of the epoch
+/// whose held-out F1 (summed over the channels) was best, or of the last epoch.
+pub fn fit_span_model(
+    train: &[&SpanExample],
+    held_out: &[SpanExample],
+    options: &SpanTrainOptions,
+    provenance: String,
+    mut report: impl FnMut(&EpochReport),
+) -> SpanModel {
+    let rows = 1usize << options.table_bits;
+    let mut state = Averaged {
+        table_bits: options.table_bits,
+        weights: vec![0.0; rows * ROW],
+        transitions: vec![0.0; 3 * crate::tagger::TRANSITIONS],
+        weight_sums: vec![0.0; rows * ROW],
+        transition_sums: vec![0.0; 3 * crate::tagger::TRANSITIONS],
+        steps: 1.0,
+    };
+    let mut random = SplitMix(options.seed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut best: Option<(f64, SpanModel)> = None;
+    let mut predicted = Vec::new();
+    let mut back = Vec::new();
+    for epoch in 1..=options.epochs {
+        random.shuffle(&mut order);
+        for &document in &order {
+            let example = train[document];
+            for segment in &example.segments {
+                train_segment(
+                    &mut state,
+                    example,
+                    segment.clone(),
+                    &mut predicted,
+                    &mut back,
+                );
+                state.steps += 1.0;
+            }
+        }
+        if held_out.is_empty() {
+            continue;
+        }
+        let averaged = state.average(&provenance);
+        let scores = score_examples(&averaged, held_out);
+        report(&EpochReport { epoch, scores });
+        let total: f64 = scores.iter().map(SpanScore::f1).sum();
+        if best
+            .as_ref()
+            .is_none_or(|(best_total, _)| total > *best_total)
+        {
+            best = Some((total, averaged));
+        }
+    }
+    match best {
+        Some((_, model)) => model,
+        None => state.average(&provenance),
+    }
+}
+
+/// One perceptron step on one paragraph: decode each channel, and where it differs from the
+/// gold, move the weights toward the gold's features and away from the prediction's.
+fn train_segment(
+    state: &mut Averaged,
+    example: &SpanExample,
+    segment: Range<usize>,
+    predicted: &mut Vec<Tag>,
+    back: &mut Vec<[u8; TAGS]>,
+) {
+    if segment.is_empty() {
+        return;
+    }
+    let features = &example.features;
+    // Emissions of the segment's tokens only, indexed from the segment's start.
+    let mut emissions = vec![0f32; segment.len() * ROW];
+    for (offset, token) in segment.clone().enumerate() {
+        let out = &mut emissions[offset * ROW..(offset + 1) * ROW];
+        for &row in features.of(token) {
+            let start = row as usize * ROW;
+            for (total, weight) in out.iter_mut().zip(&state.weights[start..start + ROW]) {
+                *total += weight;
+            }
+        }
+    }
+    predicted.clear();
+    predicted.resize(segment.len(), Tag::Outside);
+    for role in Role::ALL {
+        crate::tagger::viterbi(
+            &emissions,
+            &state.transitions,
+            role,
+            0..segment.len(),
+            predicted,
+            back,
+        );
+        let gold = &example.gold[role.index()][segment.clone()];
+        if gold == &predicted[..] {
+            continue;
+        }
+        for (offset, token) in segment.clone().enumerate() {
+            let (gold_tag, predicted_tag) = (gold[offset], predicted[offset]);
+            if gold_tag != predicted_tag {
+                for &row in features.of(token) {
+                    let base = row as usize * ROW + role.index() * TAGS;
+                    state.update_weight(base + gold_tag.index(), 1.0);
+                    state.update_weight(base + predicted_tag.index(), -1.0);
+                }
+            }
+            let previous = |tags: &[Tag]| offset.checked_sub(1).map(|before| tags[before]);
+            let (gold_from, predicted_from) = (previous(gold), previous(predicted));
+            if (gold_from, gold_tag) != (predicted_from, predicted_tag) {
+                debug_assert!(allowed(gold_from, gold_tag) || gold_tag == Tag::Inside);
+                state.update_transition(transition_slot(role, gold_from, gold_tag), 1.0);
+                state.update_transition(transition_slot(role, predicted_from, predicted_tag), -1.0);
+            }
+        }
+    }
+}
+
+/// The training examples of labelled documents, analysed by `rules` (a pipeline whose spans
+/// come from the rule stages), in document order.
+pub fn examples_from_gold(
+    rules: &crate::pipeline::Pipeline,
+    gold: &[GoldDocument],
+    table_bits: u32,
+) -> Vec<SpanExample> {
+    use rayon::prelude::*;
+    gold.par_iter()
+        .map(|document| {
+            let analysed = rules.analyse(&document.id, &document.text);
+            let proposals = crate::tagger::proposals(&analysed);
+            let layers = crate::tagger::layers(&analysed, &proposals, rules.cue_model());
+            span_example(&analysed, &layers, document, table_bits)
+        })
+        .collect()
+}
+
+/// `whosaid train spans`: reads PolNeAR, trains, reports each epoch on stderr, and writes the
+/// model with `command` in its provenance.
+pub fn train_command(
+    polnear: &std::path::Path,
+    dev: Option<&std::path::Path>,
+    output: &std::path::Path,
+    options: &SpanTrainOptions,
+    command: String,
+    progress: &dyn Fn(&str),
+) -> crate::error::Result<SpanModel> {
+    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
+    let started = std::time::Instant::now();
+    let rules = Pipeline::new(PipelineConfig {
+        spans: SpanChoice::Rules,
+        // Training must see every document whole.
+        budget: None,
+        ..PipelineConfig::default()
+    })?;
+    let gold = crate::eval::brat::read_brat_dir(polnear)?;
+    let held_out_gold = match dev {
+        Some(dev) => crate::eval::brat::read_brat_dir(dev)?,
+        None => Vec::new(),
+    };
+    let train = examples_from_gold(&rules, &gold, options.table_bits);
+    let held_out = examples_from_gold(&rules, &held_out_gold, options.table_bits);
+    let tokens: usize = train.iter().map(|example| example.features.len()).sum();
+    progress(&format!(
+        "{} training documents ({tokens} tokens), {} held out; features in {:.1} s",
+        train.len(),
+        held_out.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    let provenance = format!(
+        "PolNeAR {} ({} documents, {tokens} tokens); averaged perceptron; rebuild with: {command}",
+        polnear.display(),
+        gold.len()
+    );
+    let train: Vec<&SpanExample> = train.iter().collect();
+    let model = fit_span_model(&train, &held_out, options, provenance, |report| {
+        let [content, source, cue] = report.scores;
+        progress(&format!(
+            "epoch {:>2}: held-out exact span F1 content {:.1} source {:.1} cue {:.1} ({:.1} s)",
+            report.epoch,
+            100.0 * content.f1(),
+            100.0 * source.f1(),
+            100.0 * cue.f1(),
+            started.elapsed().as_secs_f64()
+        ));
+    });
+    model.save(output)?;
+    progress(&format!(
+        "trained the span tagger in {:.1} s; wrote {}",
+        started.elapsed().as_secs_f64(),
+        output.display()
+    ));
+    Ok(model)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::eval::gold::GoldAttribution;
+    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
+
+    /// The code-point piece of the first `needle` in `text`.
+    pub(crate) fn piece(text: &str, needle: &str) -> Piece {
+        let byte = text
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in the text"));
+        let start = text[..byte].chars().count();
+        Piece::new(start, start + needle.chars().count())
+    }
+
+    /// A gold document from (content, source, cue) strings of a text.
+    pub(crate) fn gold(
+        id: &str,
+        text: &str,
+        attributions: &[(&str, Option<&str>, &str)],
+    ) -> GoldDocument {
+        GoldDocument {
+            id: id.into(),
+            text: text.into(),
+            attributions: attributions
+                .iter()
+                .map(|&(content, source, cue)| GoldAttribution {
+                    content: vec![piece(text, content)],
+                    source: source.map(|source| vec![piece(text, source)]),
+                    cue: Some(vec![piece(text, cue)]),
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn rules() -> Pipeline {
+        Pipeline::new(PipelineConfig {
+            spans: SpanChoice::Rules,
+            ..PipelineConfig::default()
+        })
+        .unwrap()
+    }
+
+    pub(crate) fn tiny_corpus() -> Vec<GoldDocument> {
+        vec![
+            gold(
+                "one",
+                "“Taxes will fall,” Mayor Ana Torres said on Monday. The council met later.",
+                &[("“Taxes will fall,”", Some("Mayor Ana Torres"), "said")],
+            ),
+            gold(
+                "two",
+                "Officials said the bridge would reopen in May. Traffic was light.",
+                &[("the bridge would reopen in May", Some("Officials"), "said")],
+            ),
+            gold(
+                "three",
+                "The plan is sound, Ms. Ávila told reporters. “We are ready.”",
+                &[("The plan is sound", Some("Ms. Ávila"), "told")],
+            ),
+        ]
+    }
+
+    #[test]
+    fn gold_spans_land_on_the_tokens_they_cover() {
+        let corpus = tiny_corpus();
+        let pipeline = rules();
+        let document = pipeline.analyse(&corpus[2].id, &corpus[2].text);
+        let tags = gold_tags(&document, &corpus[2]);
+        let clean = &document.normalised.text;
+        let words = |role: Role| -> Vec<String> {
+            spans_of(&tags[role.index()], role)
+                .into_iter()
+                .map(|span| {
+                    let tokens = &document.segmented.tokens;
+                    clean[tokens[span.tokens.start].start..tokens[span.tokens.end - 1].end]
+                        .to_string()
+                })
+                .collect()
+        };
+        assert_eq!(words(Role::Content), ["The plan is sound"]);
+        assert_eq!(words(Role::Source), ["Ms. Ávila"]);
+        assert_eq!(words(Role::Cue), ["told"]);
+    }
+
+    #[test]
+    fn training_on_tiny_documents_learns_them_and_is_deterministic() {
+        let corpus = tiny_corpus();
+        let pipeline = rules();
+        let examples = examples_from_gold(&pipeline, &corpus, 12);
+        let train: Vec<&SpanExample> = examples.iter().collect();
+        // Averaging keeps the early epochs' mistakes for a while: three documents need many
+        // epochs (a real corpus has tens of thousands of paragraphs per epoch).
+        let options = SpanTrainOptions {
+            epochs: 60,
+            table_bits: 12,
+            seed: 5,
+        };
+        let model = fit_span_model(&train, &examples, &options, "test".into(), |_| {});
+        let scores = score_examples(&model, &examples);
+        for (role, score) in Role::ALL.iter().zip(scores) {
+            assert_eq!(score.true_positives, score.gold, "{role:?}: {score:?}");
+            assert_eq!(score.predicted, score.gold, "{role:?}: {score:?}");
+        }
+        let again = fit_span_model(&train, &examples, &options, "test".into(), |_| {});
+        assert_eq!(again.to_bytes(), model.to_bytes());
+    }
+}
