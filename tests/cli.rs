@@ -105,7 +105,18 @@ fn spans_index_the_original_text_of_hostile_input() {
     for (record, text) in records.iter().zip(texts) {
         assert_offsets(text, record);
     }
-    assert_eq!(records[0].quotes[0].content.text, "“We are close 😀,”");
+    // An interrupted quote is one quote, and its pieces index the text past the emoji too.
+    let interrupted = &records[0].quotes[0];
+    assert_eq!(
+        interrupted.content.text,
+        "“We are close 😀,” Kerry said. “Next.”"
+    );
+    let pieces: Vec<&str> = interrupted
+        .pieces
+        .iter()
+        .map(|piece| piece.text.as_str())
+        .collect();
+    assert_eq!(pieces, ["“We are close 😀,”", "“Next.”"]);
     // A quote nested in single marks stays inside the outer quote, which is the one
     // attributed. (Double marks nested in double marks only keep their offsets right.)
     let nested = &records[texts.len() - 1].quotes;

@@ -23,20 +23,67 @@ fn quote_with<'a>(record: &'a DocumentRecord, content: &str) -> &'a QuoteRecord 
         .unwrap_or_else(|| panic!("no quote containing {content:?}"))
 }
 
+/// A quote's words, its possible kinds, its speaker, its cue, and its pieces.
+type Expected<'a> = (
+    &'a str,
+    &'a [QuoteKind],
+    &'a str,
+    Option<&'a str>,
+    &'a [&'a str],
+);
+
 #[test]
 fn every_kerry_and_lavrov_quote_is_attributed_right() {
     let record = seed_record();
-    let expected: [(&str, &[QuoteKind], &str, Option<&str>); 8] = [
-        ("he and Lavrov had agreed on the “vast majority” of technical discussions", &[QuoteKind::Mixed, QuoteKind::Indirect], "John Kerry", Some("said")),
-        ("critical sticking points remain unresolved and experts will remain in Geneva", &[QuoteKind::Indirect], "John Kerry", Some("said")),
-        ("”We are close,”", &[QuoteKind::Direct], "John Kerry", Some("said")),
-        ("“But we are not going to rush to an agreement until it satisfies fully the needs of the Syrian people.”", &[QuoteKind::Direct], "John Kerry", None),
-        ("“we still need to finalize a few issues”", &[QuoteKind::Direct], "Sergey Lavrov", Some("saying")),
-        ("the need to separate fighters from the al-Nusra Front", &[QuoteKind::Indirect], "Sergey Lavrov", Some("pointed to")),
-        ("”We have continued our efforts to reduce the areas where we lack understanding and trust, which is an achievement,”", &[QuoteKind::Direct], "Sergey Lavrov", Some("said")),
-        ("“The mutual trust is growing with every meeting.”", &[QuoteKind::Direct], "Sergey Lavrov", None),
+    // Eight attributions; two are quotes that "Kerry said" and "Lavrov said" interrupt, each
+    // one quote with two pieces, as PolNeAR annotates them.
+    let kerry_close = ["”We are close,”", "“But we are not going to rush to an agreement until it satisfies fully the needs of the Syrian people.”"];
+    let lavrov_trust = ["”We have continued our efforts to reduce the areas where we lack understanding and trust, which is an achievement,”", "“The mutual trust is growing with every meeting.”"];
+    let expected: [Expected; 6] = [
+        (
+            "he and Lavrov had agreed on the “vast majority” of technical discussions",
+            &[QuoteKind::Mixed, QuoteKind::Indirect],
+            "John Kerry",
+            Some("said"),
+            &[],
+        ),
+        (
+            "critical sticking points remain unresolved and experts will remain in Geneva",
+            &[QuoteKind::Indirect],
+            "John Kerry",
+            Some("said"),
+            &[],
+        ),
+        (
+            kerry_close[0],
+            &[QuoteKind::Direct],
+            "John Kerry",
+            Some("said"),
+            &kerry_close,
+        ),
+        (
+            "“we still need to finalize a few issues”",
+            &[QuoteKind::Direct],
+            "Sergey Lavrov",
+            Some("saying"),
+            &[],
+        ),
+        (
+            "the need to separate fighters from the al-Nusra Front",
+            &[QuoteKind::Indirect],
+            "Sergey Lavrov",
+            Some("pointed to"),
+            &[],
+        ),
+        (
+            lavrov_trust[0],
+            &[QuoteKind::Direct],
+            "Sergey Lavrov",
+            Some("said"),
+            &lavrov_trust,
+        ),
     ];
-    for (content, kinds, speaker, cue) in expected {
+    for (content, kinds, speaker, cue, pieces) in expected {
         let quote = quote_with(&record, content);
         assert!(kinds.contains(&quote.kind), "{content}: {:?}", quote.kind);
         let found = quote.speaker.as_ref().expect("a speaker");
@@ -46,6 +93,12 @@ fn every_kerry_and_lavrov_quote_is_attributed_right() {
             cue,
             "{content}"
         );
+        let found_pieces: Vec<&str> = quote
+            .pieces
+            .iter()
+            .map(|piece| piece.text.as_str())
+            .collect();
+        assert_eq!(found_pieces, pieces, "{content}");
         if quote.kind == QuoteKind::Direct {
             assert!(
                 quote.content.text.starts_with(['“', '”']) && quote.content.text.ends_with('”')

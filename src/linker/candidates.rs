@@ -855,8 +855,7 @@ pub fn cue_candidates(context: &FeatureContext, piece: usize) -> Vec<(CueCandida
         candidates.push((CueCandidate::Cue(cue_index), rank));
         rank += 1;
     }
-    let mut rank = 0;
-    for (cue_index, cue) in cues.iter().enumerate().skip(after) {
+    for (rank, (cue_index, cue)) in cues.iter().enumerate().skip(after).enumerate() {
         if cue.start - span.end.min(cue.start) > CUE_WINDOW
             || paragraph(cue.start) != paragraph(span.end.saturating_sub(1).max(span.start))
             || rank >= CANDIDATES_PER_SIDE
@@ -864,7 +863,6 @@ pub fn cue_candidates(context: &FeatureContext, piece: usize) -> Vec<(CueCandida
             break;
         }
         candidates.push((CueCandidate::Cue(cue_index), rank));
-        rank += 1;
     }
     if let Some(previous) = piece.checked_sub(1) {
         let earlier = &context.pieces[previous];

@@ -322,12 +322,12 @@ impl SpanSet {
     }
 }
 
+/// The rule stages' cue of each piece, and the rule source of each cue.
+pub type RuleLinks = (Vec<Option<Range<usize>>>, Vec<Option<Range<usize>>>);
+
 /// The rule stages' cue for each piece (of the rule quote that overlaps it most), and the rule
 /// source of each cue.
-pub fn rule_links(
-    proposals: &[crate::tagger::features::Proposal],
-    spans: &SpanSet,
-) -> (Vec<Option<Range<usize>>>, Vec<Option<Range<usize>>>) {
+pub fn rule_links(proposals: &[crate::tagger::features::Proposal], spans: &SpanSet) -> RuleLinks {
     let mut by_start: Vec<&crate::tagger::features::Proposal> = proposals.iter().collect();
     by_start.sort_by_key(|proposal| proposal.content.start);
     let rule_cue = spans

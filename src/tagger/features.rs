@@ -244,8 +244,8 @@ fn sentence_of_tokens(segmented: &Segmented) -> Vec<usize> {
 fn mark_ranges(slots: &mut [u64], ranges: impl Iterator<Item = (Range<usize>, u64)>) {
     for (range, kind) in ranges {
         let end = range.end.min(slots.len());
-        for index in range.start.min(end)..end {
-            slots[index] = (kind << 2) | if index == range.start { 1 } else { 2 };
+        for (index, slot) in slots.iter_mut().enumerate().take(end).skip(range.start) {
+            *slot = (kind << 2) | if index == range.start { 1 } else { 2 };
         }
     }
 }
@@ -547,11 +547,10 @@ pub fn token_features(layers: &Layers, table_bits: u32) -> TokenFeatures {
             continue;
         };
         let first = sentence.tokens.start;
+        let paragraph_start = layers.segmented.paragraphs[sentence.paragraph].start;
         if first < count
-            && tokens[first].start == layers.segmented.paragraphs[sentence.paragraph].start
-            || (first < count
-                && layers.text
-                    [layers.segmented.paragraphs[sentence.paragraph].start..tokens[first].start]
+            && (tokens[first].start == paragraph_start
+                || layers.text[paragraph_start..tokens[first].start]
                     .trim()
                     .is_empty())
         {
@@ -604,6 +603,8 @@ pub fn token_features(layers: &Layers, table_bits: u32) -> TokenFeatures {
         head_cue[sentence_index] = (range.start..(range.start + 10).min(range.end.min(count)))
             .find(|&index| facts.cue[index] >= 3);
     }
+    // The index addresses several per-token arrays at once, and neighbours of the token.
+    #[allow(clippy::needless_range_loop)]
     for index in 0..count {
         let mut sink = Sink {
             rows: &mut rows,
