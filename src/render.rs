@@ -498,8 +498,18 @@ impl<'r> Layout<'r> {
             char_offsets.push(start);
             char_offsets.push(end);
         };
+        // An interrupted quote is marked piece by piece, so that the attribution between its
+        // pieces ("Kerry said") reads as cue and mention, not as quoted words.
+        let mut quote_of_mark = Vec::new();
         for (index, quote) in self.record.quotes.iter().enumerate() {
-            add(Mark::Quote(index), quote.content.start, quote.content.end);
+            if quote.pieces.is_empty() {
+                add(Mark::Quote(index), quote.content.start, quote.content.end);
+                quote_of_mark.push(index);
+            }
+            for piece in &quote.pieces {
+                add(Mark::Quote(index), piece.start, piece.end);
+                quote_of_mark.push(index);
+            }
         }
         for (index, mention) in self.mentions.iter().enumerate() {
             add(Mark::Mention(index), mention.start, mention.end);
@@ -517,11 +527,28 @@ impl<'r> Layout<'r> {
                 rank: mark.rank(),
             })
             .collect();
+        // The first element of a quote's first piece carries its id; the "?" of an uncertain
+        // quote follows its last piece.
+        let mut opened = vec![false; self.record.quotes.len()];
+        let mut last_mark_of_quote = vec![usize::MAX; self.record.quotes.len()];
+        for (mark, &quote) in quote_of_mark.iter().enumerate() {
+            last_mark_of_quote[quote] = mark;
+        }
         for event in nest(text, &spans) {
             match event {
-                Event::Open { span, first } => self.open(out, marks[span], first),
+                Event::Open { span, first } => {
+                    let first = match marks[span] {
+                        Mark::Quote(index) => first && !std::mem::replace(&mut opened[index], true),
+                        _ => first,
+                    };
+                    self.open(out, marks[span], first)
+                }
                 Event::Close { span, last } => {
                     out.push_str("</span>");
+                    let last = match marks[span] {
+                        Mark::Quote(index) => last && last_mark_of_quote[index] == span,
+                        _ => last,
+                    };
                     if let (true, Mark::Quote(index)) = (last, marks[span]) {
                         if self.uncertain[index] {
                             // An empty element whose "?" is CSS content, so the page's text

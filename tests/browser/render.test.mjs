@@ -136,6 +136,8 @@ async function domQuotes(page) {
       const first = document.getElementById(`q${index}`);
       return {
         content: quote.content.text,
+        // An interrupted quote is marked piece by piece: its elements hold its pieces alone.
+        marked: quote.pieces && quote.pieces.length ? quote.pieces.map((piece) => piece.text).join("") : quote.content.text,
         speaker: quote.speaker ? quote.speaker.name : "",
         confidence: quote.confidence,
         pieces: pieces.length,
@@ -160,7 +162,7 @@ async function checkConsistent(page, name, text) {
   for (const [index, quote] of quotes.entries()) {
     if (quote.content.length === 0) continue;
     check(quote.pieces > 0 && quote.firstIsPiece, `${name}: quote ${index} has an element`);
-    check(quote.text === asParsed(quote.content), `${name}: quote ${index} element holds its content`);
+    check(quote.text === asParsed(quote.marked), `${name}: quote ${index} element holds its content`);
     check(
       quote.speakers.length === 1 && quote.speakers[0] === quote.speaker,
       `${name}: quote ${index} is marked with speaker "${quote.speaker}" (found ${JSON.stringify(quote.speakers)})`,
@@ -184,8 +186,7 @@ async function checkSeed(context, file, name) {
   const speakerOfSource = { Kerry: "John Kerry", he: "John Kerry", Lavrov: "Sergey Lavrov" };
   let checked = 0;
   for (const attribution of gold.attributions) {
-    const [start, end] = attribution.content[0];
-    const content = slice(gold.text, start, end);
+    const content = attribution.content.map(([start, end]) => slice(gold.text, start, end)).join("");
     const source = attribution.source ? slice(gold.text, ...attribution.source[0]) : null;
     const expected = speakerOfSource[source];
     const found = quotes.findIndex((quote) => quote.text === content);
@@ -206,7 +207,8 @@ async function checkSeed(context, file, name) {
     check(mention !== null && mention.text === source, `${name}: quote ${found} links to its mention "${source}"`);
     check(mention !== null && mention.backSpeaker === expected, `${name}: mention "${source}" links back to ${expected}'s quote`);
   }
-  check(checked === 8, `${name}: all 8 Kerry and Lavrov quotes checked (${checked})`);
+  // Eight attributions of theirs, two of them quotes interrupted by "said": six quotes.
+  check(checked === 6, `${name}: all 6 Kerry and Lavrov quotes checked (${checked})`);
 
   // Hover and keyboard focus show type, confidence and stance.
   const tooltip = page.locator("#tooltip");
@@ -224,7 +226,9 @@ async function checkSeed(context, file, name) {
   await page.keyboard.press("Escape");
 
   // Following a quote to its mention with the keyboard.
-  const gotoTarget = quotes[uncertainIndex].goto;
+  const withMention = quotes.findIndex((quote) => quote.goto !== null);
+  const gotoTarget = withMention >= 0 ? quotes[withMention].goto : null;
+  await page.locator(`#q${withMention}`).focus();
   await page.keyboard.press("Enter");
   const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
   check(gotoTarget !== null && focused === gotoTarget, `${name}: Enter on a quote goes to its speaker mention (${focused})`);
@@ -326,7 +330,7 @@ async function checkIndex(context, dir, documents) {
     const row = Array.from(document.querySelectorAll("#speakers tbody tr")).find((candidate) => candidate.cells[0].textContent === "John Kerry");
     return row ? Array.from(row.cells).map((cell) => cell.textContent) : null;
   });
-  check(kerry !== null && Number(kerry[2]) >= 4 && Number(kerry[3]) >= 1, `${name}: the speaker table counts John Kerry's quotes and articles (${kerry})`);
+  check(kerry !== null && Number(kerry[2]) >= 3 && Number(kerry[3]) >= 1, `${name}: the speaker table counts John Kerry's quotes and articles (${kerry})`);
   // Following a link reaches the page, which links back.
   const seedLink = page.locator("a.article-link", { hasText: seedId });
   await seedLink.click();
