@@ -9,7 +9,6 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    cli::keep_freed_memory();
     let outcome = match Cli::parse().command {
         Command::Extract(args) => cli::extract::run(args),
         Command::Eval(args) => cli::eval::run(args),

@@ -71,13 +71,19 @@ pub struct AnalysisArgs {
 impl AnalysisArgs {
     /// The pipeline these options ask for: fast mode, or the default mode with stance.
     pub fn pipeline(&self) -> Result<Pipeline> {
+        #[cfg(feature = "transformer")]
+        let stance = self.stance.config(self.threads)?;
+        #[cfg(feature = "transformer")]
+        if stance.is_some() {
+            keep_freed_memory();
+        }
         Pipeline::new(PipelineConfig {
             confidence_model: self.model.clone(),
             cues: self.cues.choice(),
             spans: self.spans.choice(),
             budget: self.budget.budget()?,
             #[cfg(feature = "transformer")]
-            stance: self.stance.config(self.threads)?,
+            stance,
         })
     }
 }
@@ -324,11 +330,13 @@ pub fn stop_on_signals() -> Arc<AtomicBool> {
     stop
 }
 
-/// Has glibc's allocator keep freed memory for reuse. The encoder allocates and frees buffers of
-/// megabytes for every window; by default glibc maps each afresh and returns it on free, and
-/// the kernel's page faults and zeroing then cost a third of the default mode's time. Peak
-/// memory does not change: only its return to the system waits until exit.
-pub fn keep_freed_memory() {
+/// Has glibc's allocator keep freed memory for reuse, in the default mode. The encoder allocates
+/// and frees buffers of megabytes for every window; by default glibc maps each afresh and
+/// returns it on free, and the kernel's page faults and zeroing then cost a third of the
+/// default mode's time. Fast mode has no such buffers and keeps glibc's defaults, which hold its
+/// peak memory lower.
+#[cfg(feature = "transformer")]
+fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters, before any other thread exists.
     unsafe {
