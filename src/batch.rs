@@ -300,7 +300,7 @@ pub fn run_batch(
                 break;
             }
             let mut documents = documents_of(chunk.documents);
-            pipeline.run(&mut documents, stop.as_deref());
+            pipeline.run_for_records(&mut documents, stop.as_deref());
             let cut_short = documents
                 .iter()
                 .any(|document| document.outcome == Outcome::Stopped);

@@ -151,6 +151,18 @@ impl Pipeline {
     /// is marked so and skips the later stages; once `stop` is set, the documents in flight are
     /// marked [`Outcome::Stopped`] within a few milliseconds of work.
     pub fn run(&self, documents: &mut [Document], stop: Option<&AtomicBool>) {
+        self.run_keeping(documents, stop, true);
+    }
+
+    /// [`Pipeline::run`] for documents that only their records are wanted of: where the last
+    /// stages are per-document, each document drops its working layers (tokens, quoted
+    /// regions, proposed quotes, stance inputs) as soon as it is done, so that a chunk holds
+    /// little more than its texts and results. The records are the same.
+    pub fn run_for_records(&self, documents: &mut [Document], stop: Option<&AtomicBool>) {
+        self.run_keeping(documents, stop, false);
+    }
+
+    fn run_keeping(&self, documents: &mut [Document], stop: Option<&AtomicBool>, keep: bool) {
         let clock = ChunkClock::new(self.budget, stop);
         let mut at = 0;
         while at < self.stages.len() {
@@ -166,9 +178,13 @@ impl Pipeline {
                         Stage::Batch(_) => None,
                     })
                     .collect();
-                documents
-                    .par_iter_mut()
-                    .for_each(|document| run_document_stages(&run, document, &clock));
+                let last = run_end == self.stages.len();
+                documents.par_iter_mut().for_each(|document| {
+                    run_document_stages(&run, document, &clock);
+                    if last && !keep {
+                        document.release_working_layers();
+                    }
+                });
                 at = run_end;
             } else if let Stage::Batch(stage) = &self.stages[at] {
                 run_batch_stage(stage.as_ref(), documents, &clock);

@@ -192,6 +192,15 @@ impl Document {
         Span::new(start, end.max(start))
     }
 
+    /// Drops the layers that only stages read, not [`Document::to_record`]: tokens and
+    /// sentences, quoted regions, proposed quotes and stance inputs.
+    pub fn release_working_layers(&mut self) {
+        self.segmented = Segmented::default();
+        self.regions = Vec::new();
+        self.quotes = Vec::new();
+        self.stance_inputs = Vec::new();
+    }
+
     /// The ids of the entities that the output lists, by entity index: entities with mentions,
     /// numbered by first mention, so that ids are stable and readable.
     pub fn entity_ids(&self) -> Vec<Option<String>> {
