@@ -696,6 +696,57 @@ pub fn stance_stages(config: StanceConfig) -> Result<Vec<crate::stage::Stage>> {
 mod tests {
     use super::*;
 
+    fn inputs_of(text: &str) -> Vec<StanceInput> {
+        let pipeline = crate::pipeline::Pipeline::new(
+            crate::pipeline::PipelineConfig::default().with_budget(None),
+        )
+        .expect("the shipped models load");
+        stance_inputs(&pipeline.analyse("test", text))
+    }
+
+    #[test]
+    fn packed_quotes_share_blocks_and_sparse_ones_keep_their_sentences() {
+        // One long sentence of nested quotes: each quote's own window would run 400 bytes each
+        // way, and together they would cover the text many times over.
+        let mut packed = String::new();
+        for number in 0..300 {
+            let mark = if number % 2 == 0 { '“' } else { '‘' };
+            packed.push_str(&format!("Speaker {number} said: {mark}"));
+        }
+        let inputs = inputs_of(&packed);
+        assert!(inputs.len() > 100, "{} quotes", inputs.len());
+        for input in &inputs {
+            // A block starts on the grid, or just before it where a character straddles it.
+            let block = 2 * WINDOW_REACH;
+            let grid = (input.window.start + 3) / block * block;
+            assert!(grid >= input.window.start, "{input:?}");
+        }
+        let mut windows: Vec<(usize, usize)> = inputs
+            .iter()
+            .map(|input| (input.window.start, input.window.end))
+            .collect();
+        for input in &inputs {
+            // A block, widened to character boundaries at both ends.
+            assert!(input.window.end - input.window.start <= 2 * WINDOW_REACH + 6);
+            assert!(input.window.contains(input.targets[0]), "{input:?}");
+        }
+        windows.sort_unstable();
+        windows.dedup();
+        let window_bytes: usize = windows.iter().map(|(start, end)| end - start).sum();
+        assert!(
+            window_bytes <= packed.len() + 2 * WINDOW_REACH,
+            "{window_bytes}"
+        );
+
+        let sparse =
+            "The talks went on for ten hours in Geneva on Friday. “We are close,” Kerry said. \
+                      The ministers did not meet again.";
+        let inputs = inputs_of(sparse);
+        assert_eq!(inputs.len(), 1);
+        let window = &sparse[inputs[0].window.range()];
+        assert_eq!(window, "“We are close,” Kerry said.");
+    }
+
     #[test]
     fn polarity_maps_to_labels() {
         assert_eq!(StanceLabel::from_polarity(2.0), Some(StanceLabel::Negative));
