@@ -284,3 +284,35 @@ fn run_batch_stage(stage: &dyn BatchStage, documents: &mut [Document], clock: &C
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_the_same_whether_working_layers_are_kept_or_dropped() {
+        let pipeline = Pipeline::new(PipelineConfig::default()).expect("the shipped models load");
+        let texts = [
+            "“We are close,” Kerry said. “But not yet.” Lavrov said the talks would go on.",
+            "Officials said the plan, which he called “a first step”, would pass.",
+            "",
+        ];
+        let documents = || -> Vec<Document> {
+            texts
+                .iter()
+                .enumerate()
+                .map(|(index, text)| Document::new(index.to_string(), *text))
+                .collect()
+        };
+        let mut kept = documents();
+        pipeline.run(&mut kept, None);
+        let mut dropped = documents();
+        pipeline.run_for_records(&mut dropped, None);
+        assert!(!kept[0].segmented.tokens.is_empty());
+        assert!(dropped[0].segmented.tokens.is_empty());
+        for (kept, dropped) in kept.iter().zip(&dropped) {
+            assert_eq!(kept.to_record(), dropped.to_record());
+        }
+        assert!(!kept[0].to_record().quotes.is_empty());
+    }
+}
