@@ -711,15 +711,9 @@ pub fn train_command(
     command: String,
     progress: &dyn Fn(&str),
 ) -> crate::error::Result<Linker> {
-    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
     use rayon::prelude::*;
     let started = std::time::Instant::now();
-    let rules = Pipeline::new(PipelineConfig {
-        spans: SpanChoice::Rules,
-        // Training must see every document whole.
-        budget: None,
-        ..PipelineConfig::default()
-    })?;
+    let rules = crate::train::spans::rules_pipeline()?;
     let tagger = match span_model {
         Some(path) => crate::tagger::SpanModel::load(path)?,
         None => crate::tagger::SpanModel::shipped()?.clone(),
@@ -854,14 +848,8 @@ pub fn train_confidence_command(
     command: String,
     progress: &dyn Fn(&str),
 ) -> crate::error::Result<crate::confidence::ConfidenceModel> {
-    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
     let started = std::time::Instant::now();
-    let rules = Pipeline::new(PipelineConfig {
-        spans: SpanChoice::Rules,
-        // Training must see every document whole.
-        budget: None,
-        ..PipelineConfig::default()
-    })?;
+    let rules = crate::train::spans::rules_pipeline()?;
     let tagger = crate::tagger::SpanModel::shipped()?;
     let linker = Linker::shipped()?;
     let span_options = crate::train::spans::SpanTrainOptions {

@@ -417,6 +417,17 @@ pub fn examples_from_gold(
         .collect()
 }
 
+/// The rule stages alone, with no time budget: the pipeline whose layers the learned stages are
+/// trained on (training must see every document whole).
+pub(crate) fn rules_pipeline() -> crate::error::Result<crate::pipeline::Pipeline> {
+    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
+    Pipeline::new(PipelineConfig {
+        spans: SpanChoice::Rules,
+        budget: None,
+        ..PipelineConfig::default()
+    })
+}
+
 /// `whosaid train spans`: reads PolNeAR, trains, reports each epoch on stderr, and writes the
 /// model with `command` in its provenance.
 pub fn train_command(
@@ -427,14 +438,8 @@ pub fn train_command(
     command: String,
     progress: &dyn Fn(&str),
 ) -> crate::error::Result<SpanModel> {
-    use crate::pipeline::{Pipeline, PipelineConfig, SpanChoice};
     let started = std::time::Instant::now();
-    let rules = Pipeline::new(PipelineConfig {
-        spans: SpanChoice::Rules,
-        // Training must see every document whole.
-        budget: None,
-        ..PipelineConfig::default()
-    })?;
+    let rules = crate::train::spans::rules_pipeline()?;
     let gold = crate::eval::brat::read_brat_dir(polnear)?;
     let held_out_gold = match dev {
         Some(dev) => crate::eval::brat::read_brat_dir(dev)?,
