@@ -271,6 +271,50 @@ impl Keys {
     }
 }
 
+/// What the features of one document's spans read besides the spans: the document index, and
+/// the rule stages' own links of the pieces and cues.
+pub struct LinkIndex {
+    pub index: DocumentIndex,
+    pub rule_cue: Vec<Option<Range<usize>>>,
+    pub rule_source: Vec<Option<Range<usize>>>,
+}
+
+impl LinkIndex {
+    pub fn new(
+        text: &str,
+        segmented: &crate::segment::Segmented,
+        spans: &super::SpanSet,
+        proposals: &[crate::tagger::features::Proposal],
+    ) -> Self {
+        let index = DocumentIndex::new(text, segmented, &spans.pieces, &spans.cues, &spans.sources);
+        let (rule_cue, rule_source) = super::rule_links(proposals, spans);
+        LinkIndex {
+            index,
+            rule_cue,
+            rule_source,
+        }
+    }
+
+    /// The features' view of `spans` (the spans this index was made of).
+    pub fn context<'a>(
+        &'a self,
+        text: &'a str,
+        tokens: &'a [Token],
+        spans: &'a super::SpanSet,
+    ) -> FeatureContext<'a> {
+        FeatureContext {
+            text,
+            tokens,
+            index: &self.index,
+            pieces: &spans.pieces,
+            cues: &spans.cues,
+            cue_origin: &spans.cue_origin,
+            rule_cue: &self.rule_cue,
+            rule_source: &self.rule_source,
+        }
+    }
+}
+
 /// What the features of a document's candidates read.
 pub struct FeatureContext<'a> {
     pub text: &'a str,

@@ -29,7 +29,7 @@ use crate::segment::{Segmented, Token, TokenKind};
 use crate::speakers::{Mention, Speakers};
 use crate::tagger::{Role, SpanModel, TaggedSpan};
 use candidates::{
-    cue_candidates, CueCandidate, DocumentIndex, FeatureContext, SourceCandidate,
+    cue_candidates, CueCandidate, DocumentIndex, FeatureContext, LinkIndex, SourceCandidate,
     CANDIDATES_PER_SIDE, SOURCE_WINDOW,
 };
 
@@ -613,18 +613,9 @@ pub fn link_spans_with(
     let spans = SpanSet::from_tagged(tagged).with_rule_cues(proposals);
     let text = document.normalised.text.as_str();
     let segmented = &document.segmented;
-    let index = DocumentIndex::new(text, segmented, &spans.pieces, &spans.cues, &spans.sources);
-    let (rule_cue, rule_source) = rule_links(proposals, &spans);
-    let context = FeatureContext {
-        text,
-        tokens: &segmented.tokens,
-        index: &index,
-        pieces: &spans.pieces,
-        cues: &spans.cues,
-        cue_origin: &spans.cue_origin,
-        rule_cue: &rule_cue,
-        rule_source: &rule_source,
-    };
+    let linking = LinkIndex::new(text, segmented, &spans, proposals);
+    let index = &linking.index;
+    let context = linking.context(text, &segmented.tokens, &spans);
     let decided = link(linker, &context, &found, &spans.sources);
     let mut chooser = ExtentChooser {
         linker,
@@ -637,7 +628,7 @@ pub fn link_spans_with(
         text,
         segmented,
         &spans,
-        &index,
+        index,
         &decided,
         found,
         continuations,

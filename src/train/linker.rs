@@ -6,10 +6,8 @@ use std::ops::Range;
 
 use crate::document::Document;
 use crate::eval::gold::{GoldDocument, Piece};
-use crate::linker::candidates::{
-    cue_candidates, CueCandidate, DocumentIndex, FeatureContext, SourceCandidate,
-};
-use crate::linker::{quote_kind, rule_links, source_candidates, Linker, SpanSet};
+use crate::linker::candidates::{cue_candidates, CueCandidate, LinkIndex, SourceCandidate};
+use crate::linker::{quote_kind, source_candidates, Linker, SpanSet};
 use crate::record::QuoteKind;
 use crate::speakers::Speakers;
 use crate::tagger::{segments, TaggedSpan};
@@ -112,18 +110,9 @@ pub fn link_examples(
     let spans = spans.with_rule_cues(proposals);
     let text = document.normalised.text.as_str();
     let segmented = &document.segmented;
-    let index = DocumentIndex::new(text, segmented, &spans.pieces, &spans.cues, &spans.sources);
-    let (rule_cue, rule_source) = rule_links(proposals, &spans);
-    let context = FeatureContext {
-        text,
-        tokens: &segmented.tokens,
-        index: &index,
-        pieces: &spans.pieces,
-        cues: &spans.cues,
-        cue_origin: &spans.cue_origin,
-        rule_cue: &rule_cue,
-        rule_source: &rule_source,
-    };
+    let linking = LinkIndex::new(text, segmented, &spans, proposals);
+    let index = &linking.index;
+    let context = linking.context(text, &segmented.tokens, &spans);
     let piece_at = |piece: &Range<usize>| {
         spans
             .pieces
@@ -265,18 +254,9 @@ pub fn examples_from_predictions(
     let spans = SpanSet::from_tagged(tagged).with_rule_cues(proposals);
     let text = document.normalised.text.as_str();
     let segmented = &document.segmented;
-    let index = DocumentIndex::new(text, segmented, &spans.pieces, &spans.cues, &spans.sources);
-    let (rule_cue, rule_source) = rule_links(proposals, &spans);
-    let context = FeatureContext {
-        text,
-        tokens: &segmented.tokens,
-        index: &index,
-        pieces: &spans.pieces,
-        cues: &spans.cues,
-        cue_origin: &spans.cue_origin,
-        rule_cue: &rule_cue,
-        rule_source: &rule_source,
-    };
+    let linking = LinkIndex::new(text, segmented, &spans, proposals);
+    let index = &linking.index;
+    let context = linking.context(text, &segmented.tokens, &spans);
     // Every gold piece, with its attribution and its place in it, sorted by start.
     let mut gold_pieces: Vec<(Range<usize>, usize, usize)> = links
         .iter()
