@@ -615,6 +615,25 @@ impl FeatureContext<'_> {
         keys
     }
 
+    /// The features of every source candidate of a content's cue, in candidate order.
+    pub fn source_keys(
+        &self,
+        content: &Range<usize>,
+        kind: QuoteKind,
+        cue: &Range<usize>,
+        cue_index: usize,
+        candidates: &[(SourceCandidate, usize)],
+        nearest: Option<usize>,
+    ) -> Vec<Vec<u64>> {
+        candidates
+            .iter()
+            .map(|(candidate, rank)| {
+                self.source_features(content, kind, cue, cue_index, candidate, *rank, nearest)
+                    .0
+            })
+            .collect()
+    }
+
     /// The features of a source candidate of a content whose first piece is `piece` and whose
     /// cue is `cue`; `content` is its extent.
     #[allow(clippy::too_many_arguments)]

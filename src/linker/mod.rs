@@ -537,14 +537,7 @@ pub fn link(
         let kind = quote_kind(tokens, &content);
         let (candidates, nearest) =
             source_candidates(sources, speakers, &context.index.paragraph_of, cue);
-        let keys: Vec<Vec<u64>> = candidates
-            .iter()
-            .map(|(candidate, rank)| {
-                context
-                    .source_features(&content, kind, cue, cue_index, candidate, *rank, nearest)
-                    .0
-            })
-            .collect();
+        let keys = context.source_keys(&content, kind, cue, cue_index, &candidates, nearest);
         let best = linker.best(&keys).unwrap_or(candidates.len() - 1);
         source_choices[piece] = Some(candidates[best].0.clone());
     }

@@ -201,14 +201,7 @@ pub fn link_examples(
             continue;
         };
         source_examples.push(LinkExample {
-            candidates: candidates
-                .iter()
-                .map(|(candidate, rank)| {
-                    context
-                        .source_features(first, kind, cue, cue_index, candidate, *rank, nearest)
-                        .0
-                })
-                .collect(),
+            candidates: context.source_keys(first, kind, cue, cue_index, &candidates, nearest),
             gold: gold_index,
         });
     }
@@ -374,14 +367,7 @@ pub fn examples_from_predictions(
             continue;
         };
         source_examples.push(LinkExample {
-            candidates: candidates
-                .iter()
-                .map(|(candidate, rank)| {
-                    context
-                        .source_features(content, kind, cue, cue_index, candidate, *rank, nearest)
-                        .0
-                })
-                .collect(),
+            candidates: context.source_keys(content, kind, cue, cue_index, &candidates, nearest),
             gold: gold_index,
         });
     }
