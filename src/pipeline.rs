@@ -39,6 +39,10 @@ pub struct PipelineConfig {
     /// The stance stage (the default mode); `None` is fast mode.
     #[cfg(feature = "transformer")]
     pub stance: Option<crate::stance::StanceConfig>,
+    /// The default mode's transformer tagger, in place of the linear tagger of the learned
+    /// stages; `None` keeps the linear one (fast mode). Unused with the rules alone.
+    #[cfg(feature = "transformer")]
+    pub tagger: Option<crate::tagger::transformer::TransformerTaggerConfig>,
 }
 
 impl Default for PipelineConfig {
@@ -51,6 +55,8 @@ impl Default for PipelineConfig {
             budget: Some(Budget::default()),
             #[cfg(feature = "transformer")]
             stance: None,
+            #[cfg(feature = "transformer")]
+            tagger: None,
         }
     }
 }
@@ -95,22 +101,31 @@ impl Pipeline {
             CueChoice::Model(path) => Some(CueModel::load(path)?),
             CueChoice::Listed => None,
         };
-        let attribute: Box<dyn DocumentStage> = match LearnedSpans::from_choice(&config.spans)? {
-            Some(learned) => Box::new(TagAndLinkStage {
-                learned,
-                cues: cues.clone(),
-            }),
-            None => Box::new(AttributeStage),
-        };
+        let learned = LearnedSpans::from_choice(&config.spans)?;
         #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
         let mut stages = vec![
             Stage::Document(Box::new(NormaliseStage) as Box<dyn DocumentStage>),
             Stage::Document(Box::new(SegmentStage)),
             Stage::Document(Box::new(QuoteStage { cues: cues.clone() })),
             Stage::Document(Box::new(SpeakerStage)),
-            Stage::Document(attribute),
-            Stage::Document(Box::new(ConfidenceStage { model: confidence })),
         ];
+        #[cfg(feature = "transformer")]
+        if let (Some(tagger), Some(_)) = (config.tagger, &learned) {
+            stages.push(Stage::Document(Box::new(crate::linker::ProposeStage)));
+            stages.push(Stage::Batch(Box::new(
+                crate::tagger::transformer_stage::TransformerTagStage::new(tagger, cues.clone())?,
+            )));
+        }
+        stages.push(Stage::Document(match learned {
+            Some(learned) => Box::new(TagAndLinkStage {
+                learned,
+                cues: cues.clone(),
+            }),
+            None => Box::new(AttributeStage),
+        }));
+        stages.push(Stage::Document(Box::new(ConfidenceStage {
+            model: confidence,
+        })));
         #[cfg(feature = "transformer")]
         if let Some(stance) = config.stance {
             stages.extend(crate::stance::stance_stages(stance)?);

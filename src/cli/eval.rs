@@ -64,6 +64,14 @@ pub struct EvalArgs {
     cues: CueArgs,
     #[command(flatten)]
     spans: SpanArgs,
+    /// Score fast mode's attribution (the linear tagger) instead of the default mode's
+    /// (the transformer tagger).
+    #[arg(long)]
+    fast: bool,
+    /// A transformer tagger to score instead of the shipped one.
+    #[cfg(feature = "transformer")]
+    #[arg(long, conflicts_with = "fast")]
+    tagger_model: Option<PathBuf>,
 }
 
 fn read_gold(path: &Path) -> Result<Vec<GoldDocument>> {
@@ -113,6 +121,15 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                     confidence_model: args.model.clone(),
                     cues: args.cues.choice(),
                     spans: args.spans.choice(),
+                    #[cfg(feature = "transformer")]
+                    tagger: (!args.fast).then(|| {
+                        let mut config =
+                            whosaid::tagger::transformer::TransformerTaggerConfig::default();
+                        if let Some(path) = &args.tagger_model {
+                            config.weights = path.clone();
+                        }
+                        config
+                    }),
                     ..PipelineConfig::default()
                 }
                 .with_budget(None),

@@ -5,6 +5,8 @@ pub mod eval;
 pub mod extract;
 pub mod render;
 pub mod train;
+#[cfg(feature = "transformer")]
+pub mod train_tagger;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,6 +84,8 @@ impl AnalysisArgs {
             cues: self.cues.choice(),
             spans: self.spans.choice(),
             budget: self.budget.budget()?,
+            #[cfg(feature = "transformer")]
+            tagger: self.stance.tagger_config(),
             #[cfg(feature = "transformer")]
             stance,
         })
@@ -199,6 +203,14 @@ pub struct StanceArgs {
     #[cfg(feature = "transformer")]
     #[arg(long, value_enum, default_value_t)]
     pub precision: PrecisionArg,
+    /// A transformer tagger to use instead of the shipped one (default mode).
+    #[cfg(feature = "transformer")]
+    #[arg(long)]
+    pub tagger_model: Option<PathBuf>,
+    /// Tag spans with fast mode's linear tagger in the default mode too.
+    #[cfg(feature = "transformer")]
+    #[arg(long, conflicts_with = "tagger_model")]
+    pub linear_tagger: bool,
 }
 
 #[cfg(feature = "transformer")]
@@ -223,6 +235,24 @@ impl StanceArgs {
             head: self.stance_head.clone(),
             encoder_threads: threads.unwrap_or_else(all_cores),
         }))
+    }
+
+    /// The default mode's transformer tagger, or `None` in fast mode and with the linear one.
+    pub fn tagger_config(&self) -> Option<whosaid::tagger::transformer::TransformerTaggerConfig> {
+        if self.no_stance || self.fast || self.linear_tagger {
+            return None;
+        }
+        let mut config = whosaid::tagger::transformer::TransformerTaggerConfig {
+            precision: self.precision.into(),
+            ..Default::default()
+        };
+        if let Some(dir) = &self.encoder {
+            config.encoder_dir = dir.clone();
+        }
+        if let Some(path) = &self.tagger_model {
+            config.weights = path.clone();
+        }
+        Some(config)
     }
 }
 

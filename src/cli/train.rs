@@ -84,6 +84,9 @@ pub enum TrainCommand {
         #[arg(long)]
         with_gold_spans: bool,
     },
+    /// Fine-tune the default mode's transformer tagger on PolNeAR (brat) data, on CPU.
+    #[cfg(feature = "transformer")]
+    Tagger(super::train_tagger::TaggerTrainArgs),
     /// Fit the stance head on NewsMTSC over all-MiniLM-L6-v2 states, and score it.
     #[cfg(feature = "transformer")]
     Stance(StanceTrainArgs),
@@ -234,6 +237,8 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             threshold,
         }
         .run()?,
+        #[cfg(feature = "transformer")]
+        TrainCommand::Tagger(args) => super::train_tagger::run(args, &progress)?,
         #[cfg(feature = "transformer")]
         TrainCommand::Stance(args) => stance_recipe(args).run()?,
     };

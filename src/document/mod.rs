@@ -10,6 +10,7 @@ pub mod normalised;
 pub mod quotes;
 pub mod segmented;
 pub mod speakers;
+pub mod tagged;
 
 use std::ops::Range;
 use std::time::Duration;
@@ -119,6 +120,12 @@ pub struct Document {
     pub speakers: Speakers,
     /// Quotes with their speakers and confidence ([`crate::attribute`], [`crate::confidence`]).
     pub attributions: Vec<Attribution>,
+    /// The speakers layer as the speaker stage made it, kept where the rules' attribution runs
+    /// as a stage of its own and adds links before the learned linker reads it.
+    pub found_speakers: Option<Speakers>,
+    /// Spans a batch tagging stage found (the default mode's transformer tagger), for the
+    /// linker; `None` where the linker's own tagger tags.
+    pub tagged: Option<Vec<tagged::TaggedSpan>>,
     /// What the stance stage reads for each attribution ([`crate::stance`]).
     pub stance_inputs: Vec<StanceInput>,
     /// One entry per attribution once the stance stage has run; `None` when it does not run.
@@ -153,6 +160,8 @@ impl Document {
             quotes: Vec::new(),
             speakers: Speakers::default(),
             attributions: Vec::new(),
+            found_speakers: None,
+            tagged: None,
             stance_inputs: Vec::new(),
             stance: None,
         }
@@ -198,6 +207,8 @@ impl Document {
         self.segmented = Segmented::default();
         self.regions = Vec::new();
         self.quotes = Vec::new();
+        self.found_speakers = None;
+        self.tagged = None;
         self.stance_inputs = Vec::new();
     }
 

@@ -241,22 +241,59 @@ impl crate::stage::DocumentStage for TagAndLinkStage {
         document: &mut Document,
         clock: &crate::stage::Clock,
     ) -> std::result::Result<(), crate::stage::Halt> {
-        // The linker resolves sources against the speakers as the speaker stage found them,
-        // before the rules added their own links.
-        let found = document.speakers.clone();
-        let quotes = document.quotes.clone();
-        document.attributions = crate::attribute::attribute_checked(
-            &document.normalised.text,
-            &document.segmented,
-            quotes,
-            &mut document.speakers,
-            clock,
-        )?;
+        let found = match document.found_speakers.take() {
+            Some(found) => found,
+            None => propose(document, clock)?,
+        };
         clock.check_now()?;
-        let (attributions, speakers) =
-            tag_and_link(document, found, &self.learned, self.cues.as_ref());
+        let (attributions, speakers) = match document.tagged.take() {
+            Some(tagged) => {
+                let proposals = crate::tagger::proposals(document);
+                link_spans(document, found, &proposals, tagged, &self.learned)
+            }
+            None => tag_and_link(document, found, &self.learned, self.cues.as_ref()),
+        };
         document.attributions = attributions;
         document.speakers = speakers;
+        clock.check_now()
+    }
+}
+
+/// The rules' attribution, whose quotes are the learned stages' features and fallbacks: links
+/// the document's proposed quotes and returns the speakers layer as it was before, which the
+/// linker resolves its sources against.
+fn propose(
+    document: &mut Document,
+    clock: &crate::stage::Clock,
+) -> std::result::Result<Speakers, crate::stage::Halt> {
+    let found = document.speakers.clone();
+    let quotes = document.quotes.clone();
+    document.attributions = crate::attribute::attribute_checked(
+        &document.normalised.text,
+        &document.segmented,
+        quotes,
+        &mut document.speakers,
+        clock,
+    )?;
+    Ok(found)
+}
+
+/// The rules' attribution as a stage of its own, where a batch stage (the transformer tagger)
+/// reads its quotes before [`TagAndLinkStage`] links.
+pub struct ProposeStage;
+
+impl crate::stage::DocumentStage for ProposeStage {
+    fn name(&self) -> &'static str {
+        "rule proposals"
+    }
+
+    fn run(
+        &self,
+        document: &mut Document,
+        clock: &crate::stage::Clock,
+    ) -> std::result::Result<(), crate::stage::Halt> {
+        let found = propose(document, clock)?;
+        document.found_speakers = Some(found);
         clock.check_now()
     }
 }

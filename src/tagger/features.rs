@@ -782,3 +782,72 @@ pub fn token_features(layers: &Layers, table_bits: u32) -> TokenFeatures {
     }
     TokenFeatures { rows, offsets }
 }
+
+/// The names of the dense evidence a neural tagger's head reads beside its encoder's states,
+/// one per column of [`token_evidence`].
+pub const EVIDENCE: [&str; 18] = [
+    "quote:outside",
+    "quote:in-quotation",
+    "quote:in-partial",
+    "quote:open-mark",
+    "quote:close-mark",
+    "quote:stray-mark",
+    "cue:level",
+    "cue:likely",
+    "rule-content:direct",
+    "rule-content:mixed",
+    "rule-content:indirect",
+    "rule-content:begins",
+    "rule-cue",
+    "rule-source",
+    "mention:name",
+    "mention:pronoun",
+    "mention:nominal",
+    "sentence:first-token",
+];
+
+/// The rule stages' evidence for every token as numbers in `[0, 1]`: where the token stands
+/// with respect to quotation marks, the cue model's level, the rules' own proposed spans and the
+/// speaker mentions; row-major, [`EVIDENCE`]`.len()` columns per token. Quotation marks are
+/// near-certain evidence of a content that a tagger should not have to rediscover.
+pub fn token_evidence(layers: &Layers) -> Vec<f32> {
+    let facts = TokenFacts::new(layers);
+    let count = layers.segmented.tokens.len();
+    let width = EVIDENCE.len();
+    let mut evidence = vec![0f32; count * width];
+    for (token, row) in evidence.chunks_exact_mut(width).enumerate() {
+        let quote_column = match facts.quote[token] {
+            QuoteState::Outside => 0,
+            QuoteState::InQuotation => 1,
+            QuoteState::InPartial => 2,
+            QuoteState::OpenMark => 3,
+            QuoteState::CloseMark => 4,
+            QuoteState::StrayMark => 5,
+        };
+        row[quote_column] = 1.0;
+        row[6] = f32::from(facts.cue[token]) / 4.0;
+        row[7] = f32::from(u8::from(facts.cue[token] >= 3));
+        let content = facts.rule_content[token];
+        match content >> 2 {
+            1 => row[8] = 1.0,
+            2 => row[9] = 1.0,
+            3 => row[10] = 1.0,
+            _ => {}
+        }
+        row[11] = f32::from(u8::from(content & 3 == 1));
+        row[12] = f32::from(u8::from(facts.rule_cue[token] != 0));
+        row[13] = f32::from(u8::from(facts.rule_source[token] != 0));
+        match facts.mention[token] >> 2 {
+            1 => row[14] = 1.0,
+            2 => row[15] = 1.0,
+            3 => row[16] = 1.0,
+            _ => {}
+        }
+    }
+    for sentence in &layers.segmented.sentences {
+        if sentence.tokens.start < count {
+            evidence[sentence.tokens.start * width + 17] = 1.0;
+        }
+    }
+    evidence
+}

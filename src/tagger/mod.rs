@@ -10,6 +10,10 @@
 //! joins pieces and finds each content's cue and source.
 
 pub mod features;
+#[cfg(feature = "transformer")]
+pub mod transformer;
+#[cfg(feature = "transformer")]
+pub mod transformer_stage;
 
 use std::ops::Range;
 use std::path::Path;
@@ -17,25 +21,10 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::document::tagged::{Role, TaggedSpan};
 use crate::error::{Error, Result};
 use crate::segment::Segmented;
 use features::TokenFeatures;
-
-/// A role of an attribution, one tagging channel each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    Content,
-    Source,
-    Cue,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Content, Role::Source, Role::Cue];
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// A token's tag in one channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -69,13 +58,6 @@ pub fn allowed(from: Option<Tag>, to: Tag) -> bool {
 pub(crate) fn transition_slot(role: Role, from: Option<Tag>, to: Tag) -> usize {
     let from = from.map_or(0, |tag| tag.index() + 1);
     role.index() * TRANSITIONS + from * TAGS + to.index()
-}
-
-/// A span that the tagger found, in tokens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaggedSpan {
-    pub role: Role,
-    pub tokens: Range<usize>,
 }
 
 /// The trained tagger.

@@ -95,6 +95,26 @@ pub fn gold_tags(document: &Document, gold: &GoldDocument) -> [Vec<Tag>; 3] {
     tags
 }
 
+/// [`gold_tags`] as a tagger decodes them, paragraph by paragraph: a span that runs over a
+/// paragraph break starts again in the next paragraph, which is a sequence of its own.
+pub fn paragraph_gold_tags(
+    document: &Document,
+    gold: &GoldDocument,
+    segments: &[Range<usize>],
+) -> [Vec<Tag>; 3] {
+    let mut tags = gold_tags(document, gold);
+    for channel in &mut tags {
+        for segment in segments {
+            if let Some(first) = channel.get_mut(segment.start) {
+                if *first == Tag::Inside {
+                    *first = Tag::Begin;
+                }
+            }
+        }
+    }
+    tags
+}
+
 /// The training example of an analysed document and its gold.
 pub fn span_example(
     document: &Document,
@@ -103,18 +123,7 @@ pub fn span_example(
     table_bits: u32,
 ) -> SpanExample {
     let segments = segments(&document.segmented);
-    let mut gold = gold_tags(document, gold);
-    // A span that runs over a paragraph break starts again in the next paragraph, which is
-    // decoded as a sequence of its own.
-    for channel in &mut gold {
-        for segment in &segments {
-            if let Some(first) = channel.get_mut(segment.start) {
-                if *first == Tag::Inside {
-                    *first = Tag::Begin;
-                }
-            }
-        }
-    }
+    let gold = paragraph_gold_tags(document, gold, &segments);
     SpanExample {
         features: token_features(layers, table_bits),
         gold,

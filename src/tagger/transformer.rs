@@ -1,0 +1,776 @@
+//! The default mode's span tagger: all-MiniLM-L6-v2, fine-tuned to tag every token B, I or O in
+//! the three channels (content, source, cue), with a linear head that also reads the rule
+//! stages' evidence for the token ([`super::features::token_evidence`]).
+//!
+//! A text longer than one window is read in windows of at most [`TaggerSettings::window`]
+//! word pieces (special tokens included) that overlap by [`TaggerSettings::overlap`]; a piece's
+//! scores come from the window where it lies farthest from an edge, so every piece but those
+//! near the text's own ends sees at least half an overlap of context on each side. A whisaid
+//! token is scored at its first word piece, and each channel is decoded under the BIO
+//! constraint paragraph by paragraph, as the linear tagger does; the spans then index the
+//! cleaned view's tokens, which the pipeline maps back to the original text.
+//!
+//! The model file is a safetensors file holding, in fp16, only the weights that fine-tuning
+//! changed (the transformer layers and the head); the embeddings are read from the encoder
+//! that `scripts/setup` installs. Its metadata holds a header ([`TaggerHeader`]) that the
+//! common model-file checks read: format, version, provenance and evidence names.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::Module, Device, Kind, Tensor};
+use tokenizers::Tokenizer;
+
+use super::features::{token_evidence, Layers, EVIDENCE};
+use super::{segments, spans_of, viterbi, Role, Tag, TaggedSpan, ROW, TAGS, TRANSITIONS};
+use crate::encoder::Precision;
+use crate::error::{Error, Result};
+use crate::model_file::ModelFile;
+use crate::segment::Segmented;
+
+/// The safetensors metadata key that holds the header.
+const HEADER_KEY: &str = "whosaid";
+
+/// Where the head's weights live in the variable store.
+const HEAD_STATES: &str = "tagger_head_states";
+const HEAD_EVIDENCE: &str = "tagger_head_evidence";
+
+/// What a tagger file says about itself and how it reads text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaggerHeader {
+    pub format: String,
+    pub version: u32,
+    pub provenance: String,
+    /// The evidence columns this build computes ([`EVIDENCE`]).
+    pub features: Vec<String>,
+    pub settings: TaggerSettings,
+}
+
+/// The shape of a tagger: what training chose and inference must repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaggerSettings {
+    /// Transformer layers kept of the encoder's six.
+    pub layers: usize,
+    /// Word pieces per window, [CLS] and [SEP] included; at most 512.
+    pub window: usize,
+    /// Word pieces that neighbouring windows share.
+    pub overlap: usize,
+    /// Whether the head reads the rule stages' evidence.
+    pub evidence: bool,
+}
+
+impl Default for TaggerSettings {
+    fn default() -> Self {
+        TaggerSettings {
+            layers: 3,
+            window: 256,
+            overlap: 64,
+            evidence: true,
+        }
+    }
+}
+
+impl TaggerSettings {
+    /// Checks what windowing needs: room for content, and an overlap under half a window.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if !(1..=6).contains(&self.layers) {
+            return Err(format!("{} layers; the encoder has 1 to 6", self.layers));
+        }
+        if !(16..=512).contains(&self.window) {
+            return Err(format!("windows of {} pieces; 16 to 512 fit", self.window));
+        }
+        if self.overlap * 2 > self.window - 2 {
+            return Err(format!(
+                "an overlap of {} in windows of {}: at most half a window",
+                self.overlap, self.window
+            ));
+        }
+        Ok(())
+    }
+
+    /// Word pieces of text per window, the two special tokens left out.
+    pub fn content_length(&self) -> usize {
+        self.window - 2
+    }
+}
+
+impl ModelFile for TaggerHeader {
+    const FORMAT: &'static str = "whosaid-transformer-tagger";
+    const VERSION: u32 = 1;
+
+    fn expected_features() -> Vec<String> {
+        EVIDENCE.iter().map(|name| name.to_string()).collect()
+    }
+
+    fn format(&self) -> &str {
+        &self.format
+    }
+
+    fn version(&self) -> u32 {
+        self.version
+    }
+
+    fn provenance(&self) -> &str {
+        &self.provenance
+    }
+
+    fn features(&self) -> &[String] {
+        &self.features
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        self.settings.validate()
+    }
+}
+
+/// The windows over `count` word pieces: at most `length` each, each starting `length −
+/// overlap` after the one before, the last ending at the text's end. Linear in `count`.
+pub fn windows(count: usize, length: usize, overlap: usize) -> Vec<Range<usize>> {
+    let length = length.max(1);
+    let stride = length.saturating_sub(overlap).max(1);
+    let mut windows = Vec::with_capacity(count / stride + 1);
+    let mut start = 0;
+    loop {
+        let end = (start + length).min(count);
+        windows.push(start..end);
+        if end >= count {
+            break;
+        }
+        start += stride;
+    }
+    if count == 0 {
+        windows.clear();
+    }
+    windows
+}
+
+/// For each word piece, the window whose nearer edge is farthest from it; ties go to the
+/// earlier window. Windows come from [`windows`], so a piece lies in at most two of them.
+pub fn owners(count: usize, windows: &[Range<usize>]) -> Vec<usize> {
+    let mut owner = vec![0usize; count];
+    let mut best: Vec<Option<usize>> = vec![None; count];
+    for (index, window) in windows.iter().enumerate() {
+        for piece in window.clone() {
+            let margin = (piece - window.start).min(window.end - 1 - piece);
+            if best[piece].is_none_or(|best| margin > best) {
+                best[piece] = Some(margin);
+                owner[piece] = index;
+            }
+        }
+    }
+    owner
+}
+
+/// The first word piece of each token (`None` for a token the tokenizer dropped, such as a
+/// control character), given both as byte ranges of the same text, sorted by start.
+pub fn first_pieces(tokens: &[Range<usize>], pieces: &[Range<usize>]) -> Vec<Option<usize>> {
+    let mut first = vec![None; tokens.len()];
+    let mut token = 0;
+    for (index, piece) in pieces.iter().enumerate() {
+        while token < tokens.len() && tokens[token].end <= piece.start {
+            token += 1;
+        }
+        if token == tokens.len() {
+            break;
+        }
+        if tokens[token].start < piece.end && first[token].is_none() {
+            first[token] = Some(index);
+        }
+    }
+    first
+}
+
+/// The word pieces of a text: ids and byte ranges, without special tokens.
+#[derive(Debug, Clone, Default)]
+pub struct WordPieces {
+    pub ids: Vec<i64>,
+    pub offsets: Vec<Range<usize>>,
+}
+
+/// What the tagger reads of one document: its tokens' first pieces and their evidence.
+#[derive(Debug, Clone)]
+pub struct TaggerInput {
+    pub pieces: WordPieces,
+    pub windows: Vec<Range<usize>>,
+    pub first_piece: Vec<Option<usize>>,
+    /// Row-major, [`EVIDENCE`]`.len()` per token.
+    pub evidence: Vec<f32>,
+    pub segments: Vec<Range<usize>>,
+}
+
+impl TaggerInput {
+    pub fn token_count(&self) -> usize {
+        self.first_piece.len()
+    }
+}
+
+/// The network: the encoder's first layers, and a linear head over each piece's state plus,
+/// where the settings ask, the token's evidence. The head is two linear maps whose sum is the
+/// head, so that inference can score a window's states without holding them past the window.
+pub struct TaggerNet {
+    pub bert: BertModel<BertEmbeddings>,
+    pub head_states: nn::Linear,
+    pub head_evidence: Option<nn::Linear>,
+}
+
+impl TaggerNet {
+    pub fn new(root: &nn::Path, bert_config: &BertConfig, settings: &TaggerSettings) -> Self {
+        let bert = BertModel::<BertEmbeddings>::new_with_optional_pooler(root, bert_config, false);
+        // The head learns from scratch, at its own rate: optimizer group 1.
+        let head = root.set_group(1);
+        let head_states = nn::linear(
+            &head / HEAD_STATES,
+            bert_config.hidden_size,
+            ROW as i64,
+            Default::default(),
+        );
+        let head_evidence = settings.evidence.then(|| {
+            nn::linear(
+                &head / HEAD_EVIDENCE,
+                EVIDENCE.len() as i64,
+                ROW as i64,
+                nn::LinearConfig {
+                    bias: false,
+                    ..Default::default()
+                },
+            )
+        });
+        TaggerNet {
+            bert,
+            head_states,
+            head_evidence,
+        }
+    }
+
+    /// The head's scores from the states of a batch of windows, `[windows, width, ROW]`.
+    pub fn window_scores(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor> {
+        let types = ids.zeros_like();
+        let output = self
+            .bert
+            .forward_t(
+                Some(ids),
+                Some(mask),
+                Some(&types),
+                None,
+                None,
+                None,
+                None,
+                train,
+            )
+            .map_err(|error| Error::Internal(format!("the tagger's encoder: {error}")))?;
+        Ok(self.head_states.forward(&output.hidden_state))
+    }
+}
+
+/// Builds the padded `[windows, width]` ids and mask of some windows, with [CLS] and [SEP].
+pub fn window_batch(windows: &[(&[i64], usize)], cls: i64, sep: i64) -> (Tensor, Tensor, usize) {
+    let width = windows
+        .iter()
+        .map(|(ids, _)| ids.len() + 2)
+        .max()
+        .unwrap_or(2);
+    let mut ids = vec![0i64; windows.len() * width];
+    let mut mask = vec![0i64; windows.len() * width];
+    for (row, (pieces, _)) in windows.iter().enumerate() {
+        let at = row * width;
+        ids[at] = cls;
+        ids[at + 1..at + 1 + pieces.len()].copy_from_slice(pieces);
+        ids[at + 1 + pieces.len()] = sep;
+        mask[at..at + pieces.len() + 2]
+            .iter_mut()
+            .for_each(|m| *m = 1);
+    }
+    let shape = [windows.len() as i64, width as i64];
+    (
+        Tensor::from_slice(&ids).view(shape),
+        Tensor::from_slice(&mask).view(shape),
+        width,
+    )
+}
+
+/// How to build a [`TransformerTagger`].
+#[derive(Debug, Clone)]
+pub struct TransformerTaggerConfig {
+    /// The encoder `scripts/setup` installed: its embeddings, tokenizer and config.
+    pub encoder_dir: PathBuf,
+    /// The fine-tuned weights and header.
+    pub weights: PathBuf,
+    /// Windows per forward pass.
+    pub batch_size: usize,
+    pub precision: Precision,
+}
+
+/// The shipped tagger's file.
+pub fn shipped_weights() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/transformer-tagger.safetensors")
+}
+
+impl Default for TransformerTaggerConfig {
+    fn default() -> Self {
+        TransformerTaggerConfig {
+            encoder_dir: crate::encoder::default_model_dir(),
+            weights: shipped_weights(),
+            batch_size: 8,
+            precision: Precision::native(),
+        }
+    }
+}
+
+/// Reads the header in a tagger file's metadata, with the common model-file checks.
+pub fn read_header(path: &Path) -> Result<TaggerHeader> {
+    let bytes = std::fs::read(path).map_err(|error| {
+        Error::model(
+            path,
+            format!(
+                "cannot read the transformer tagger: {error}; train it with `whosaid train tagger`"
+            ),
+        )
+    })?;
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|error| Error::model(path, format!("not a safetensors file: {error:?}")))?;
+    let json = metadata
+        .metadata()
+        .as_ref()
+        .and_then(|metadata| metadata.get(HEADER_KEY))
+        .ok_or_else(|| Error::model(path, "its metadata holds no whosaid header"))?;
+    crate::model_file::parse::<TaggerHeader>(json, path)
+}
+
+/// Reads the encoder's config and tokenizer from the folder `scripts/setup` made.
+pub fn encoder_parts(dir: &Path, layers: usize) -> Result<(BertConfig, Tokenizer)> {
+    let config_path = dir.join("config.json");
+    let config_text = std::fs::read_to_string(&config_path).map_err(|error| {
+        Error::model(
+            &config_path,
+            format!("{error}; run scripts/setup to install the encoder"),
+        )
+    })?;
+    let mut bert_config: BertConfig =
+        serde_json::from_str(&config_text).map_err(|error| Error::model(&config_path, error))?;
+    if layers == 0 || layers as i64 > bert_config.num_hidden_layers {
+        return Err(Error::model(
+            &config_path,
+            format!(
+                "asked for {layers} layers; the model has {}",
+                bert_config.num_hidden_layers
+            ),
+        ));
+    }
+    bert_config.num_hidden_layers = layers as i64;
+    let tokenizer_path = dir.join("tokenizer.json");
+    let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+        .map_err(|error| Error::model(&tokenizer_path, error))?;
+    tokenizer.with_padding(None);
+    tokenizer
+        .with_truncation(None)
+        .map_err(|error| Error::model(&tokenizer_path, error))?;
+    Ok((bert_config, tokenizer))
+}
+
+/// The id of a special token.
+pub fn special_id(tokenizer: &Tokenizer, token: &str, dir: &Path) -> Result<i64> {
+    tokenizer
+        .token_to_id(token)
+        .map(i64::from)
+        .ok_or_else(|| Error::model(dir.join("tokenizer.json"), format!("no {token} token")))
+}
+
+/// Splits a text into word pieces; linear in its length.
+pub fn word_pieces(tokenizer: &Tokenizer, text: &str, dir: &Path) -> Result<WordPieces> {
+    let encoding = tokenizer
+        .encode(text, false)
+        .map_err(|error| Error::model(dir.join("tokenizer.json"), error))?;
+    Ok(WordPieces {
+        ids: encoding.get_ids().iter().map(|&id| i64::from(id)).collect(),
+        offsets: encoding
+            .get_offsets()
+            .iter()
+            .map(|&(start, end)| start..end)
+            .collect(),
+    })
+}
+
+/// Everything the tagger reads of an analysed document.
+pub fn tagger_input(
+    tokenizer: &Tokenizer,
+    encoder_dir: &Path,
+    settings: &TaggerSettings,
+    layers: &Layers,
+) -> Result<TaggerInput> {
+    let pieces = word_pieces(tokenizer, layers.text, encoder_dir)?;
+    let windows = windows(
+        pieces.ids.len(),
+        settings.content_length(),
+        settings.overlap,
+    );
+    let token_ranges: Vec<Range<usize>> = layers
+        .segmented
+        .tokens
+        .iter()
+        .map(|token| token.start..token.end)
+        .collect();
+    let first_piece = first_pieces(&token_ranges, &pieces.offsets);
+    Ok(TaggerInput {
+        pieces,
+        windows,
+        first_piece,
+        evidence: token_evidence(layers),
+        segments: segments(layers.segmented),
+    })
+}
+
+/// The fine-tuned tagger, loaded.
+pub struct TransformerTagger {
+    pub header: TaggerHeader,
+    net: TaggerNet,
+    tokenizer: Tokenizer,
+    config: TransformerTaggerConfig,
+    cls: i64,
+    sep: i64,
+    // Owns the network's tensors.
+    _store: nn::VarStore,
+}
+
+impl TransformerTagger {
+    pub fn new(config: TransformerTaggerConfig) -> Result<Self> {
+        let header = read_header(&config.weights)?;
+        let settings = header.settings;
+        let (bert_config, tokenizer) = encoder_parts(&config.encoder_dir, settings.layers)?;
+        let mut store = nn::VarStore::new(Device::Cpu);
+        let net = TaggerNet::new(&store.root(), &bert_config, &settings);
+        let base = config.encoder_dir.join("model.safetensors");
+        store
+            .load_partial(&base)
+            .map_err(|error| Error::model(&base, error))?;
+        let missing = store
+            .load_partial(&config.weights)
+            .map_err(|error| Error::model(&config.weights, error))?;
+        if let Some(name) = missing.iter().find(|name| !name.starts_with("embeddings.")) {
+            return Err(Error::model(
+                &config.weights,
+                format!("holds no {name}; it does not match its own header"),
+            ));
+        }
+        // Loading takes each weight's number type from its file (fp16 for the fine-tuned
+        // ones); compute in one type.
+        match config.precision {
+            Precision::BFloat16 => store.bfloat16(),
+            Precision::Float32 => store.float(),
+        }
+        let cls = special_id(&tokenizer, "[CLS]", &config.encoder_dir)?;
+        let sep = special_id(&tokenizer, "[SEP]", &config.encoder_dir)?;
+        Ok(TransformerTagger {
+            header,
+            net,
+            tokenizer,
+            config,
+            cls,
+            sep,
+            _store: store,
+        })
+    }
+
+    pub fn settings(&self) -> TaggerSettings {
+        self.header.settings
+    }
+
+    /// What the tagger reads of an analysed document.
+    pub fn input(&self, layers: &Layers) -> Result<TaggerInput> {
+        tagger_input(
+            &self.tokenizer,
+            &self.config.encoder_dir,
+            &self.header.settings,
+            layers,
+        )
+    }
+
+    /// Each token's log-probabilities ([`ROW`] per token: three tags in each channel), for
+    /// some documents' inputs.
+    pub fn scores(&self, inputs: &[&TaggerInput]) -> Result<Vec<Vec<f32>>> {
+        score_inputs(
+            &self.net,
+            self.cls,
+            self.sep,
+            self.config.batch_size,
+            inputs,
+        )
+        .map_err(|error| Error::model(&self.config.weights, error))
+    }
+
+    /// The spans of each document, decoded from [`Self::scores`].
+    pub fn tag(&self, inputs: &[&TaggerInput]) -> Result<Vec<Vec<TaggedSpan>>> {
+        Ok(self
+            .scores(inputs)?
+            .iter()
+            .zip(inputs)
+            .map(|(scores, input)| decode(scores, &input.segments))
+            .collect())
+    }
+}
+
+/// Each token's log-probabilities ([`ROW`] per token: three tags in each channel), for some
+/// documents' inputs, from a network; every window of every document goes through the encoder once, in
+/// batches of windows of similar length.
+pub fn score_inputs(
+    net: &TaggerNet,
+    cls: i64,
+    sep: i64,
+    batch_size: usize,
+    inputs: &[&TaggerInput],
+) -> std::result::Result<Vec<Vec<f32>>, String> {
+    let _guard = tch::no_grad_guard();
+    let mut scores: Vec<Vec<f32>> = inputs
+        .iter()
+        .map(|input| vec![0f32; input.token_count() * ROW])
+        .collect();
+    // The tokens each window scores: those whose first piece it owns.
+    let mut owned: Vec<Vec<Vec<(usize, usize)>>> = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let owner = owners(input.pieces.ids.len(), &input.windows);
+        let mut by_window = vec![Vec::new(); input.windows.len()];
+        for (token, piece) in input.first_piece.iter().enumerate() {
+            if let Some(piece) = *piece {
+                by_window[owner[piece]].push((token, piece));
+            }
+        }
+        owned.push(by_window);
+    }
+    let mut jobs: Vec<(usize, usize)> = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(document, input)| (0..input.windows.len()).map(move |w| (document, w)))
+        .collect();
+    jobs.sort_by_key(|&(document, window)| {
+        std::cmp::Reverse(inputs[document].windows[window].len())
+    });
+    for batch in jobs.chunks(batch_size.max(1)) {
+        let windows: Vec<(&[i64], usize)> = batch
+            .iter()
+            .map(|&(document, window)| {
+                let range = inputs[document].windows[window].clone();
+                (&inputs[document].pieces.ids[range.clone()], range.start)
+            })
+            .collect();
+        let (ids, mask, width) = window_batch(&windows, cls, sep);
+        let window_scores = net
+            .window_scores(&ids, &mask, false)
+            .map_err(|error| error.to_string())?
+            .to_kind(Kind::Float)
+            .contiguous()
+            .view(-1);
+        let window_scores =
+            Vec::<f32>::try_from(&window_scores).map_err(|error| error.to_string())?;
+        for (row, &(document, window)) in batch.iter().enumerate() {
+            let start = inputs[document].windows[window].start;
+            for &(token, piece) in &owned[document][window] {
+                let at = (row * width + 1 + piece - start) * ROW;
+                scores[document][token * ROW..(token + 1) * ROW]
+                    .copy_from_slice(&window_scores[at..at + ROW]);
+            }
+        }
+    }
+    let evidence_weights = match &net.head_evidence {
+        Some(linear) => Vec::<f32>::try_from(linear.ws.to_kind(Kind::Float).contiguous().view(-1))
+            .map_err(|error| error.to_string())?,
+        None => Vec::new(),
+    };
+    let bias = net.head_states.bs.as_ref().map(|bias| {
+        Vec::<f32>::try_from(bias.to_kind(Kind::Float)).unwrap_or_else(|_| vec![0.0; ROW])
+    });
+    for (input, scores) in inputs.iter().zip(&mut scores) {
+        for (token, row) in scores.chunks_exact_mut(ROW).enumerate() {
+            // A token without a piece scores only its evidence and the bias.
+            if input.first_piece[token].is_none() {
+                if let Some(bias) = &bias {
+                    row.copy_from_slice(bias);
+                }
+            }
+            if !evidence_weights.is_empty() {
+                let width = EVIDENCE.len();
+                let evidence = &input.evidence[token * width..(token + 1) * width];
+                for (output, weights) in row.iter_mut().zip(evidence_weights.chunks_exact(width)) {
+                    *output += weights
+                        .iter()
+                        .zip(evidence)
+                        .map(|(w, e)| w * e)
+                        .sum::<f32>();
+                }
+            }
+            log_softmax_channels(row);
+        }
+    }
+    Ok(scores)
+}
+
+/// Turns each channel's three scores into log-probabilities.
+pub fn log_softmax_channels(row: &mut [f32]) {
+    for channel in row.chunks_exact_mut(TAGS) {
+        let top = channel.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let total: f32 = channel.iter().map(|score| (score - top).exp()).sum();
+        let log_total = top + total.ln();
+        channel.iter_mut().for_each(|score| *score -= log_total);
+    }
+}
+
+/// The spans of every channel under the BIO constraint, paragraph by paragraph, from
+/// per-token log-probabilities ([`ROW`] per token).
+pub fn decode(scores: &[f32], segments: &[Range<usize>]) -> Vec<TaggedSpan> {
+    let count = scores.len() / ROW;
+    let transitions = vec![0f32; 3 * TRANSITIONS];
+    let mut tags = vec![Tag::Outside; count];
+    let mut back = Vec::new();
+    let mut spans = Vec::new();
+    for role in Role::ALL {
+        tags.iter_mut().for_each(|tag| *tag = Tag::Outside);
+        for segment in segments {
+            if segment.end <= count {
+                viterbi(
+                    scores,
+                    &transitions,
+                    role,
+                    segment.clone(),
+                    &mut tags,
+                    &mut back,
+                );
+            }
+        }
+        spans.extend(spans_of(&tags, role));
+    }
+    spans
+}
+
+/// Writes the tagger's changed weights (everything but the embeddings) in fp16, with its
+/// header in the metadata.
+pub fn save(variables: &HashMap<String, Tensor>, header: &TaggerHeader, path: &Path) -> Result<()> {
+    let mut named: Vec<(String, Tensor)> = variables
+        .iter()
+        .filter(|(name, _)| !name.starts_with("embeddings."))
+        .map(|(name, tensor)| (name.clone(), tensor.to_kind(Kind::Half).contiguous()))
+        .collect();
+    named.sort_by(|left, right| left.0.cmp(&right.0));
+    let header_json = serde_json::to_string(header).map_err(|error| Error::model(path, error))?;
+    let metadata: HashMap<String, String> = [(HEADER_KEY.to_string(), header_json)].into();
+    let mut buffers: Vec<(String, Vec<u8>, Vec<usize>)> = Vec::with_capacity(named.len());
+    for (name, tensor) in &named {
+        let shape: Vec<usize> = tensor.size().iter().map(|&size| size as usize).collect();
+        let mut bytes = vec![0u8; tensor.numel() * 2];
+        tensor
+            .f_copy_data_u8(&mut bytes, tensor.numel())
+            .map_err(|error| Error::model(path, error))?;
+        buffers.push((name.clone(), bytes, shape));
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = buffers
+        .iter()
+        .map(|(name, bytes, shape)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F16, shape.clone(), bytes)
+                .map(|view| (name.clone(), view))
+                .map_err(|error| Error::model(path, format!("{name}: {error:?}")))
+        })
+        .collect::<Result<_>>()?;
+    safetensors::tensor::serialize_to_file(views, &Some(metadata), path)
+        .map_err(|error| Error::model(path, format!("{error:?}")))
+}
+
+/// Tags a document's layers with a loaded tagger: the spans, in tokens.
+pub fn tag_layers(tagger: &TransformerTagger, layers: &Layers) -> Result<Vec<TaggedSpan>> {
+    let input = tagger.input(layers)?;
+    Ok(tagger.tag(&[&input])?.pop().unwrap_or_default())
+}
+
+/// The token ranges of a segmentation, as [`first_pieces`] reads them.
+pub fn token_ranges(segmented: &Segmented) -> Vec<Range<usize>> {
+    segmented
+        .tokens
+        .iter()
+        .map(|token| token.start..token.end)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_every_piece_and_overlap_as_asked() {
+        for count in [0, 1, 5, 10, 11, 100, 257, 1000] {
+            let windows = windows(count, 10, 4);
+            let mut covered = vec![0; count];
+            for window in &windows {
+                assert!(window.len() <= 10);
+                covered[window.clone()].iter_mut().for_each(|c| *c += 1);
+            }
+            assert!(
+                covered.iter().all(|&c| (1..=2).contains(&c)),
+                "{count}: {covered:?}"
+            );
+            for pair in windows.windows(2) {
+                assert_eq!(pair[0].end - pair[1].start, 4, "{count}: {windows:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_piece_belongs_to_the_window_where_it_is_farthest_from_an_edge() {
+        let windows = windows(30, 10, 4);
+        let owner = owners(30, &windows);
+        for (piece, &window) in owner.iter().enumerate() {
+            let margin = |w: &Range<usize>| (piece - w.start).min(w.end - 1 - piece);
+            let chosen = margin(&windows[window]);
+            for other in windows.iter().filter(|w| w.contains(&piece)) {
+                assert!(margin(other) <= chosen, "piece {piece}");
+            }
+        }
+        // Every owned piece has at least half the overlap of context on each side, except
+        // near the text's ends.
+        for (piece, &window) in owner.iter().enumerate().skip(2).take(30 - 4) {
+            let w = &windows[window];
+            assert!(
+                piece - w.start >= 1 && w.end - 1 - piece >= 1,
+                "piece {piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_map_to_their_first_piece() {
+        // "unhappily said" → un ##happ ##ily said
+        let tokens = [0..9, 10..14, 15..15];
+        let pieces = [0..2, 2..6, 6..9, 10..14];
+        assert_eq!(first_pieces(&tokens, &pieces), vec![Some(0), Some(3), None]);
+    }
+
+    #[test]
+    fn decoding_follows_the_scores_under_the_bio_constraint() {
+        let mut scores = Vec::new();
+        // content: B I I O ; others O
+        for tag in [Tag::Begin, Tag::Inside, Tag::Inside, Tag::Outside] {
+            let mut row = [0f32; ROW];
+            for channel in 0..3 {
+                let best = if channel == 0 { tag } else { Tag::Outside };
+                row[channel * TAGS + best.index()] = 5.0;
+            }
+            // Where Inside is likeliest, Begin comes next: a span cut by a paragraph break
+            // opens again.
+            if tag == Tag::Inside {
+                row[Tag::Begin.index()] = 3.0;
+            }
+            log_softmax_channels(&mut row);
+            scores.extend(row);
+        }
+        let spans = decode(&scores, &[0..4]);
+        assert_eq!(
+            spans,
+            vec![TaggedSpan {
+                role: Role::Content,
+                tokens: 0..3
+            }]
+        );
+        // Split into two paragraphs, the second span must begin again.
+        let spans = decode(&scores, &[0..2, 2..4]);
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[1].tokens, 2..3);
+    }
+}

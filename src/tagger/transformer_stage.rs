@@ -1,0 +1,109 @@
+//! The transformer tagger as a pipeline stage: a batch stage between the rule stages, which
+//! its head reads as evidence, and the linker, which links its spans.
+//!
+//! The stage reads each going document's layers in parallel (word pieces, evidence), then runs
+//! the windows of a few documents at a time through the network, so that a stop request is
+//! seen between groups and only one group's window scores are held at once. Each document is
+//! charged its share of the time by its number of windows.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use tokenizers::Tokenizer;
+
+use super::transformer::{
+    encoder_parts, tagger_input, TaggerInput, TaggerSettings, TransformerTagger,
+    TransformerTaggerConfig,
+};
+use crate::cue::CueModel;
+use crate::document::Document;
+use crate::error::Result;
+use crate::stage::{BatchStage, ChunkClock};
+
+/// Documents whose windows go through the network together.
+const DOCUMENTS_PER_GROUP: usize = 8;
+
+pub struct TransformerTagStage {
+    tagger: Mutex<TransformerTagger>,
+    /// A copy of the tagger's tokenizer, so that reading documents runs in parallel.
+    tokenizer: Tokenizer,
+    settings: TaggerSettings,
+    encoder_dir: std::path::PathBuf,
+    /// The cue model quote finding uses, whose levels are part of the evidence.
+    cues: Option<CueModel>,
+}
+
+impl TransformerTagStage {
+    pub fn new(config: TransformerTaggerConfig, cues: Option<CueModel>) -> Result<Self> {
+        let encoder_dir = config.encoder_dir.clone();
+        let tagger = TransformerTagger::new(config)?;
+        let settings = tagger.settings();
+        let (_, tokenizer) = encoder_parts(&encoder_dir, settings.layers)?;
+        Ok(TransformerTagStage {
+            tagger: Mutex::new(tagger),
+            tokenizer,
+            settings,
+            encoder_dir,
+            cues,
+        })
+    }
+
+    fn input(&self, document: &Document) -> Result<TaggerInput> {
+        let proposals = crate::tagger::proposals(document);
+        let layers = crate::tagger::layers(document, &proposals, self.cues.as_ref());
+        tagger_input(&self.tokenizer, &self.encoder_dir, &self.settings, &layers)
+    }
+}
+
+impl BatchStage for TransformerTagStage {
+    fn name(&self) -> &'static str {
+        "transformer tagging"
+    }
+
+    fn run(&self, documents: &mut [&mut Document], clock: &ChunkClock) -> Result<()> {
+        let started = Instant::now();
+        let inputs: Vec<TaggerInput> = documents
+            .par_iter()
+            .map(|document| self.input(document))
+            .collect::<Result<_>>()?;
+        let reading = started.elapsed();
+        let total_windows: usize = inputs.iter().map(|input| input.windows.len()).sum();
+        let tagger = self
+            .tagger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let starts: Vec<usize> = (0..documents.len()).step_by(DOCUMENTS_PER_GROUP).collect();
+        for start in starts {
+            if clock.stopped() {
+                break;
+            }
+            let end = (start + DOCUMENTS_PER_GROUP).min(documents.len());
+            let group_started = Instant::now();
+            let group: Vec<&TaggerInput> = inputs[start..end].iter().collect();
+            let tagged = tagger.tag(&group)?;
+            let elapsed = group_started.elapsed();
+            let group_windows: usize = group.iter().map(|input| input.windows.len()).sum();
+            for ((document, spans), input) in
+                documents[start..end].iter_mut().zip(tagged).zip(&group)
+            {
+                let share = share_of(elapsed, input.windows.len(), group_windows)
+                    + share_of(reading, input.windows.len(), total_windows);
+                document.spent += share;
+                document.tagged = Some(spans);
+                if clock.remaining(document) == Some(Duration::ZERO) {
+                    clock.time_out(document, self.name());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `part` of `whole` windows' share of `time`.
+fn share_of(time: Duration, part: usize, whole: usize) -> Duration {
+    if whole == 0 {
+        return Duration::ZERO;
+    }
+    time.mul_f64(part as f64 / whole as f64)
+}

@@ -1,0 +1,657 @@
+//! Fine-tuning the transformer tagger ([`crate::tagger::transformer`]) on CPU, in Rust: tch's
+//! autograd and AdamW over a `VarStore` that holds rust-bert's `BertModel` and the head.
+//!
+//! Every window of every training document is an example; its tokens are scored at their first
+//! word piece and trained on the gold BIO tags of the three channels (cross-entropy per
+//! channel). The word, position and type embeddings stay frozen, as in the encoder, so the
+//! model file holds only the layers and the head. Windows are shuffled with a seeded generator
+//! and batched by similar length; libtorch is seeded too, so a rerun with the same data,
+//! options and thread count writes the same bytes. Held-out documents pick the epoch kept.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tch::{nn, nn::Module, nn::OptimizerConfig, Device, Tensor};
+
+use crate::error::{Error, Result};
+use crate::eval::gold::GoldDocument;
+use crate::tagger::features::EVIDENCE;
+use crate::tagger::transformer::{
+    decode, encoder_parts, save, score_inputs, special_id, tagger_input, window_batch,
+    TaggerHeader, TaggerInput, TaggerNet, TaggerSettings,
+};
+use crate::tagger::{spans_of, Role, Tag, ROW};
+use crate::train::spans::{paragraph_gold_tags, SpanScore};
+
+/// How to fine-tune the tagger.
+#[derive(Debug, Clone)]
+pub struct TaggerTrainOptions {
+    pub settings: TaggerSettings,
+    pub encoder_dir: PathBuf,
+    pub epochs: usize,
+    /// Windows per optimizer step.
+    pub batch_size: usize,
+    /// Peak learning rate of the transformer layers; the head's is `head_learning_rate`.
+    pub learning_rate: f64,
+    pub head_learning_rate: f64,
+    /// Share of the steps over which the rate warms up from zero; it then falls linearly.
+    pub warmup: f64,
+    pub seed: u64,
+    /// Stop after this many optimizer steps in all (a smoke test's few steps).
+    pub max_steps: Option<usize>,
+    /// libtorch threads; the bytes written depend on it.
+    pub threads: usize,
+}
+
+impl Default for TaggerTrainOptions {
+    fn default() -> Self {
+        TaggerTrainOptions {
+            settings: TaggerSettings::default(),
+            encoder_dir: crate::encoder::default_model_dir(),
+            epochs: 3,
+            batch_size: 8,
+            learning_rate: 1e-4,
+            head_learning_rate: 1e-3,
+            warmup: 0.06,
+            seed: 41,
+            max_steps: None,
+            threads: 2,
+        }
+    }
+}
+
+/// One window of a training document.
+#[derive(Debug, Clone)]
+pub struct WindowExample {
+    pub ids: Vec<i64>,
+    /// Position in the window (after [CLS]) of each scored token's first piece.
+    pub positions: Vec<i64>,
+    /// Row-major evidence of each scored token.
+    pub evidence: Vec<f32>,
+    /// Gold tag index of each scored token in each channel, row-major (three per token).
+    pub labels: Vec<i64>,
+}
+
+/// A document ready for training or scoring: what the tagger reads and its gold tags.
+pub struct TaggerExample {
+    pub input: TaggerInput,
+    pub gold: [Vec<Tag>; 3],
+}
+
+/// Analyses labelled documents with the rule stages and reads them as the tagger does.
+pub fn tagger_examples(
+    gold: &[GoldDocument],
+    settings: &TaggerSettings,
+    encoder_dir: &Path,
+) -> Result<Vec<TaggerExample>> {
+    use rayon::prelude::*;
+    let rules = crate::train::spans::rules_pipeline()?;
+    let (_, tokenizer) = encoder_parts(encoder_dir, settings.layers)?;
+    gold.par_iter()
+        .map(|document| {
+            let analysed = rules.analyse(&document.id, &document.text);
+            let proposals = crate::tagger::proposals(&analysed);
+            let layers = crate::tagger::layers(&analysed, &proposals, rules.cue_model());
+            let input = tagger_input(&tokenizer, encoder_dir, settings, &layers)?;
+            let gold = paragraph_gold_tags(&analysed, document, &input.segments);
+            Ok(TaggerExample { input, gold })
+        })
+        .collect()
+}
+
+/// The windows of a document as training examples: each scores the tokens whose first piece
+/// it holds.
+pub fn window_examples(example: &TaggerExample) -> Vec<WindowExample> {
+    let input = &example.input;
+    let width = EVIDENCE.len();
+    input
+        .windows
+        .iter()
+        .map(|window| {
+            let mut positions = Vec::new();
+            let mut evidence = Vec::new();
+            let mut labels = Vec::new();
+            for (token, piece) in input.first_piece.iter().enumerate() {
+                let Some(piece) = *piece else { continue };
+                if !window.contains(&piece) {
+                    continue;
+                }
+                positions.push((1 + piece - window.start) as i64);
+                evidence.extend_from_slice(&input.evidence[token * width..(token + 1) * width]);
+                for channel in &example.gold {
+                    labels.push(channel[token].index() as i64);
+                }
+            }
+            WindowExample {
+                ids: input.pieces.ids[window.clone()].to_vec(),
+                positions,
+                evidence,
+                labels,
+            }
+        })
+        .collect()
+}
+
+/// A small seeded generator (SplitMix64), so that the order of training never depends on
+/// anything but the seed.
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for index in (1..items.len()).rev() {
+            let other = (self.next() % (index as u64 + 1)) as usize;
+            items.swap(index, other);
+        }
+    }
+}
+
+/// The batches of one epoch: windows in a seeded order, grouped in runs of similar length so
+/// that a batch pads little, and the batches themselves shuffled.
+fn epoch_batches(
+    windows: &[WindowExample],
+    batch_size: usize,
+    random: &mut Seeded,
+) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..windows.len()).collect();
+    random.shuffle(&mut order);
+    let pool = batch_size.max(1) * 16;
+    let mut batches = Vec::new();
+    for run in order.chunks_mut(pool) {
+        run.sort_by_key(|&index| std::cmp::Reverse(windows[index].ids.len()));
+        batches.extend(run.chunks(batch_size.max(1)).map(<[usize]>::to_vec));
+    }
+    random.shuffle(&mut batches);
+    batches
+}
+
+/// The loss of one batch of windows.
+fn batch_loss(net: &TaggerNet, windows: &[&WindowExample], cls: i64, sep: i64) -> Result<Tensor> {
+    let pieces: Vec<(&[i64], usize)> = windows.iter().map(|window| (&window.ids[..], 0)).collect();
+    let (ids, mask, width) = window_batch(&pieces, cls, sep);
+    let scores = net.window_scores(&ids, &mask, true)?;
+    let flat = scores.view([-1, ROW as i64]);
+    let mut rows = Vec::new();
+    let mut evidence = Vec::new();
+    let mut labels = Vec::new();
+    for (row, window) in windows.iter().enumerate() {
+        rows.extend(
+            window
+                .positions
+                .iter()
+                .map(|&position| row as i64 * width as i64 + position),
+        );
+        evidence.extend_from_slice(&window.evidence);
+        labels.extend_from_slice(&window.labels);
+    }
+    let count = rows.len() as i64;
+    let mut logits = flat.index_select(0, &Tensor::from_slice(&rows));
+    if let Some(head) = &net.head_evidence {
+        let evidence = Tensor::from_slice(&evidence).view([count, EVIDENCE.len() as i64]);
+        logits = logits + head.forward(&evidence);
+    }
+    let labels = Tensor::from_slice(&labels);
+    Ok(logits
+        .view([count * 3, 3])
+        .cross_entropy_for_logits(&labels))
+}
+
+/// Exact-span scores per channel of a network on held-out documents.
+pub fn score_held_out(
+    net: &TaggerNet,
+    cls: i64,
+    sep: i64,
+    examples: &[TaggerExample],
+) -> Result<[SpanScore; 3]> {
+    let mut scores = [SpanScore::default(); 3];
+    for chunk in examples.chunks(16) {
+        let inputs: Vec<&TaggerInput> = chunk.iter().map(|example| &example.input).collect();
+        let token_scores = score_inputs(net, cls, sep, 8, &inputs).map_err(Error::Internal)?;
+        for (example, token_scores) in chunk.iter().zip(&token_scores) {
+            let predicted = decode(token_scores, &example.input.segments);
+            for role in Role::ALL {
+                let predicted: Vec<Range<usize>> = predicted
+                    .iter()
+                    .filter(|span| span.role == role)
+                    .map(|span| span.tokens.clone())
+                    .collect();
+                let gold: Vec<Range<usize>> = spans_of(&example.gold[role.index()], role)
+                    .into_iter()
+                    .map(|span| span.tokens)
+                    .collect();
+                let score = &mut scores[role.index()];
+                score.predicted += predicted.len();
+                score.gold += gold.len();
+                score.true_positives += predicted.iter().filter(|span| gold.contains(span)).count();
+            }
+        }
+    }
+    Ok(scores)
+}
+
+/// What one epoch of fine-tuning reports.
+#[derive(Debug, Clone)]
+pub struct TaggerEpoch {
+    pub epoch: usize,
+    pub steps: usize,
+    pub mean_loss: f64,
+    pub held_out: Option<[SpanScore; 3]>,
+}
+
+/// Fine-tunes a tagger on `train`, keeps the epoch that scores best on `held_out` (summed
+/// exact-span F1 of the channels; the last epoch without held-out data), and writes it to
+/// `output` with `provenance`.
+pub fn fit_tagger(
+    train: &[TaggerExample],
+    held_out: &[TaggerExample],
+    options: &TaggerTrainOptions,
+    provenance: String,
+    output: &Path,
+    progress: &dyn Fn(&str),
+) -> Result<Vec<TaggerEpoch>> {
+    options.settings.validate().map_err(Error::Usage)?;
+    tch::set_num_threads(options.threads.max(1) as i32);
+    tch::manual_seed(options.seed as i64);
+    let (bert_config, tokenizer) = encoder_parts(&options.encoder_dir, options.settings.layers)?;
+    let cls = special_id(&tokenizer, "[CLS]", &options.encoder_dir)?;
+    let sep = special_id(&tokenizer, "[SEP]", &options.encoder_dir)?;
+    let mut store = nn::VarStore::new(Device::Cpu);
+    let net = TaggerNet::new(&store.root(), &bert_config, &options.settings);
+    let base = options.encoder_dir.join("model.safetensors");
+    store
+        .load_partial(&base)
+        .map_err(|error| Error::model(&base, error))?;
+    for (name, variable) in store.variables() {
+        if name.starts_with("embeddings.") {
+            let _ = variable.set_requires_grad(false);
+        }
+    }
+    let mut optimizer = nn::AdamW::default()
+        .build(&store, options.learning_rate)
+        .map_err(|error| Error::Internal(format!("the optimizer: {error}")))?;
+
+    let windows: Vec<WindowExample> = train.iter().flat_map(window_examples).collect();
+    let steps_per_epoch = windows.len().div_ceil(options.batch_size.max(1));
+    let total_steps = options
+        .max_steps
+        .unwrap_or(usize::MAX)
+        .min(steps_per_epoch * options.epochs)
+        .max(1);
+    let warmup_steps = ((total_steps as f64 * options.warmup).ceil() as usize).max(1);
+    let rate = |step: usize| -> f64 {
+        if step < warmup_steps {
+            (step + 1) as f64 / warmup_steps as f64
+        } else {
+            (total_steps - step) as f64 / (total_steps - warmup_steps + 1) as f64
+        }
+    };
+    progress(&format!(
+        "{} windows from {} documents: {steps_per_epoch} steps an epoch, {total_steps} in all",
+        windows.len(),
+        train.len()
+    ));
+
+    let started = Instant::now();
+    let mut random = Seeded(options.seed);
+    let mut step = 0;
+    let mut reports = Vec::new();
+    let mut best: Option<(f64, HashMap<String, Tensor>)> = None;
+    for epoch in 1..=options.epochs {
+        if step >= total_steps {
+            break;
+        }
+        let mut loss_sum = 0.0;
+        let mut loss_count = 0usize;
+        for batch in epoch_batches(&windows, options.batch_size, &mut random) {
+            if step >= total_steps {
+                break;
+            }
+            let scale = rate(step);
+            optimizer.set_lr_group(0, options.learning_rate * scale);
+            optimizer.set_lr_group(1, options.head_learning_rate * scale);
+            let batch: Vec<&WindowExample> = batch.iter().map(|&index| &windows[index]).collect();
+            let loss = batch_loss(&net, &batch, cls, sep)?;
+            optimizer.backward_step_clip_norm(&loss, 1.0);
+            loss_sum += loss.double_value(&[]);
+            loss_count += 1;
+            step += 1;
+            if step % 50 == 0 {
+                progress(&format!(
+                    "epoch {epoch} step {step}/{total_steps}: loss {:.4} ({:.0} s)",
+                    loss_sum / loss_count as f64,
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+        }
+        let held_out_scores = if held_out.is_empty() {
+            None
+        } else {
+            Some(score_held_out(&net, cls, sep, held_out)?)
+        };
+        let report = TaggerEpoch {
+            epoch,
+            steps: step,
+            mean_loss: loss_sum / loss_count.max(1) as f64,
+            held_out: held_out_scores,
+        };
+        progress(&epoch_line(&report, started.elapsed().as_secs_f64()));
+        let merit = held_out_scores.map_or(epoch as f64, |scores| {
+            scores.iter().map(SpanScore::f1).sum::<f64>()
+        });
+        if best
+            .as_ref()
+            .is_none_or(|(best_merit, _)| merit > *best_merit)
+        {
+            let snapshot = store
+                .variables()
+                .into_iter()
+                .map(|(name, tensor)| (name, tensor.detach().copy()))
+                .collect();
+            best = Some((merit, snapshot));
+        }
+        reports.push(report);
+    }
+    let weights = match best {
+        Some((_, weights)) => weights,
+        // No epoch ran (no windows, or no steps): the weights as they are.
+        None => store.variables(),
+    };
+    let header = TaggerHeader {
+        format: <TaggerHeader as crate::model_file::ModelFile>::FORMAT.to_string(),
+        version: <TaggerHeader as crate::model_file::ModelFile>::VERSION,
+        provenance,
+        features: EVIDENCE.iter().map(|name| name.to_string()).collect(),
+        settings: options.settings,
+    };
+    save(&weights, &header, output)?;
+    Ok(reports)
+}
+
+fn epoch_line(report: &TaggerEpoch, seconds: f64) -> String {
+    let held_out = report
+        .held_out
+        .map_or(String::new(), |[content, source, cue]| {
+            format!(
+                "; held-out exact span F1 content {:.1} source {:.1} cue {:.1}",
+                100.0 * content.f1(),
+                100.0 * source.f1(),
+                100.0 * cue.f1()
+            )
+        });
+    format!(
+        "epoch {}: {} steps, mean loss {:.4}{held_out} ({seconds:.0} s)",
+        report.epoch, report.steps, report.mean_loss
+    )
+}
+
+/// `whosaid train tagger`: reads PolNeAR, fine-tunes, and writes the model with `command` in
+/// its provenance.
+pub fn train_command(
+    polnear: &Path,
+    dev: Option<&Path>,
+    output: &Path,
+    options: &TaggerTrainOptions,
+    limit: Option<usize>,
+    command: String,
+    progress: &dyn Fn(&str),
+) -> Result<Vec<TaggerEpoch>> {
+    let started = Instant::now();
+    let mut gold = crate::eval::brat::read_brat_dir(polnear)?;
+    let mut held_out_gold = match dev {
+        Some(dev) => crate::eval::brat::read_brat_dir(dev)?,
+        None => Vec::new(),
+    };
+    if let Some(limit) = limit {
+        gold.truncate(limit);
+        held_out_gold.truncate(limit);
+    }
+    let train = tagger_examples(&gold, &options.settings, &options.encoder_dir)?;
+    let held_out = tagger_examples(&held_out_gold, &options.settings, &options.encoder_dir)?;
+    let pieces: usize = train
+        .iter()
+        .map(|example| example.input.pieces.ids.len())
+        .sum();
+    progress(&format!(
+        "{} training documents ({pieces} word pieces), {} held out; read in {:.1} s",
+        train.len(),
+        held_out.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    let provenance = crate::model_file::provenance(
+        &format!(
+            "PolNeAR {} ({} documents, {pieces} word pieces); all-MiniLM-L6-v2 fine-tuned, \
+             {} layers, windows of {} overlapping by {}, evidence {}",
+            polnear.display(),
+            gold.len(),
+            options.settings.layers,
+            options.settings.window,
+            options.settings.overlap,
+            if options.settings.evidence {
+                "on"
+            } else {
+                "off"
+            }
+        ),
+        &command,
+    );
+    let reports = fit_tagger(&train, &held_out, options, provenance, output, progress)?;
+    progress(&format!(
+        "fine-tuned the tagger in {:.0} s; wrote {}",
+        started.elapsed().as_secs_f64(),
+        output.display()
+    ));
+    Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Pipeline, PipelineConfig};
+    use crate::tagger::transformer::{owners, read_header, TransformerTaggerConfig};
+    use crate::train::spans::tests::{gold, tiny_corpus};
+
+    fn five_documents() -> Vec<GoldDocument> {
+        let mut corpus = tiny_corpus();
+        corpus.push(gold(
+            "four",
+            "“The vote is close,” said Senator Lee, who leads the committee. Aides agreed.",
+            &[("“The vote is close,”", Some("Senator Lee"), "said")],
+        ));
+        corpus.push(gold(
+            "five",
+            "According to the ministry, exports rose by a tenth. Analysts were surprised.",
+            &[(
+                "exports rose by a tenth",
+                Some("the ministry"),
+                "According to",
+            )],
+        ));
+        corpus
+    }
+
+    /// One layer and small windows: the whole path in a few seconds.
+    fn smoke_options() -> TaggerTrainOptions {
+        TaggerTrainOptions {
+            settings: TaggerSettings {
+                layers: 1,
+                window: 16,
+                overlap: 4,
+                evidence: true,
+            },
+            epochs: 2,
+            batch_size: 4,
+            max_steps: Some(3),
+            threads: 1,
+            ..TaggerTrainOptions::default()
+        }
+    }
+
+    fn encoder_installed(options: &TaggerTrainOptions) -> bool {
+        let installed = options.encoder_dir.join("model.safetensors").exists();
+        if !installed {
+            eprintln!(
+                "skipped: no encoder in {} (run scripts/setup)",
+                options.encoder_dir.display()
+            );
+        }
+        installed
+    }
+
+    #[test]
+    fn training_runs_end_to_end_writes_the_same_bytes_again_and_its_spans_index_the_text() {
+        let options = smoke_options();
+        if !encoder_installed(&options) {
+            return;
+        }
+        let corpus = five_documents();
+        let examples = tagger_examples(&corpus, &options.settings, &options.encoder_dir).unwrap();
+        assert!(examples
+            .iter()
+            .any(|example| example.input.windows.len() > 1));
+        let folder = tempfile::tempdir().unwrap();
+        let first = folder.path().join("first.safetensors");
+        let second = folder.path().join("second.safetensors");
+        let provenance = crate::model_file::provenance("five documents", "a test");
+        let reports = fit_tagger(
+            &examples,
+            &examples[..2],
+            &options,
+            provenance.clone(),
+            &first,
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(reports.last().unwrap().steps, 3);
+        assert!(reports.iter().all(|report| report.mean_loss.is_finite()));
+        fit_tagger(
+            &examples,
+            &examples[..2],
+            &options,
+            provenance,
+            &second,
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read(&first).unwrap(),
+            std::fs::read(&second).unwrap(),
+            "a rerun with the same seed and threads writes the same bytes"
+        );
+
+        let header = read_header(&first).unwrap();
+        assert_eq!(header.settings, options.settings);
+        assert!(header.provenance.contains("a test"));
+
+        let config = TransformerTaggerConfig {
+            weights: first.clone(),
+            precision: crate::encoder::Precision::Float32,
+            ..TransformerTaggerConfig::default()
+        };
+        let pipeline = Pipeline::new(PipelineConfig {
+            tagger: Some(config),
+            ..PipelineConfig::default()
+        })
+        .unwrap();
+        assert!(pipeline.stage_names().contains(&"transformer tagging"));
+        for document in &corpus {
+            let record = pipeline.analyse(&document.id, &document.text).to_record();
+            assert!(record.error.is_none(), "{:?}", record.error);
+            let chars: Vec<char> = document.text.chars().collect();
+            for quote in &record.quotes {
+                for span in std::iter::once(&quote.content)
+                    .chain(&quote.cue)
+                    .chain(&quote.pieces)
+                {
+                    let text: String = chars[span.start..span.end].iter().collect();
+                    assert_eq!(text, span.text, "{}", document.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_tagger_is_refused_with_its_name() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("tagger.safetensors");
+        std::fs::write(&path, b"not safetensors").unwrap();
+        let error = read_header(&path).unwrap_err().to_string();
+        assert!(error.contains("tagger.safetensors"), "{error}");
+        let missing = folder.path().join("missing.safetensors");
+        let error = read_header(&missing).unwrap_err().to_string();
+        assert!(error.contains("missing.safetensors") && error.contains("train tagger"));
+    }
+
+    #[test]
+    fn a_tokens_scores_come_from_its_own_window_whatever_the_batch() {
+        let options = smoke_options();
+        if !encoder_installed(&options) {
+            return;
+        }
+        tch::manual_seed(3);
+        let (bert_config, tokenizer) =
+            encoder_parts(&options.encoder_dir, options.settings.layers).unwrap();
+        let mut store = nn::VarStore::new(Device::Cpu);
+        let net = TaggerNet::new(&store.root(), &bert_config, &options.settings);
+        store
+            .load_partial(options.encoder_dir.join("model.safetensors"))
+            .unwrap();
+        let cls = special_id(&tokenizer, "[CLS]", &options.encoder_dir).unwrap();
+        let sep = special_id(&tokenizer, "[SEP]", &options.encoder_dir).unwrap();
+        let examples =
+            tagger_examples(&five_documents(), &options.settings, &options.encoder_dir).unwrap();
+        let inputs: Vec<&TaggerInput> = examples.iter().map(|example| &example.input).collect();
+        // All documents in batches of three windows, padded to the longest.
+        let together = score_inputs(&net, cls, sep, 3, &inputs).unwrap();
+        for (input, scores) in inputs.iter().zip(&together) {
+            let owner = owners(input.pieces.ids.len(), &input.windows);
+            // Each window alone, unpadded.
+            let alone: Vec<Vec<f32>> = input
+                .windows
+                .iter()
+                .map(|window| {
+                    let single = TaggerInput {
+                        pieces: crate::tagger::transformer::WordPieces {
+                            ids: input.pieces.ids[window.clone()].to_vec(),
+                            offsets: input.pieces.offsets[window.clone()].to_vec(),
+                        },
+                        windows: vec![0..window.len()],
+                        first_piece: input
+                            .first_piece
+                            .iter()
+                            .map(|piece| {
+                                piece
+                                    .filter(|piece| window.contains(piece))
+                                    .map(|piece| piece - window.start)
+                            })
+                            .collect(),
+                        evidence: input.evidence.clone(),
+                        segments: input.segments.clone(),
+                    };
+                    score_inputs(&net, cls, sep, 1, &[&single])
+                        .unwrap()
+                        .remove(0)
+                })
+                .collect();
+            for (token, piece) in input.first_piece.iter().enumerate() {
+                let Some(piece) = *piece else { continue };
+                let expected = &alone[owner[piece]][token * ROW..(token + 1) * ROW];
+                let got = &scores[token * ROW..(token + 1) * ROW];
+                for (got, expected) in got.iter().zip(expected) {
+                    assert!(
+                        (got - expected).abs() < 1e-4,
+                        "token {token}: {got} vs {expected}"
+                    );
+                }
+            }
+        }
+    }
+}
