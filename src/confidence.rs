@@ -95,6 +95,7 @@ pub struct ConfidenceModel {
 /// for the learned stages' attributions, one for the rule stages' alone (`--rule-spans`).
 const SHIPPED_MODEL: &str = include_str!("../models/attribution-confidence.json");
 const SHIPPED_RULE_MODEL: &str = include_str!("../models/rule-confidence.json");
+const SHIPPED_TRANSFORMER_MODEL: &str = include_str!("../models/transformer-confidence.json");
 
 impl ModelFile for ConfidenceModel {
     const FORMAT: &'static str = "whosaid-confidence-model";
@@ -137,6 +138,15 @@ impl ConfidenceModel {
         model_file::parse(SHIPPED_RULE_MODEL, Path::new("models/rule-confidence.json"))
     }
 
+    /// The model shipped with whosaid for the default mode's attributions (the transformer
+    /// tagger's spans, linked).
+    pub fn shipped_for_transformer() -> Result<Self> {
+        model_file::parse(
+            SHIPPED_TRANSFORMER_MODEL,
+            Path::new("models/transformer-confidence.json"),
+        )
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         model_file::load(path)
     }
@@ -147,16 +157,50 @@ impl ConfidenceModel {
 
     /// The probability that an attribution with these features is right.
     pub fn probability(&self, features: &Features) -> f64 {
+        sigmoid(self.logit(features))
+    }
+
+    fn logit(&self, features: &Features) -> f64 {
         let vector = feature_vector(features);
-        let logit = self.bias
+        self.bias
             + vector
                 .iter()
                 .zip(&self.means)
                 .zip(&self.scales)
                 .zip(&self.weights)
                 .map(|(((value, mean), scale), weight)| weight * (value - mean) / scale)
-                .sum::<f64>();
-        sigmoid(logit)
+                .sum::<f64>()
+    }
+
+    /// This model rescaled to another attribution stage's outputs (Platt scaling): its logit
+    /// `z` becomes `a·z + b`, with `a` and `b` fitted by gradient descent from (1, 0) on
+    /// `examples`. Two numbers need far fewer examples than 23 weights, so a model fitted on
+    /// many attributions of one stage can be carried to a stage with few labelled ones.
+    pub fn recalibrated(&self, examples: &[(Features, bool)], provenance: String) -> Self {
+        const ITERATIONS: usize = 2000;
+        const LEARNING_RATE: f64 = 0.5;
+        let logits: Vec<(f64, f64)> = examples
+            .iter()
+            .map(|(features, right)| (self.logit(features), if *right { 1.0 } else { 0.0 }))
+            .collect();
+        let count = logits.len().max(1) as f64;
+        let (mut scale, mut shift) = (1.0, 0.0);
+        for _ in 0..ITERATIONS {
+            let (mut scale_gradient, mut shift_gradient) = (0.0, 0.0);
+            for &(logit, label) in &logits {
+                let error = sigmoid(scale * logit + shift) - label;
+                scale_gradient += error * logit;
+                shift_gradient += error;
+            }
+            scale -= LEARNING_RATE * scale_gradient / count;
+            shift -= LEARNING_RATE * shift_gradient / count;
+        }
+        ConfidenceModel {
+            provenance,
+            weights: self.weights.iter().map(|weight| weight * scale).collect(),
+            bias: self.bias * scale + shift,
+            ..self.clone()
+        }
     }
 
     /// Fits the model by full-batch gradient descent from zero, so that the same data always
@@ -291,6 +335,34 @@ mod tests {
         let first = ConfidenceModel::fit(&examples, model_file::provenance("a", "b"));
         let second = ConfidenceModel::fit(&examples, model_file::provenance("a", "b"));
         assert_eq!(first, second);
+    }
+
+    #[test]
+    fn recalibration_carries_a_model_to_a_stage_that_is_right_more_often() {
+        // Fitted where cue-after quotes are right 90% and floating ones 30% of the time...
+        let mut examples = Vec::new();
+        for index in 0..100 {
+            examples.push(example(Pattern::DirectCueAfter, index < 90));
+            examples.push(example(Pattern::DirectFloating, index < 30));
+        }
+        let model = ConfidenceModel::fit(&examples, model_file::provenance("test", "test"));
+        // ...and carried to a stage where they are right 97% and 60% of the time: the order
+        // is kept and both move up, which two numbers can do.
+        let mut better = Vec::new();
+        for index in 0..100 {
+            better.push(example(Pattern::DirectCueAfter, index < 97));
+            better.push(example(Pattern::DirectFloating, index < 60));
+        }
+        let carried = model.recalibrated(&better, model_file::provenance("carried", "test"));
+        let high = carried.probability(&better[0].0);
+        let low = carried.probability(&better[1].0);
+        assert!(high > 0.92 && low > 0.45 && high > low, "{high} {low}");
+        let mean = (high + low) / 2.0;
+        assert!((mean - 0.785).abs() < 0.03, "{mean}");
+        assert_eq!(
+            carried.provenance,
+            model_file::provenance("carried", "test")
+        );
     }
 
     #[test]

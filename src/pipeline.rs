@@ -91,9 +91,14 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(config: PipelineConfig) -> Result<Self> {
+        #[cfg(feature = "transformer")]
+        let transformer_tagged = config.tagger.is_some();
+        #[cfg(not(feature = "transformer"))]
+        let transformer_tagged = false;
         let confidence = match (&config.confidence_model, &config.spans) {
             (Some(path), _) => ConfidenceModel::load(path)?,
             (None, SpanChoice::Rules) => ConfidenceModel::shipped_for_rules()?,
+            (None, _) if transformer_tagged => ConfidenceModel::shipped_for_transformer()?,
             (None, _) => ConfidenceModel::shipped()?,
         };
         let cues = match &config.cues {
@@ -110,10 +115,14 @@ impl Pipeline {
             Stage::Document(Box::new(SpeakerStage)),
         ];
         #[cfg(feature = "transformer")]
-        if let (Some(tagger), Some(_)) = (config.tagger, &learned) {
+        if let (Some(tagger), Some(learned)) = (config.tagger, &learned) {
             stages.push(Stage::Document(Box::new(crate::linker::ProposeStage)));
             stages.push(Stage::Batch(Box::new(
-                crate::tagger::transformer_stage::TransformerTagStage::new(tagger, cues.clone())?,
+                crate::tagger::transformer_stage::TransformerTagStage::new(
+                    tagger,
+                    cues.clone(),
+                    Some(learned.tagger.clone()),
+                )?,
             )));
         }
         stages.push(Stage::Document(match learned {

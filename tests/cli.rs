@@ -288,9 +288,22 @@ fn polnear_dev_evaluates_when_the_data_is_here() {
 fn extract_adds_stance_unless_told_not_to() {
     let input = jsonl_line("seed", SEED) + &jsonl_line("short", "“Talks failed,” Jane Smith said.");
     let with = records(&whosaid(&["extract", "-"], input.as_bytes()));
+    for record in &with {
+        assert!(!record.quotes.is_empty(), "{}", record.id);
+        for quote in &record.quotes {
+            assert!(quote.stance.is_some() && quote.targets.is_some());
+        }
+    }
+    // The default mode tags with the transformer, fast mode with the linear tagger; with the
+    // linear tagger in both, the modes differ only by stance.
+    let linear = records(&whosaid(
+        &["extract", "--linear-tagger", "-"],
+        input.as_bytes(),
+    ));
     let without = records(&whosaid(&["extract", "--no-stance", "-"], input.as_bytes()));
     assert_eq!(with.len(), 2);
-    for (stanced, plain) in with.iter().zip(&without) {
+    assert_eq!(linear.len(), 2);
+    for (stanced, plain) in linear.iter().zip(&without) {
         assert_eq!(stanced.quotes.len(), plain.quotes.len());
         for (quote, bare) in stanced.quotes.iter().zip(&plain.quotes) {
             assert!(quote.stance.is_some() && quote.targets.is_some());

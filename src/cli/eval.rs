@@ -126,7 +126,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                         let mut config =
                             whosaid::tagger::transformer::TransformerTaggerConfig::default();
                         if let Some(path) = &args.tagger_model {
-                            config.weights = path.clone();
+                            config.weights = Some(path.clone());
                         }
                         config
                     }),

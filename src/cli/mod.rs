@@ -250,7 +250,7 @@ impl StanceArgs {
             config.encoder_dir = dir.clone();
         }
         if let Some(path) = &self.tagger_model {
-            config.weights = path.clone();
+            config.weights = Some(path.clone());
         }
         Some(config)
     }

@@ -30,6 +30,11 @@ pub enum TrainCommand {
         /// Fit it for interrupted quotes split at sentence ends (see `extract --split-quotes`).
         #[arg(long, conflicts_with = "rule_spans")]
         split_quotes: bool,
+        /// Fit it for the default mode, with this transformer tagger (on a split it did not
+        /// train on).
+        #[cfg(feature = "transformer")]
+        #[arg(long, conflicts_with_all = ["rule_spans", "split_quotes"])]
+        tagger_model: Option<PathBuf>,
     },
     /// Fit the cue model on PolNeAR (brat) data.
     Cue {
@@ -140,6 +145,8 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             threads,
             rule_spans,
             split_quotes,
+            #[cfg(feature = "transformer")]
+            tagger_model,
         } => {
             set_threads(threads)?;
             ConfidenceRecipe {
@@ -147,6 +154,8 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
                 output,
                 rule_spans,
                 split_quotes,
+                #[cfg(feature = "transformer")]
+                tagger: tagger_model,
             }
             .run(&progress)?
         }

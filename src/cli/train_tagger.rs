@@ -30,6 +30,10 @@ pub struct TaggerTrainArgs {
     /// The head reads the encoder's states only, not the rule stages' evidence.
     #[arg(long)]
     no_evidence: bool,
+    /// The head also reads fast mode's linear tagger (its tag probabilities; in training,
+    /// from taggers fitted on the other folds).
+    #[arg(long)]
+    stacked: bool,
     #[arg(long, default_value_t = TaggerTrainOptions::default().epochs)]
     epochs: usize,
     /// Windows per optimizer step.
@@ -61,6 +65,7 @@ pub fn run(args: TaggerTrainArgs, progress: &dyn Fn(&str)) -> Result<Trained> {
         window: args.window,
         overlap: args.overlap,
         evidence: !args.no_evidence,
+        stacked: args.stacked,
     };
     let defaults = TaggerTrainOptions::default();
     let options = TaggerTrainOptions {
@@ -76,7 +81,7 @@ pub fn run(args: TaggerTrainArgs, progress: &dyn Fn(&str)) -> Result<Trained> {
         threads: args.threads,
     };
     let mut command = format!(
-        "whosaid train tagger --polnear {} --output {} --layers {} --window {} --overlap {}{} \
+        "whosaid train tagger --polnear {} --output {} --layers {} --window {} --overlap {}{}{} \
          --epochs {} --batch-size {} --learning-rate {} --head-learning-rate {} --seed {} --threads {}",
         args.polnear.display(),
         args.output.display(),
@@ -84,6 +89,7 @@ pub fn run(args: TaggerTrainArgs, progress: &dyn Fn(&str)) -> Result<Trained> {
         settings.window,
         settings.overlap,
         if settings.evidence { "" } else { " --no-evidence" },
+        if settings.stacked { " --stacked" } else { "" },
         args.epochs,
         args.batch_size,
         args.learning_rate,

@@ -60,6 +60,10 @@ pub struct TaggerSettings {
     pub overlap: usize,
     /// Whether the head reads the rule stages' evidence.
     pub evidence: bool,
+    /// Whether the head also reads fast mode's linear tagger: the probability of each tag in
+    /// each channel, so that the transformer learns where the linear tagger goes wrong.
+    #[serde(default)]
+    pub stacked: bool,
 }
 
 impl Default for TaggerSettings {
@@ -69,6 +73,7 @@ impl Default for TaggerSettings {
             window: 256,
             overlap: 64,
             evidence: true,
+            stacked: false,
         }
     }
 }
@@ -89,6 +94,13 @@ impl TaggerSettings {
             ));
         }
         Ok(())
+    }
+
+    /// Columns of evidence per token the head reads: the rules' ([`EVIDENCE`]), then the
+    /// linear tagger's tag probabilities.
+    pub fn evidence_width(&self) -> usize {
+        let rules = if self.evidence { EVIDENCE.len() } else { 0 };
+        rules + if self.stacked { ROW } else { 0 }
     }
 
     /// Word pieces of text per window, the two special tokens left out.
@@ -196,8 +208,9 @@ pub struct TaggerInput {
     pub pieces: WordPieces,
     pub windows: Vec<Range<usize>>,
     pub first_piece: Vec<Option<usize>>,
-    /// Row-major, [`EVIDENCE`]`.len()` per token.
+    /// Row-major, `evidence_width` per token.
     pub evidence: Vec<f32>,
+    pub evidence_width: usize,
     pub segments: Vec<Range<usize>>,
 }
 
@@ -227,10 +240,10 @@ impl TaggerNet {
             ROW as i64,
             Default::default(),
         );
-        let head_evidence = settings.evidence.then(|| {
+        let head_evidence = (settings.evidence_width() > 0).then(|| {
             nn::linear(
                 &head / HEAD_EVIDENCE,
-                EVIDENCE.len() as i64,
+                settings.evidence_width() as i64,
                 ROW as i64,
                 nn::LinearConfig {
                     bias: false,
@@ -296,40 +309,57 @@ pub fn window_batch(windows: &[(&[i64], usize)], cls: i64, sep: i64) -> (Tensor,
 pub struct TransformerTaggerConfig {
     /// The encoder `scripts/setup` installed: its embeddings, tokenizer and config.
     pub encoder_dir: PathBuf,
-    /// The fine-tuned weights and header.
-    pub weights: PathBuf,
+    /// A file of fine-tuned weights and header; `None` for the one built into whosaid.
+    pub weights: Option<PathBuf>,
     /// Windows per forward pass.
     pub batch_size: usize,
     pub precision: Precision,
 }
 
-/// The shipped tagger's file.
-pub fn shipped_weights() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/transformer-tagger.safetensors")
-}
+/// The shipped tagger, built into the binary like every other model.
+const SHIPPED_TAGGER: &[u8] = include_bytes!("../../models/transformer-tagger.safetensors");
+const SHIPPED_NAME: &str = "models/transformer-tagger.safetensors";
 
 impl Default for TransformerTaggerConfig {
     fn default() -> Self {
         TransformerTaggerConfig {
             encoder_dir: crate::encoder::default_model_dir(),
-            weights: shipped_weights(),
+            weights: None,
             batch_size: 8,
             precision: Precision::native(),
         }
     }
 }
 
+/// The bytes of a tagger (the built-in one where `path` is `None`), and the name its errors
+/// give it.
+fn tagger_bytes(path: Option<&Path>) -> Result<(std::borrow::Cow<'static, [u8]>, PathBuf)> {
+    match path {
+        None => Ok((SHIPPED_TAGGER.into(), PathBuf::from(SHIPPED_NAME))),
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|error| {
+                Error::model(
+                    path,
+                    format!(
+                        "cannot read the transformer tagger: {error}; train it with `whosaid train tagger`"
+                    ),
+                )
+            })?;
+            Ok((bytes.into(), path.to_path_buf()))
+        }
+    }
+}
+
 /// Reads the header in a tagger file's metadata, with the common model-file checks.
 pub fn read_header(path: &Path) -> Result<TaggerHeader> {
-    let bytes = std::fs::read(path).map_err(|error| {
-        Error::model(
-            path,
-            format!(
-                "cannot read the transformer tagger: {error}; train it with `whosaid train tagger`"
-            ),
-        )
-    })?;
-    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)
+    let (bytes, path) = tagger_bytes(Some(path))?;
+    parse_header(&bytes, &path)
+}
+
+/// The header in a tagger's metadata, with the common model-file checks; `path` names it in
+/// errors.
+pub fn parse_header(bytes: &[u8], path: &Path) -> Result<TaggerHeader> {
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|error| Error::model(path, format!("not a safetensors file: {error:?}")))?;
     let json = metadata
         .metadata()
@@ -337,6 +367,44 @@ pub fn read_header(path: &Path) -> Result<TaggerHeader> {
         .and_then(|metadata| metadata.get(HEADER_KEY))
         .ok_or_else(|| Error::model(path, "its metadata holds no whosaid header"))?;
     crate::model_file::parse::<TaggerHeader>(json, path)
+}
+
+/// Copies the weights a tagger file holds into the variables of the same names, converting
+/// their number type; returns the names of the variables it holds no weight for.
+fn load_weights(store: &nn::VarStore, bytes: &[u8], path: &Path) -> Result<Vec<String>> {
+    let tensors = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|error| Error::model(path, format!("not a safetensors file: {error:?}")))?;
+    let mut missing = Vec::new();
+    for (name, variable) in store.variables() {
+        let Ok(view) = tensors.tensor(&name) else {
+            missing.push(name);
+            continue;
+        };
+        let kind = match view.dtype() {
+            safetensors::Dtype::F16 => Kind::Half,
+            safetensors::Dtype::F32 => Kind::Float,
+            other => {
+                return Err(Error::model(
+                    path,
+                    format!("{name} is {other:?}, not f16 or f32"),
+                ))
+            }
+        };
+        let shape: Vec<i64> = view.shape().iter().map(|&size| size as i64).collect();
+        if shape != variable.size() {
+            return Err(Error::model(
+                path,
+                format!(
+                    "{name} has shape {shape:?}; the tagger's is {:?}",
+                    variable.size()
+                ),
+            ));
+        }
+        let weight = Tensor::f_from_data_size(view.data(), &shape, kind)
+            .map_err(|error| Error::model(path, format!("{name}: {error}")))?;
+        tch::no_grad(|| variable.shallow_clone().copy_(&weight));
+    }
+    Ok(missing)
 }
 
 /// Reads the encoder's config and tokenizer from the folder `scripts/setup` made.
@@ -399,6 +467,7 @@ pub fn tagger_input(
     encoder_dir: &Path,
     settings: &TaggerSettings,
     layers: &Layers,
+    linear: Option<&super::SpanModel>,
 ) -> Result<TaggerInput> {
     let pieces = word_pieces(tokenizer, layers.text, encoder_dir)?;
     let windows = windows(
@@ -413,13 +482,48 @@ pub fn tagger_input(
         .map(|token| token.start..token.end)
         .collect();
     let first_piece = first_pieces(&token_ranges, &pieces.offsets);
+    let count = token_ranges.len();
+    let width = settings.evidence_width();
+    let rules = settings.evidence.then(|| token_evidence(layers));
+    let linear = match (settings.stacked, linear) {
+        (false, _) => None,
+        (true, Some(model)) => Some(linear_probabilities(model, layers)),
+        (true, None) => {
+            return Err(Error::Internal(
+                "a stacked tagger needs the linear tagger's model".into(),
+            ))
+        }
+    };
+    let mut evidence = Vec::with_capacity(count * width);
+    for token in 0..count {
+        if let Some(rules) = &rules {
+            evidence
+                .extend_from_slice(&rules[token * EVIDENCE.len()..(token + 1) * EVIDENCE.len()]);
+        }
+        if let Some(linear) = &linear {
+            evidence.extend_from_slice(&linear[token * ROW..(token + 1) * ROW]);
+        }
+    }
     Ok(TaggerInput {
         pieces,
         windows,
         first_piece,
-        evidence: token_evidence(layers),
+        evidence,
+        evidence_width: width,
         segments: segments(layers.segmented),
     })
+}
+
+/// The linear tagger's probability of each tag in each channel, [`ROW`] per token: its
+/// emissions (O scoring zero) through a softmax per channel.
+pub fn linear_probabilities(model: &super::SpanModel, layers: &Layers) -> Vec<f32> {
+    let features = super::features::token_features(layers, model.table_bits());
+    let mut emissions = model.emissions(&features);
+    for row in emissions.chunks_exact_mut(ROW) {
+        log_softmax_channels(row);
+        row.iter_mut().for_each(|value| *value = value.exp());
+    }
+    emissions
 }
 
 /// The fine-tuned tagger, loaded.
@@ -430,13 +534,16 @@ pub struct TransformerTagger {
     config: TransformerTaggerConfig,
     cls: i64,
     sep: i64,
+    /// The tagger's file, as errors name it.
+    path: PathBuf,
     // Owns the network's tensors.
     _store: nn::VarStore,
 }
 
 impl TransformerTagger {
     pub fn new(config: TransformerTaggerConfig) -> Result<Self> {
-        let header = read_header(&config.weights)?;
+        let (bytes, path) = tagger_bytes(config.weights.as_deref())?;
+        let header = parse_header(&bytes, &path)?;
         let settings = header.settings;
         let (bert_config, tokenizer) = encoder_parts(&config.encoder_dir, settings.layers)?;
         let mut store = nn::VarStore::new(Device::Cpu);
@@ -445,17 +552,14 @@ impl TransformerTagger {
         store
             .load_partial(&base)
             .map_err(|error| Error::model(&base, error))?;
-        let missing = store
-            .load_partial(&config.weights)
-            .map_err(|error| Error::model(&config.weights, error))?;
+        let missing = load_weights(&store, &bytes, &path)?;
         if let Some(name) = missing.iter().find(|name| !name.starts_with("embeddings.")) {
             return Err(Error::model(
-                &config.weights,
+                &path,
                 format!("holds no {name}; it does not match its own header"),
             ));
         }
-        // Loading takes each weight's number type from its file (fp16 for the fine-tuned
-        // ones); compute in one type.
+        // The encoder's file may hold another number type than the tagger's.
         match config.precision {
             Precision::BFloat16 => store.bfloat16(),
             Precision::Float32 => store.float(),
@@ -466,6 +570,7 @@ impl TransformerTagger {
             header,
             net,
             tokenizer,
+            path,
             config,
             cls,
             sep,
@@ -478,12 +583,14 @@ impl TransformerTagger {
     }
 
     /// What the tagger reads of an analysed document.
-    pub fn input(&self, layers: &Layers) -> Result<TaggerInput> {
+    /// `linear` is fast mode's tagger, which a stacked tagger reads.
+    pub fn input(&self, layers: &Layers, linear: Option<&super::SpanModel>) -> Result<TaggerInput> {
         tagger_input(
             &self.tokenizer,
             &self.config.encoder_dir,
             &self.header.settings,
             layers,
+            linear,
         )
     }
 
@@ -497,7 +604,7 @@ impl TransformerTagger {
             self.config.batch_size,
             inputs,
         )
-        .map_err(|error| Error::model(&self.config.weights, error))
+        .map_err(|error| Error::model(&self.path, error))
     }
 
     /// The spans of each document, decoded from [`Self::scores`].
@@ -589,7 +696,7 @@ pub fn score_inputs(
                 }
             }
             if !evidence_weights.is_empty() {
-                let width = EVIDENCE.len();
+                let width = input.evidence_width;
                 let evidence = &input.evidence[token * width..(token + 1) * width];
                 for (output, weights) in row.iter_mut().zip(evidence_weights.chunks_exact(width)) {
                     *output += weights
@@ -675,8 +782,12 @@ pub fn save(variables: &HashMap<String, Tensor>, header: &TaggerHeader, path: &P
 }
 
 /// Tags a document's layers with a loaded tagger: the spans, in tokens.
-pub fn tag_layers(tagger: &TransformerTagger, layers: &Layers) -> Result<Vec<TaggedSpan>> {
-    let input = tagger.input(layers)?;
+pub fn tag_layers(
+    tagger: &TransformerTagger,
+    layers: &Layers,
+    linear: Option<&super::SpanModel>,
+) -> Result<Vec<TaggedSpan>> {
+    let input = tagger.input(layers, linear)?;
     Ok(tagger.tag(&[&input])?.pop().unwrap_or_default())
 }
 
@@ -760,7 +871,9 @@ mod tests {
             log_softmax_channels(&mut row);
             scores.extend(row);
         }
-        let spans = decode(&scores, &[0..4]);
+        // One paragraph of four tokens.
+        let paragraph: Vec<Range<usize>> = std::iter::once(0..4).collect();
+        let spans = decode(&scores, &paragraph);
         assert_eq!(
             spans,
             vec![TaggedSpan {

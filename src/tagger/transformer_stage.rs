@@ -32,10 +32,16 @@ pub struct TransformerTagStage {
     encoder_dir: std::path::PathBuf,
     /// The cue model quote finding uses, whose levels are part of the evidence.
     cues: Option<CueModel>,
+    /// Fast mode's linear tagger, which a stacked tagger reads.
+    linear: Option<std::sync::Arc<crate::tagger::SpanModel>>,
 }
 
 impl TransformerTagStage {
-    pub fn new(config: TransformerTaggerConfig, cues: Option<CueModel>) -> Result<Self> {
+    pub fn new(
+        config: TransformerTaggerConfig,
+        cues: Option<CueModel>,
+        linear: Option<std::sync::Arc<crate::tagger::SpanModel>>,
+    ) -> Result<Self> {
         let encoder_dir = config.encoder_dir.clone();
         let tagger = TransformerTagger::new(config)?;
         let settings = tagger.settings();
@@ -46,13 +52,20 @@ impl TransformerTagStage {
             settings,
             encoder_dir,
             cues,
+            linear,
         })
     }
 
     fn input(&self, document: &Document) -> Result<TaggerInput> {
         let proposals = crate::tagger::proposals(document);
         let layers = crate::tagger::layers(document, &proposals, self.cues.as_ref());
-        tagger_input(&self.tokenizer, &self.encoder_dir, &self.settings, &layers)
+        tagger_input(
+            &self.tokenizer,
+            &self.encoder_dir,
+            &self.settings,
+            &layers,
+            self.linear.as_deref(),
+        )
     }
 }
 

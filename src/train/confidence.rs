@@ -56,6 +56,10 @@ pub struct ConfidenceRecipe {
     /// Fit it for interrupted quotes split at sentence ends (see
     /// [`crate::linker::Continuations`]).
     pub split_quotes: bool,
+    /// Fit it for the default mode's attributions, with this transformer tagger. The tagger
+    /// was trained on PolNeAR train, so fit on a split it has not seen (dev).
+    #[cfg(feature = "transformer")]
+    pub tagger: Option<PathBuf>,
 }
 
 /// What a recipe did, for the person who ran it.
@@ -68,6 +72,10 @@ pub struct Trained {
 impl ConfidenceRecipe {
     /// Fits the model and writes it, with the command that rebuilds it.
     pub fn run(&self, progress: &dyn Fn(&str)) -> Result<Trained> {
+        #[cfg(feature = "transformer")]
+        if let Some(tagger) = &self.tagger {
+            return self.run_for_tagger(tagger, progress);
+        }
         if !self.rule_spans {
             let command = format!(
                 "whosaid train confidence --polnear {} --output {}{}",
@@ -96,9 +104,6 @@ impl ConfidenceRecipe {
                 summary: "fitted the confidence model of the learned stages".to_string(),
             });
         }
-        let gold = read_brat_dir(&self.polnear)?;
-        // Fit from features alone: the model in use only sets confidences, which the features
-        // do not depend on. No time budget: training must see every document.
         let pipeline = Pipeline::new(PipelineConfig {
             budget: None,
             spans: crate::pipeline::SpanChoice::Rules,
@@ -109,13 +114,65 @@ impl ConfidenceRecipe {
             self.polnear.display(),
             self.output.display()
         );
+        self.fit_with(&pipeline, command)
+    }
+
+    /// The default mode's model: fitted on what the pipeline with the transformer tagger makes.
+    #[cfg(feature = "transformer")]
+    fn run_for_tagger(&self, tagger: &std::path::Path, progress: &dyn Fn(&str)) -> Result<Trained> {
+        let pipeline = Pipeline::new(PipelineConfig {
+            budget: None,
+            tagger: Some(crate::tagger::transformer::TransformerTaggerConfig {
+                weights: Some(tagger.to_path_buf()),
+                ..Default::default()
+            }),
+            ..PipelineConfig::default()
+        })?;
+        progress(&format!(
+            "analysing {} with the tagger {}",
+            self.polnear.display(),
+            tagger.display()
+        ));
+        let command = format!(
+            "whosaid train confidence --tagger-model {} --polnear {} --output {}",
+            tagger.display(),
+            self.polnear.display(),
+            self.output.display()
+        );
+        let gold = read_brat_dir(&self.polnear)?;
+        let examples = labelled_attributions(&pipeline, &gold);
+        let trained_on = format!(
+            "models/attribution-confidence.json recalibrated (Platt) on the default mode's \
+             attributions of PolNeAR {} ({} documents, {} attributions)",
+            self.polnear.display(),
+            gold.len(),
+            examples.len()
+        );
+        let model = ConfidenceModel::shipped()?
+            .recalibrated(&examples, model_file::provenance(&trained_on, &command));
+        model.save(&self.output)?;
+        Ok(Trained {
+            output: self.output.clone(),
+            summary: format!(
+                "recalibrated the confidence model on {} attributions from {} documents",
+                examples.len(),
+                gold.len()
+            ),
+        })
+    }
+
+    /// Fits on what `pipeline` makes of the split, and writes the model.
+    fn fit_with(&self, pipeline: &Pipeline, command: String) -> Result<Trained> {
+        let gold = read_brat_dir(&self.polnear)?;
+        // Fit from features alone: the model in use only sets confidences, which the features
+        // do not depend on. No time budget: training must see every document.
         let trained_on = format!(
             "PolNeAR {} ({} documents)",
             self.polnear.display(),
             gold.len()
         );
         let (model, examples) = train_confidence(
-            &pipeline,
+            pipeline,
             &gold,
             model_file::provenance(&trained_on, &command),
         );

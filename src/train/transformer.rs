@@ -22,8 +22,12 @@ use crate::tagger::transformer::{
     decode, encoder_parts, save, score_inputs, special_id, tagger_input, window_batch,
     TaggerHeader, TaggerInput, TaggerNet, TaggerSettings,
 };
+use crate::tagger::SpanModel;
 use crate::tagger::{spans_of, Role, Tag, ROW};
-use crate::train::spans::{paragraph_gold_tags, SpanScore};
+use crate::train::spans::{
+    examples_from_gold, fit_span_model, paragraph_gold_tags, SpanExample, SpanScore,
+    SpanTrainOptions,
+};
 
 /// How to fine-tune the tagger.
 #[derive(Debug, Clone)]
@@ -80,21 +84,64 @@ pub struct TaggerExample {
     pub gold: [Vec<Tag>; 3],
 }
 
+/// Where a stacked tagger's evidence from the linear tagger comes from in training.
+#[derive(Clone, Copy)]
+pub enum LinearEvidence<'a> {
+    /// One model for every document: for held-out documents, the linear tagger in use.
+    Model(&'a SpanModel),
+    /// For each training document, a linear tagger fitted on the other folds, so that its
+    /// probabilities are those it gives text it did not see, as in use.
+    CrossFold { folds: usize },
+}
+
 /// Analyses labelled documents with the rule stages and reads them as the tagger does.
 pub fn tagger_examples(
     gold: &[GoldDocument],
     settings: &TaggerSettings,
     encoder_dir: &Path,
+    linear: LinearEvidence,
 ) -> Result<Vec<TaggerExample>> {
     use rayon::prelude::*;
     let rules = crate::train::spans::rules_pipeline()?;
     let (_, tokenizer) = encoder_parts(encoder_dir, settings.layers)?;
+    let fold_models: Vec<SpanModel> = match linear {
+        LinearEvidence::CrossFold { folds } if settings.stacked => {
+            // As the shipped linear tagger was trained (see its provenance).
+            let options = SpanTrainOptions {
+                epochs: 8,
+                table_bits: 16,
+                seed: 17,
+            };
+            let examples = examples_from_gold(&rules, gold, options.table_bits);
+            let folds = folds.max(2);
+            (0..folds)
+                .map(|fold| {
+                    let train: Vec<&SpanExample> = examples
+                        .iter()
+                        .enumerate()
+                        .filter(|(index, _)| index % folds != fold)
+                        .map(|(_, example)| example)
+                        .collect();
+                    fit_span_model(&train, &[], &options, String::new(), |_| {})
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
     gold.par_iter()
-        .map(|document| {
+        .enumerate()
+        .map(|(index, document)| {
             let analysed = rules.analyse(&document.id, &document.text);
             let proposals = crate::tagger::proposals(&analysed);
             let layers = crate::tagger::layers(&analysed, &proposals, rules.cue_model());
-            let input = tagger_input(&tokenizer, encoder_dir, settings, &layers)?;
+            let model = match linear {
+                LinearEvidence::Model(model) => Some(model),
+                LinearEvidence::CrossFold { .. } if !fold_models.is_empty() => {
+                    Some(&fold_models[index % fold_models.len()])
+                }
+                LinearEvidence::CrossFold { .. } => None,
+            };
+            let input = tagger_input(&tokenizer, encoder_dir, settings, &layers, model)?;
             let gold = paragraph_gold_tags(&analysed, document, &input.segments);
             Ok(TaggerExample { input, gold })
         })
@@ -105,7 +152,7 @@ pub fn tagger_examples(
 /// it holds.
 pub fn window_examples(example: &TaggerExample) -> Vec<WindowExample> {
     let input = &example.input;
-    let width = EVIDENCE.len();
+    let width = input.evidence_width;
     input
         .windows
         .iter()
@@ -175,7 +222,13 @@ fn epoch_batches(
 }
 
 /// The loss of one batch of windows.
-fn batch_loss(net: &TaggerNet, windows: &[&WindowExample], cls: i64, sep: i64) -> Result<Tensor> {
+fn batch_loss(
+    net: &TaggerNet,
+    windows: &[&WindowExample],
+    evidence_width: usize,
+    cls: i64,
+    sep: i64,
+) -> Result<Tensor> {
     let pieces: Vec<(&[i64], usize)> = windows.iter().map(|window| (&window.ids[..], 0)).collect();
     let (ids, mask, width) = window_batch(&pieces, cls, sep);
     let scores = net.window_scores(&ids, &mask, true)?;
@@ -196,8 +249,8 @@ fn batch_loss(net: &TaggerNet, windows: &[&WindowExample], cls: i64, sep: i64) -
     let count = rows.len() as i64;
     let mut logits = flat.index_select(0, &Tensor::from_slice(&rows));
     if let Some(head) = &net.head_evidence {
-        let evidence = Tensor::from_slice(&evidence).view([count, EVIDENCE.len() as i64]);
-        logits = logits + head.forward(&evidence);
+        let evidence = Tensor::from_slice(&evidence).view([count, evidence_width as i64]);
+        logits += head.forward(&evidence);
     }
     let labels = Tensor::from_slice(&labels);
     Ok(logits
@@ -319,7 +372,7 @@ pub fn fit_tagger(
             optimizer.set_lr_group(0, options.learning_rate * scale);
             optimizer.set_lr_group(1, options.head_learning_rate * scale);
             let batch: Vec<&WindowExample> = batch.iter().map(|&index| &windows[index]).collect();
-            let loss = batch_loss(&net, &batch, cls, sep)?;
+            let loss = batch_loss(&net, &batch, options.settings.evidence_width(), cls, sep)?;
             optimizer.backward_step_clip_norm(&loss, 1.0);
             loss_sum += loss.double_value(&[]);
             loss_count += 1;
@@ -414,8 +467,20 @@ pub fn train_command(
         gold.truncate(limit);
         held_out_gold.truncate(limit);
     }
-    let train = tagger_examples(&gold, &options.settings, &options.encoder_dir)?;
-    let held_out = tagger_examples(&held_out_gold, &options.settings, &options.encoder_dir)?;
+    // A stacked tagger reads, on held-out text, the linear tagger in use.
+    let shipped = SpanModel::shipped()?;
+    let train = tagger_examples(
+        &gold,
+        &options.settings,
+        &options.encoder_dir,
+        LinearEvidence::CrossFold { folds: 4 },
+    )?;
+    let held_out = tagger_examples(
+        &held_out_gold,
+        &options.settings,
+        &options.encoder_dir,
+        LinearEvidence::Model(shipped),
+    )?;
     let pieces: usize = train
         .iter()
         .map(|example| example.input.pieces.ids.len())
@@ -429,7 +494,8 @@ pub fn train_command(
     let provenance = crate::model_file::provenance(
         &format!(
             "PolNeAR {} ({} documents, {pieces} word pieces); all-MiniLM-L6-v2 fine-tuned, \
-             {} layers, windows of {} overlapping by {}, evidence {}",
+             {} layers, windows of {} overlapping by {}, evidence {}, stacked on the linear \
+             tagger: {}",
             polnear.display(),
             gold.len(),
             options.settings.layers,
@@ -439,6 +505,11 @@ pub fn train_command(
                 "on"
             } else {
                 "off"
+            },
+            if options.settings.stacked {
+                "models/span-tagger.bin (on train, 4 folds)"
+            } else {
+                "no"
             }
         ),
         &command,
@@ -458,6 +529,20 @@ mod tests {
     use crate::pipeline::{Pipeline, PipelineConfig};
     use crate::tagger::transformer::{owners, read_header, TransformerTaggerConfig};
     use crate::train::spans::tests::{gold, tiny_corpus};
+
+    /// libtorch's random generator and thread count are global: tests that seed it take turns.
+    static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn torch_turn() -> std::sync::MutexGuard<'static, ()> {
+        TORCH
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn digest(path: &Path) -> String {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(std::fs::read(path).unwrap()))
+    }
 
     fn five_documents() -> Vec<GoldDocument> {
         let mut corpus = tiny_corpus();
@@ -486,6 +571,7 @@ mod tests {
                 window: 16,
                 overlap: 4,
                 evidence: true,
+                stacked: true,
             },
             epochs: 2,
             batch_size: 4,
@@ -512,8 +598,15 @@ mod tests {
         if !encoder_installed(&options) {
             return;
         }
+        let _turn = torch_turn();
         let corpus = five_documents();
-        let examples = tagger_examples(&corpus, &options.settings, &options.encoder_dir).unwrap();
+        let examples = tagger_examples(
+            &corpus,
+            &options.settings,
+            &options.encoder_dir,
+            LinearEvidence::CrossFold { folds: 2 },
+        )
+        .unwrap();
         assert!(examples
             .iter()
             .any(|example| example.input.windows.len() > 1));
@@ -542,8 +635,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            std::fs::read(&first).unwrap(),
-            std::fs::read(&second).unwrap(),
+            digest(&first),
+            digest(&second),
             "a rerun with the same seed and threads writes the same bytes"
         );
 
@@ -552,7 +645,7 @@ mod tests {
         assert!(header.provenance.contains("a test"));
 
         let config = TransformerTaggerConfig {
-            weights: first.clone(),
+            weights: Some(first.clone()),
             precision: crate::encoder::Precision::Float32,
             ..TransformerTaggerConfig::default()
         };
@@ -596,6 +689,7 @@ mod tests {
         if !encoder_installed(&options) {
             return;
         }
+        let _turn = torch_turn();
         tch::manual_seed(3);
         let (bert_config, tokenizer) =
             encoder_parts(&options.encoder_dir, options.settings.layers).unwrap();
@@ -606,8 +700,13 @@ mod tests {
             .unwrap();
         let cls = special_id(&tokenizer, "[CLS]", &options.encoder_dir).unwrap();
         let sep = special_id(&tokenizer, "[SEP]", &options.encoder_dir).unwrap();
-        let examples =
-            tagger_examples(&five_documents(), &options.settings, &options.encoder_dir).unwrap();
+        let examples = tagger_examples(
+            &five_documents(),
+            &options.settings,
+            &options.encoder_dir,
+            LinearEvidence::Model(SpanModel::shipped().unwrap()),
+        )
+        .unwrap();
         let inputs: Vec<&TaggerInput> = examples.iter().map(|example| &example.input).collect();
         // All documents in batches of three windows, padded to the longest.
         let together = score_inputs(&net, cls, sep, 3, &inputs).unwrap();
@@ -623,7 +722,7 @@ mod tests {
                             ids: input.pieces.ids[window.clone()].to_vec(),
                             offsets: input.pieces.offsets[window.clone()].to_vec(),
                         },
-                        windows: vec![0..window.len()],
+                        windows: std::iter::once(0..window.len()).collect(),
                         first_piece: input
                             .first_piece
                             .iter()
@@ -634,6 +733,7 @@ mod tests {
                             })
                             .collect(),
                         evidence: input.evidence.clone(),
+                        evidence_width: input.evidence_width,
                         segments: input.segments.clone(),
                     };
                     score_inputs(&net, cls, sep, 1, &[&single])
