@@ -70,7 +70,7 @@ impl Default for TaggerSettings {
     fn default() -> Self {
         TaggerSettings {
             layers: 3,
-            window: 256,
+            window: 512,
             overlap: 64,
             evidence: true,
             stacked: false,
