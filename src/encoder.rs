@@ -85,7 +85,7 @@ impl Default for EncoderConfig {
 /// The encoder's output for one text.
 #[derive(Debug, Clone)]
 pub struct TokenStates {
-    /// Byte range in the text of each token; special tokens ([CLS], [SEP]) have `None`.
+    /// Byte range in the text of each token; special tokens (`[CLS]`, `[SEP]`) have `None`.
     pub offsets: Vec<Option<Range<usize>>>,
     /// Row-major `offsets.len() × dim` last-layer states.
     pub states: Vec<f32>,

@@ -17,9 +17,9 @@ pub struct Attribution {
     pub pieces: Vec<(usize, usize)>,
     pub cue: Option<Cue>,
     pub pattern: Pattern,
-    /// The source mention, an index into [`Speakers::mentions`].
+    /// The source mention, an index into [`Speakers::mentions`](crate::speakers::Speakers::mentions).
     pub mention: Option<usize>,
-    /// The speaker entity, an index into [`Speakers::entities`].
+    /// The speaker entity, an index into [`Speakers::entities`](crate::speakers::Speakers::entities).
     pub entity: Option<usize>,
     pub features: Features,
     pub confidence: f64,

@@ -54,7 +54,7 @@ pub struct TaggerHeader {
 pub struct TaggerSettings {
     /// Transformer layers kept of the encoder's six.
     pub layers: usize,
-    /// Word pieces per window, [CLS] and [SEP] included; at most 512.
+    /// Word pieces per window, `[CLS]` and `[SEP]` included; at most 512.
     pub window: usize,
     /// Word pieces that neighbouring windows share.
     pub overlap: usize,
@@ -278,7 +278,7 @@ impl TaggerNet {
     }
 }
 
-/// Builds the padded `[windows, width]` ids and mask of some windows, with [CLS] and [SEP].
+/// Builds the padded `[windows, width]` ids and mask of some windows, with `[CLS]` and `[SEP]`.
 pub fn window_batch(windows: &[(&[i64], usize)], cls: i64, sep: i64) -> (Tensor, Tensor, usize) {
     let width = windows
         .iter()

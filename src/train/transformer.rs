@@ -70,7 +70,7 @@ impl Default for TaggerTrainOptions {
 #[derive(Debug, Clone)]
 pub struct WindowExample {
     pub ids: Vec<i64>,
-    /// Position in the window (after [CLS]) of each scored token's first piece.
+    /// Position in the window (after `[CLS]`) of each scored token's first piece.
     pub positions: Vec<i64>,
     /// Row-major evidence of each scored token.
     pub evidence: Vec<f32>,
