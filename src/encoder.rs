@@ -27,6 +27,46 @@ pub fn default_model_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("WHOSAID_DEFAULT_ENCODER")))
 }
 
+/// The encoder's config from the folder `scripts/setup` made, keeping only its first `layers`
+/// transformer layers where given (the weights file keeps the rest; loading reads only the
+/// layers the model has).
+pub fn read_bert_config(dir: &std::path::Path, layers: Option<usize>) -> Result<BertConfig> {
+    let config_path = dir.join("config.json");
+    let config_text = std::fs::read_to_string(&config_path).map_err(|error| {
+        Error::model(
+            &config_path,
+            format!("{error}; run scripts/setup to install the encoder"),
+        )
+    })?;
+    let mut bert_config: BertConfig =
+        serde_json::from_str(&config_text).map_err(|error| Error::model(&config_path, error))?;
+    if let Some(layers) = layers {
+        if layers == 0 || layers as i64 > bert_config.num_hidden_layers {
+            return Err(Error::model(
+                &config_path,
+                format!(
+                    "asked for {layers} layers; the model has {}",
+                    bert_config.num_hidden_layers
+                ),
+            ));
+        }
+        bert_config.num_hidden_layers = layers as i64;
+    }
+    Ok(bert_config)
+}
+
+/// The encoder's own tokenizer, without padding or truncation.
+pub fn read_tokenizer(dir: &std::path::Path) -> Result<Tokenizer> {
+    let tokenizer_path = dir.join("tokenizer.json");
+    let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+        .map_err(|error| Error::model(&tokenizer_path, error))?;
+    tokenizer.with_padding(None);
+    tokenizer
+        .with_truncation(None)
+        .map_err(|error| Error::model(&tokenizer_path, error))?;
+    Ok(tokenizer)
+}
+
 /// How to build an [`Encoder`].
 #[derive(Debug, Clone)]
 pub struct EncoderConfig {
@@ -160,33 +200,9 @@ pub struct Encoder {
 impl Encoder {
     pub fn new(config: EncoderConfig) -> Result<Self> {
         let dir = &config.model_dir;
-        let config_path = dir.join("config.json");
-        let config_text = std::fs::read_to_string(&config_path).map_err(|error| {
-            Error::model(
-                &config_path,
-                format!("{error}; run scripts/setup to install the encoder"),
-            )
-        })?;
-        let mut bert_config: BertConfig = serde_json::from_str(&config_text)
-            .map_err(|error| Error::model(&config_path, error))?;
-        if let Some(layers) = config.layers {
-            if layers == 0 || layers as i64 > bert_config.num_hidden_layers {
-                return Err(Error::model(
-                    &config_path,
-                    format!(
-                        "asked for {layers} layers; the model has {}",
-                        bert_config.num_hidden_layers
-                    ),
-                ));
-            }
-            // The weights file keeps the layers past this; loading reads only the ones the
-            // model now has.
-            bert_config.num_hidden_layers = layers as i64;
-        }
+        let bert_config = read_bert_config(dir, config.layers)?;
         let tokenizer_path = dir.join("tokenizer.json");
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
-            .map_err(|error| Error::model(&tokenizer_path, error))?;
-        tokenizer.with_padding(None);
+        let mut tokenizer = read_tokenizer(dir)?;
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: config.max_tokens.max(2),

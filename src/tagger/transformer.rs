@@ -407,35 +407,13 @@ fn load_weights(store: &nn::VarStore, bytes: &[u8], path: &Path) -> Result<Vec<S
     Ok(missing)
 }
 
-/// Reads the encoder's config and tokenizer from the folder `scripts/setup` made.
+/// Reads the encoder's config, with its first `layers` layers, and its tokenizer from the
+/// folder `scripts/setup` made.
 pub fn encoder_parts(dir: &Path, layers: usize) -> Result<(BertConfig, Tokenizer)> {
-    let config_path = dir.join("config.json");
-    let config_text = std::fs::read_to_string(&config_path).map_err(|error| {
-        Error::model(
-            &config_path,
-            format!("{error}; run scripts/setup to install the encoder"),
-        )
-    })?;
-    let mut bert_config: BertConfig =
-        serde_json::from_str(&config_text).map_err(|error| Error::model(&config_path, error))?;
-    if layers == 0 || layers as i64 > bert_config.num_hidden_layers {
-        return Err(Error::model(
-            &config_path,
-            format!(
-                "asked for {layers} layers; the model has {}",
-                bert_config.num_hidden_layers
-            ),
-        ));
-    }
-    bert_config.num_hidden_layers = layers as i64;
-    let tokenizer_path = dir.join("tokenizer.json");
-    let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
-        .map_err(|error| Error::model(&tokenizer_path, error))?;
-    tokenizer.with_padding(None);
-    tokenizer
-        .with_truncation(None)
-        .map_err(|error| Error::model(&tokenizer_path, error))?;
-    Ok((bert_config, tokenizer))
+    Ok((
+        crate::encoder::read_bert_config(dir, Some(layers))?,
+        crate::encoder::read_tokenizer(dir)?,
+    ))
 }
 
 /// The id of a special token.

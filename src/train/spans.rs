@@ -175,11 +175,12 @@ pub struct EpochReport {
     pub scores: [SpanScore; 3],
 }
 
-/// SplitMix64: a small seeded generator for the order of the documents.
-struct SplitMix(u64);
+/// SplitMix64: a small seeded generator for the order of training examples, so that the order
+/// never depends on anything but the seed.
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -187,7 +188,7 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn shuffle<T>(&mut self, items: &mut [T]) {
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
         for index in (1..items.len()).rev() {
             let other = (self.next() % (index as u64 + 1)) as usize;
             items.swap(index, other);

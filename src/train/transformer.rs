@@ -26,7 +26,7 @@ use crate::tagger::SpanModel;
 use crate::tagger::{spans_of, Role, Tag, ROW};
 use crate::train::spans::{
     examples_from_gold, fit_span_model, paragraph_gold_tags, SpanExample, SpanScore,
-    SpanTrainOptions,
+    SpanTrainOptions, SplitMix,
 };
 
 /// How to fine-tune the tagger.
@@ -181,33 +181,12 @@ pub fn window_examples(example: &TaggerExample) -> Vec<WindowExample> {
         .collect()
 }
 
-/// A small seeded generator (SplitMix64), so that the order of training never depends on
-/// anything but the seed.
-struct Seeded(u64);
-
-impl Seeded {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for index in (1..items.len()).rev() {
-            let other = (self.next() % (index as u64 + 1)) as usize;
-            items.swap(index, other);
-        }
-    }
-}
-
 /// The batches of one epoch: windows in a seeded order, grouped in runs of similar length so
 /// that a batch pads little, and the batches themselves shuffled.
 fn epoch_batches(
     windows: &[WindowExample],
     batch_size: usize,
-    random: &mut Seeded,
+    random: &mut SplitMix,
 ) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..windows.len()).collect();
     random.shuffle(&mut order);
@@ -354,7 +333,7 @@ pub fn fit_tagger(
     ));
 
     let started = Instant::now();
-    let mut random = Seeded(options.seed);
+    let mut random = SplitMix(options.seed);
     let mut step = 0;
     let mut reports = Vec::new();
     let mut best: Option<(f64, HashMap<String, Tensor>)> = None;
