@@ -158,6 +158,23 @@ pub struct SpanScore {
 }
 
 impl SpanScore {
+    /// Counts one document's predicted spans of a role, sorted by start, against its gold tags.
+    pub fn add(&mut self, predicted: &[Range<usize>], gold_tags: &[Tag], role: Role) {
+        let gold: Vec<Range<usize>> = spans_of(gold_tags, role)
+            .into_iter()
+            .map(|span| span.tokens)
+            .collect();
+        self.predicted += predicted.len();
+        self.gold += gold.len();
+        self.true_positives += predicted
+            .iter()
+            .filter(|span| {
+                gold.binary_search_by_key(&span.start, |gold| gold.start)
+                    .is_ok_and(|at| gold[at] == **span)
+            })
+            .count();
+    }
+
     pub fn f1(&self) -> f64 {
         let total = self.predicted + self.gold;
         if total == 0 {
@@ -272,20 +289,7 @@ pub fn score_examples(model: &SpanModel, examples: &[SpanExample]) -> [SpanScore
                 .into_iter()
                 .map(|span| span.tokens)
                 .collect();
-            let gold: Vec<Range<usize>> = spans_of(&example.gold[role.index()], role)
-                .into_iter()
-                .map(|span| span.tokens)
-                .collect();
-            let score = &mut scores[role.index()];
-            score.predicted += predicted.len();
-            score.gold += gold.len();
-            score.true_positives += predicted
-                .iter()
-                .filter(|span| {
-                    gold.binary_search_by_key(&span.start, |gold| gold.start)
-                        .is_ok_and(|at| gold[at] == **span)
-                })
-                .count();
+            scores[role.index()].add(&predicted, &example.gold[role.index()], role);
         }
     }
     scores

@@ -23,7 +23,7 @@ use crate::tagger::transformer::{
     TaggerHeader, TaggerInput, TaggerNet, TaggerSettings,
 };
 use crate::tagger::SpanModel;
-use crate::tagger::{spans_of, Role, Tag, ROW};
+use crate::tagger::{Role, Tag, ROW};
 use crate::train::spans::{
     examples_from_gold, fit_span_model, paragraph_gold_tags, SpanExample, SpanScore,
     SpanTrainOptions, SplitMix,
@@ -256,14 +256,7 @@ pub fn score_held_out(
                     .filter(|span| span.role == role)
                     .map(|span| span.tokens.clone())
                     .collect();
-                let gold: Vec<Range<usize>> = spans_of(&example.gold[role.index()], role)
-                    .into_iter()
-                    .map(|span| span.tokens)
-                    .collect();
-                let score = &mut scores[role.index()];
-                score.predicted += predicted.len();
-                score.gold += gold.len();
-                score.true_positives += predicted.iter().filter(|span| gold.contains(span)).count();
+                scores[role.index()].add(&predicted, &example.gold[role.index()], role);
             }
         }
     }
