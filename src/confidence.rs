@@ -104,18 +104,7 @@ impl ModelFile for ConfidenceModel {
     fn expected_features() -> Vec<String> {
         FEATURE_NAMES.iter().map(|name| name.to_string()).collect()
     }
-    fn format(&self) -> &str {
-        &self.format
-    }
-    fn version(&self) -> u32 {
-        self.version
-    }
-    fn provenance(&self) -> &str {
-        &self.provenance
-    }
-    fn features(&self) -> &[String] {
-        &self.features
-    }
+    crate::model_file::header_fields!();
     fn validate(&self) -> std::result::Result<(), String> {
         let count = self.features.len();
         (self.means.len() == count && self.scales.len() == count && self.weights.len() == count)

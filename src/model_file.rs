@@ -37,6 +37,29 @@ pub trait ModelFile: Serialize + DeserializeOwned {
     }
 }
 
+/// The four header accessors of [`ModelFile`] for a model whose struct holds them as fields of
+/// the same names (`format`, `version`, `provenance`, `features`); invoked inside the impl.
+macro_rules! header_fields {
+    () => {
+        fn format(&self) -> &str {
+            &self.format
+        }
+
+        fn version(&self) -> u32 {
+            self.version
+        }
+
+        fn provenance(&self) -> &str {
+            &self.provenance
+        }
+
+        fn features(&self) -> &[String] {
+            &self.features
+        }
+    };
+}
+pub(crate) use header_fields;
+
 /// Reads and checks a model file.
 pub fn load<M: ModelFile>(path: &Path) -> Result<M> {
     let text = std::fs::read_to_string(path).map_err(|error| {

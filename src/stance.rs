@@ -156,18 +156,7 @@ impl ModelFile for StanceHead {
             .map(|name| name.to_string())
             .collect()
     }
-    fn format(&self) -> &str {
-        &self.format
-    }
-    fn version(&self) -> u32 {
-        self.version
-    }
-    fn provenance(&self) -> &str {
-        &self.provenance
-    }
-    fn features(&self) -> &[String] {
-        &self.features
-    }
+    crate::model_file::header_fields!();
     fn validate(&self) -> std::result::Result<(), String> {
         let features = self.feature_mean.len();
         let hidden = self.hidden_bias.len();

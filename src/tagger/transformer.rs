@@ -117,21 +117,7 @@ impl ModelFile for TaggerHeader {
         EVIDENCE.iter().map(|name| name.to_string()).collect()
     }
 
-    fn format(&self) -> &str {
-        &self.format
-    }
-
-    fn version(&self) -> u32 {
-        self.version
-    }
-
-    fn provenance(&self) -> &str {
-        &self.provenance
-    }
-
-    fn features(&self) -> &[String] {
-        &self.features
-    }
+    crate::model_file::header_fields!();
 
     fn validate(&self) -> std::result::Result<(), String> {
         self.settings.validate()
