@@ -189,18 +189,7 @@ mod tests {
         fn expected_features() -> Vec<String> {
             vec!["a".into(), "b".into()]
         }
-        fn format(&self) -> &str {
-            &self.format
-        }
-        fn version(&self) -> u32 {
-            self.version
-        }
-        fn provenance(&self) -> &str {
-            &self.provenance
-        }
-        fn features(&self) -> &[String] {
-            &self.features
-        }
+        header_fields!();
         fn validate(&self) -> std::result::Result<(), String> {
             (self.weights.len() == self.features.len())
                 .then_some(())
