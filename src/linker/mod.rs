@@ -266,15 +266,9 @@ fn propose(
     document: &mut Document,
     clock: &crate::stage::Clock,
 ) -> std::result::Result<Speakers, crate::stage::Halt> {
+    use crate::stage::DocumentStage;
     let found = document.speakers.clone();
-    let quotes = document.quotes.clone();
-    document.attributions = crate::attribute::attribute_checked(
-        &document.normalised.text,
-        &document.segmented,
-        quotes,
-        &mut document.speakers,
-        clock,
-    )?;
+    crate::attribute::AttributeStage.run(document, clock)?;
     Ok(found)
 }
 

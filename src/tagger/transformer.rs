@@ -439,12 +439,7 @@ pub fn tagger_input(
         settings.content_length(),
         settings.overlap,
     );
-    let token_ranges: Vec<Range<usize>> = layers
-        .segmented
-        .tokens
-        .iter()
-        .map(|token| token.start..token.end)
-        .collect();
+    let token_ranges = token_ranges(layers.segmented);
     let first_piece = first_pieces(&token_ranges, &pieces.offsets);
     let count = token_ranges.len();
     let width = settings.evidence_width();
@@ -743,16 +738,6 @@ pub fn save(variables: &HashMap<String, Tensor>, header: &TaggerHeader, path: &P
         .collect::<Result<_>>()?;
     safetensors::tensor::serialize_to_file(views, &Some(metadata), path)
         .map_err(|error| Error::model(path, format!("{error:?}")))
-}
-
-/// Tags a document's layers with a loaded tagger: the spans, in tokens.
-pub fn tag_layers(
-    tagger: &TransformerTagger,
-    layers: &Layers,
-    linear: Option<&super::SpanModel>,
-) -> Result<Vec<TaggedSpan>> {
-    let input = tagger.input(layers, linear)?;
-    Ok(tagger.tag(&[&input])?.pop().unwrap_or_default())
 }
 
 /// The token ranges of a segmentation, as [`first_pieces`] reads them.
