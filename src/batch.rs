@@ -238,8 +238,9 @@ fn write_records(
     Ok(written)
 }
 
-/// The documents of an input chunk, ready for the pipeline.
-fn documents_of(chunk: Vec<InputDocument>) -> Vec<Document> {
+/// Input documents as pipeline documents; one that could not be read is a failed document
+/// carrying its error.
+pub fn documents_of(chunk: Vec<InputDocument>) -> Vec<Document> {
     chunk
         .into_iter()
         .map(|input| {

@@ -62,6 +62,32 @@ impl Default for PipelineConfig {
 }
 
 impl PipelineConfig {
+    /// Fast mode with the shipped models: rules and linear models only, no stance.
+    pub fn fast() -> Self {
+        PipelineConfig::default()
+    }
+
+    /// The default mode with the shipped models: the transformer tagger and the stance stage,
+    /// their encoder read from the folder `scripts/setup` installed (or `$WHOSAID_ENCODER`).
+    /// `threads` bounds the encoder's copies and libtorch's own threads (`None`: every core).
+    #[cfg(feature = "transformer")]
+    pub fn default_mode(threads: Option<usize>) -> Self {
+        if let Some(threads) = threads {
+            // libtorch's thread count is process-wide; the caller's bound must hold there too.
+            tch::set_num_threads(threads.max(1) as i32);
+        }
+        PipelineConfig {
+            stance: Some(crate::stance::StanceConfig {
+                encoder: crate::encoder::EncoderConfig::default(),
+                head: None,
+                encoder_threads: threads
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+            }),
+            tagger: Some(crate::tagger::transformer::TransformerTaggerConfig::default()),
+            ..PipelineConfig::default()
+        }
+    }
+
     /// This configuration with another time budget (`None`: none).
     pub fn with_budget(self, budget: Option<Budget>) -> Self {
         PipelineConfig { budget, ..self }
