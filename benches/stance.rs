@@ -89,10 +89,13 @@ fn stance_bench(dir: &Path, threads: i32) {
     // As `whosaid extract --threads N` builds it: N encoders side by side, after the rule
     // stages, over chunks of 256 documents.
     let stance = Pipeline::with_stages(
-        stance_stages(StanceConfig {
-            encoder_threads: threads as usize,
-            ..StanceConfig::default()
-        })
+        stance_stages(
+            StanceConfig {
+                encoder_threads: threads as usize,
+                ..StanceConfig::default()
+            },
+            None,
+        )
         .expect("the stance model loads"),
         None,
     );

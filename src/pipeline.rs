@@ -82,6 +82,7 @@ impl PipelineConfig {
                 head: None,
                 encoder_threads: threads
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
+                tagger: Some(crate::tagger::transformer::TransformerTaggerConfig::default()),
             }),
             tagger: Some(crate::tagger::transformer::TransformerTaggerConfig::default()),
             ..PipelineConfig::default()
@@ -113,7 +114,13 @@ pub struct Pipeline {
     /// The cue model of quote finding (`None` for the hand-made word list), which training
     /// reads features with.
     cues: Option<CueModel>,
+    /// Whether documents hold encoder states from one stage to a later one.
+    holds_states: bool,
 }
+
+/// Documents per chunk where documents hold encoder states between stages: a few megabytes
+/// each, and the default mode gains nothing from longer chunks.
+const CHUNK_HOLDING_STATES: usize = 32;
 
 impl Pipeline {
     pub fn new(config: PipelineConfig) -> Result<Self> {
@@ -134,22 +141,39 @@ impl Pipeline {
         };
         let learned = LearnedSpans::from_choice(&config.spans)?;
         #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
+        let mut holds_states = false;
+        #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
         let mut stages = vec![
             Stage::Document(Box::new(NormaliseStage) as Box<dyn DocumentStage>),
             Stage::Document(Box::new(SegmentStage)),
             Stage::Document(Box::new(QuoteStage { cues: cues.clone() })),
             Stage::Document(Box::new(SpeakerStage)),
         ];
+        // The stance head decides whether the tagger keeps its states for stance to read.
         #[cfg(feature = "transformer")]
-        if let (Some(tagger), Some(learned)) = (config.tagger, &learned) {
+        let stance_head = match &config.stance {
+            Some(stance) => Some(stance.load_head()?),
+            None => None,
+        };
+        #[cfg(feature = "transformer")]
+        let mut tagger_digest = None;
+        #[cfg(feature = "transformer")]
+        if let (Some(mut tagger), Some(learned)) = (config.tagger, &learned) {
             stages.push(Stage::Document(Box::new(crate::linker::ProposeStage)));
-            stages.push(Stage::Batch(Box::new(
-                crate::tagger::transformer_stage::TransformerTagStage::new(
-                    tagger,
-                    cues.clone(),
-                    Some(learned.tagger.clone()),
-                )?,
-            )));
+            if let Some(head) = stance_head
+                .as_ref()
+                .filter(|head| head.tagger_digest.is_some())
+            {
+                tagger.keep_states_after = Some(head.encoder_layers.unwrap_or(usize::MAX));
+                holds_states = true;
+            }
+            let stage = crate::tagger::transformer_stage::TransformerTagStage::new(
+                tagger,
+                cues.clone(),
+                Some(learned.tagger.clone()),
+            )?;
+            tagger_digest = Some(stage.digest());
+            stages.push(Stage::Batch(Box::new(stage)));
         }
         stages.push(Stage::Document(match learned {
             Some(learned) => Box::new(TagAndLinkStage {
@@ -163,13 +187,29 @@ impl Pipeline {
         })));
         #[cfg(feature = "transformer")]
         if let Some(stance) = config.stance {
-            stages.extend(crate::stance::stance_stages(stance)?);
+            stages.extend(crate::stance::stance_stages(
+                stance,
+                tagger_digest.as_deref(),
+            )?);
         }
         Ok(Pipeline {
             stages,
             budget: config.budget,
             cues,
+            holds_states,
         })
+    }
+
+    /// How many documents a batch run should analyse together: [`BatchOptions`]'s default,
+    /// or fewer where documents hold encoder states between stages.
+    ///
+    /// [`BatchOptions`]: crate::batch::BatchOptions
+    pub fn suggested_chunk_size(&self) -> usize {
+        if self.holds_states {
+            CHUNK_HOLDING_STATES
+        } else {
+            crate::batch::BatchOptions::default().chunk_size
+        }
     }
 
     /// A pipeline of these stages alone, for running some stages apart from the rest (a
@@ -179,6 +219,7 @@ impl Pipeline {
             stages,
             budget,
             cues: None,
+            holds_states: false,
         }
     }
 

@@ -139,9 +139,16 @@ pub struct StanceHead {
     /// Fewer layers cost proportionally less time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoder_layers: Option<usize>,
+    /// SHA-256 of the transformer tagger whose fine-tuned states the head reads, where it was
+    /// trained on them (the default mode then encodes each text once, in the tagger); `None`
+    /// for a head over the plain encoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagger_digest: Option<String>,
 }
 
 const SHIPPED_HEAD: &str = include_str!("../models/stance-head.json");
+#[cfg(feature = "transformer")]
+const SHIPPED_TAGGER_HEAD: &str = include_str!("../models/stance-head-tagger.json");
 
 /// The head's features: the mean states of the groups of [`pooling_groups`], side by side.
 pub const STANCE_FEATURES: [&str; 3] = ["target_mean", "context_mean", "sentence_mean"];
@@ -177,6 +184,16 @@ impl StanceHead {
     /// The head in `models/stance-head.json`, built into the binary.
     pub fn shipped() -> Result<Self> {
         model_file::parse(SHIPPED_HEAD, Path::new("models/stance-head.json"))
+    }
+
+    /// The head in `models/stance-head-tagger.json`, built into the binary: it reads the
+    /// built-in transformer tagger's states.
+    #[cfg(feature = "transformer")]
+    pub fn shipped_for_tagger() -> Result<Self> {
+        model_file::parse(
+            SHIPPED_TAGGER_HEAD,
+            Path::new("models/stance-head-tagger.json"),
+        )
     }
 
     pub fn load(path: &Path) -> Result<Self> {
@@ -271,6 +288,49 @@ pub struct StanceConfig {
     pub head: Option<PathBuf>,
     /// Copies of the encoder that run side by side, one thread each (0 counts as 1).
     pub encoder_threads: usize,
+    /// The default mode's transformer tagger. Its shipped head reads the tagger's states, and
+    /// so does any head trained on them (`whosaid train stance --tagger-model`); `None` for
+    /// the plain encoder's head.
+    #[cfg(feature = "transformer")]
+    pub tagger: Option<crate::tagger::transformer::TransformerTaggerConfig>,
+}
+
+#[cfg(feature = "transformer")]
+impl StanceConfig {
+    /// The head this configuration names, or the shipped one for its encoder.
+    pub fn load_head(&self) -> Result<StanceHead> {
+        match (&self.head, &self.tagger) {
+            (Some(path), _) => StanceHead::load(path),
+            (None, Some(_)) => StanceHead::shipped_for_tagger(),
+            (None, None) => StanceHead::shipped(),
+        }
+    }
+
+    fn head_name(&self) -> PathBuf {
+        match (&self.head, &self.tagger) {
+            (Some(path), _) => path.clone(),
+            (None, Some(_)) => "models/stance-head-tagger.json".into(),
+            (None, None) => "models/stance-head.json".into(),
+        }
+    }
+
+    /// Checks that a head reads the states of the tagger it will be given (`tagger_digest`:
+    /// the SHA-256 of the pipeline's tagger, `None` without one).
+    pub fn check_head(&self, head: &StanceHead, tagger_digest: Option<&str>) -> Result<()> {
+        let problem = match (&head.tagger_digest, tagger_digest) {
+            (Some(wanted), Some(have)) if wanted != have => format!(
+                "the head reads the states of another transformer tagger (SHA-256 {wanted}, here {have}); train one on this tagger with whosaid train stance --tagger-model"
+            ),
+            (Some(_), None) => {
+                "the head reads a transformer tagger's states, and this run has no transformer tagger".to_string()
+            }
+            _ => return Ok(()),
+        };
+        Err(crate::error::Error::Model {
+            path: self.head_name(),
+            message: problem,
+        })
+    }
 }
 
 /// The encoder and the head together.
@@ -282,17 +342,45 @@ pub struct StanceModel {
 
 #[cfg(feature = "transformer")]
 impl StanceModel {
+    /// The head and the encoder it reads: the plain encoder, or for a head trained on a
+    /// transformer tagger's states, the tagger's fine-tuned layers (to encode texts alone, as
+    /// evaluation does; the pipeline reads the tagger's own pass instead).
     pub fn new(config: StanceConfig) -> Result<Self> {
-        let head = match &config.head {
-            Some(path) => StanceHead::load(path)?,
-            None => StanceHead::shipped()?,
-        };
-        let mut encoder_config = config.encoder;
+        let head = config.load_head()?;
+        let mut encoder_config = config.encoder.clone();
         encoder_config.layers = head.encoder_layers;
-        let encoders =
-            crate::encoder::EncoderPool::new(encoder_config, config.encoder_threads, |encoder| {
-                encoder.override_weights(&head.encoder_biases)
-            })?;
+        let encoders = match (&head.tagger_digest, &config.tagger) {
+            (Some(_), Some(tagger)) => {
+                let weights = tagger.weights.as_deref();
+                config.check_head(
+                    &head,
+                    Some(&crate::tagger::transformer::tagger_digest(weights)?),
+                )?;
+                encoder_config.model_dir = tagger.encoder_dir.clone();
+                let layers = crate::tagger::transformer::tagger_header(weights)?
+                    .settings
+                    .layers;
+                encoder_config.layers =
+                    Some(head.encoder_layers.map_or(layers, |read| read.min(layers)));
+                crate::encoder::EncoderPool::new(
+                    encoder_config,
+                    config.encoder_threads,
+                    |encoder| {
+                        crate::tagger::transformer::load_tagger_weights(encoder, weights)
+                            .map(|_| ())
+                    },
+                )?
+            }
+            (Some(_), None) => {
+                config.check_head(&head, None)?;
+                unreachable!("check_head refuses a tagger head without a tagger")
+            }
+            (None, _) => crate::encoder::EncoderPool::new(
+                encoder_config,
+                config.encoder_threads,
+                |encoder| encoder.override_weights(&head.encoder_biases),
+            )?,
+        };
         let dim = encoders.first().dim();
         if head.feature_count() != 3 * dim {
             return Err(crate::error::Error::Model {
@@ -622,55 +710,153 @@ impl crate::encoder::StateReader for StanceReader {
         owners
             .iter()
             .map(|&(document, index)| {
-                let input = &document.stance_inputs[index];
-                input
-                    .targets
-                    .iter()
-                    .map(|target| {
-                        let relative = target.start.saturating_sub(input.window.start)
-                            ..target.end.saturating_sub(input.window.start);
-                        self.head.probabilities(&window.target(&relative))
-                    })
-                    .collect()
+                read_targets(&self.head, &window, &document.stance_inputs[index])
             })
             .collect()
     }
 
     fn store(&self, document: &mut Document, readings: Vec<Self::Reading>) {
-        let stance = document
-            .stance_inputs
-            .iter()
-            .zip(readings)
-            .map(|(input, probabilities)| {
-                let mut scores = probabilities
-                    .into_iter()
-                    .map(StanceScore::from_probabilities);
-                let tone = scores.next();
-                QuoteStance {
-                    tone,
-                    targets: input
-                        .entities
-                        .iter()
-                        .zip(input.targets.iter().skip(1))
-                        .zip(scores)
-                        .map(|((&entity, &mention), score)| TargetStance {
-                            entity,
-                            mention,
-                            score,
-                        })
-                        .collect(),
-                }
-            })
-            .collect();
-        document.stance = Some(stance);
+        store_stance(document, readings);
+    }
+}
+
+/// The probabilities of each target of one attribution, from the pooled states of its window.
+fn read_targets(head: &StanceHead, window: &WindowFeatures, input: &StanceInput) -> Vec<[f64; 3]> {
+    input
+        .targets
+        .iter()
+        .map(|target| {
+            let relative = target.start.saturating_sub(input.window.start)
+                ..target.end.saturating_sub(input.window.start);
+            head.probabilities(&window.target(&relative))
+        })
+        .collect()
+}
+
+/// Stores each attribution's readings (the tone's, then each named entity's) as the stance
+/// layer.
+#[cfg(feature = "transformer")]
+fn store_stance(document: &mut Document, readings: Vec<Vec<[f64; 3]>>) {
+    let stance = document
+        .stance_inputs
+        .iter()
+        .zip(readings)
+        .map(|(input, probabilities)| {
+            let mut scores = probabilities
+                .into_iter()
+                .map(StanceScore::from_probabilities);
+            let tone = scores.next();
+            QuoteStance {
+                tone,
+                targets: input
+                    .entities
+                    .iter()
+                    .zip(input.targets.iter().skip(1))
+                    .zip(scores)
+                    .map(|((&entity, &mention), score)| TargetStance {
+                        entity,
+                        mention,
+                        score,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    document.stance = Some(stance);
+}
+
+/// The stance stage of the default mode: it reads the transformer tagger's states of each
+/// attribution's window, which the tagger kept ([`Document::token_states`]), so that each text
+/// is encoded once; then it drops them.
+#[cfg(feature = "transformer")]
+pub struct TaggerStanceStage {
+    head: StanceHead,
+}
+
+#[cfg(feature = "transformer")]
+impl DocumentStage for TaggerStanceStage {
+    fn name(&self) -> &'static str {
+        "stance from the tagger's states"
+    }
+
+    fn run(&self, document: &mut Document, clock: &Clock) -> std::result::Result<(), Halt> {
+        let Some(states) = document.token_states.take() else {
+            // The tagger kept no states (a document it did not reach): no stance is known.
+            document.stance = Some(vec![QuoteStance::default(); document.stance_inputs.len()]);
+            return Ok(());
+        };
+        let mut readings = Vec::with_capacity(document.stance_inputs.len());
+        let mut pooled: Option<(Span, crate::encoder::TokenStates)> = None;
+        for input in &document.stance_inputs {
+            clock.check()?;
+            if pooled
+                .as_ref()
+                .is_none_or(|(window, _)| *window != input.window)
+            {
+                pooled = Some((input.window, window_states(&states, input.window)));
+            }
+            let window_states = &pooled.as_ref().expect("set just above").1;
+            readings.push(read_targets(
+                &self.head,
+                &WindowFeatures::new(window_states),
+                input,
+            ));
+        }
+        store_stance(document, readings);
+        Ok(())
+    }
+}
+
+/// The states of the pieces inside `window`, with offsets relative to its start, as an encoder
+/// gives them for the window's text alone (without the special tokens, which pooling skips).
+pub fn window_states(
+    states: &crate::document::states::TokenStates,
+    window: Span,
+) -> crate::document::states::TokenStates {
+    let starts_before = |range: &Option<Range<usize>>| {
+        range
+            .as_ref()
+            .is_none_or(|range| range.start < window.start)
+    };
+    let first = states.offsets.partition_point(starts_before);
+    let mut offsets = Vec::new();
+    let mut values = Vec::new();
+    for piece in first..states.len() {
+        let Some(range) = &states.offsets[piece] else {
+            continue;
+        };
+        if range.start >= window.end {
+            break;
+        }
+        if range.end > window.end {
+            continue;
+        }
+        offsets.push(Some(range.start - window.start..range.end - window.start));
+        values.extend_from_slice(states.row(piece));
+    }
+    crate::document::states::TokenStates {
+        offsets,
+        states: values,
+        dim: states.dim,
     }
 }
 
 /// The stages of the default mode after the rule stages: the stance inputs, then the encoder
 /// pass with the stance head reading its states.
 #[cfg(feature = "transformer")]
-pub fn stance_stages(config: StanceConfig) -> Result<Vec<crate::stage::Stage>> {
+pub fn stance_stages(
+    config: StanceConfig,
+    tagger_digest: Option<&str>,
+) -> Result<Vec<crate::stage::Stage>> {
     use crate::stage::Stage;
+    let head = config.load_head()?;
+    config.check_head(&head, tagger_digest)?;
+    if head.tagger_digest.is_some() {
+        return Ok(vec![
+            Stage::Document(Box::new(StanceInputStage)),
+            Stage::Document(Box::new(TaggerStanceStage { head })),
+        ]);
+    }
     let StanceModel { encoders, head } = StanceModel::new(config)?;
     Ok(vec![
         Stage::Document(Box::new(StanceInputStage)),
@@ -792,6 +978,32 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_window_of_document_states_is_the_pieces_inside_it_rebased() {
+        use crate::document::states::TokenStates;
+        // Pieces of "Kerry said we are close." with a 2-wide state that encodes each piece's
+        // start, so that the rows show which pieces were kept.
+        let ranges = [0..5, 6..10, 11..13, 14..17, 18..23, 23..24];
+        let states = TokenStates {
+            offsets: ranges.iter().cloned().map(Some).collect(),
+            states: ranges
+                .iter()
+                .flat_map(|range| [range.start as f32, 1.0])
+                .collect(),
+            dim: 2,
+        };
+        let window = window_states(&states, Span::new(11, 23));
+        assert_eq!(
+            window.offsets,
+            vec![Some(0..2), Some(3..6), Some(7..12)],
+            "the pieces wholly inside, offsets from the window's start"
+        );
+        assert_eq!(window.states, vec![11.0, 1.0, 14.0, 1.0, 18.0, 1.0]);
+        // A piece that straddles the edge is left out; an empty window has no pieces.
+        assert_eq!(window_states(&states, Span::new(7, 12)).len(), 0);
+        assert!(window_states(&states, Span::new(30, 30)).is_empty());
     }
 
     #[test]

@@ -78,6 +78,12 @@ impl NativePipeline {
         })
     }
 
+    /// Documents to analyse together: fewer where documents hold encoder states between stages.
+    #[getter]
+    fn suggested_chunk_size(&self) -> usize {
+        self.pipeline.suggested_chunk_size()
+    }
+
     /// The pipeline's stages, in order.
     #[getter]
     fn stage_names(&self) -> Vec<&'static str> {

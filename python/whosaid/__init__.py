@@ -32,8 +32,6 @@ Document = Union[str, bytes, Mapping]
 # The kinds of error records that say the input was bad, rather than the analysis.
 _INPUT_ERRORS = frozenset({"invalid_utf8", "invalid_json", "missing_text"})
 
-_DEFAULT_CHUNK = 256
-
 
 class Error(Exception):
     """Bad input, or a pipeline that cannot be built. The message names the document.
@@ -112,15 +110,18 @@ class Pipeline:
         _raise_input_error(record)
         return record
 
-    def extract_many(self, documents: Iterable[Document], chunk_size: int = _DEFAULT_CHUNK) -> Iterator[Record]:
+    def extract_many(self, documents: Iterable[Document], chunk_size: Optional[int] = None) -> Iterator[Record]:
         """Analyses many documents, in parallel, yielding their records in input order.
 
         Each document is a text (``str``, or UTF-8 ``bytes``) named by its place (``"0"``,
         ``"1"``...), or a mapping like a JSONL line: ``{"id": ..., "text": ..., ...}``, whose
         other fields come back under ``meta``. The input is read ``chunk_size`` documents at a
-        time, so memory stays bounded however long the stream. A bad document does not stop
-        the stream: it yields the same error record the command line writes.
+        time (default: as the command line, 256 in fast mode and 32 in the default mode), so
+        memory stays bounded however long the stream. A bad document does not stop the stream:
+        it yields the same error record the command line writes.
         """
+        if chunk_size is None:
+            chunk_size = self._native.suggested_chunk_size
         if isinstance(documents, (str, bytes, Mapping)):
             raise TypeError("extract_many takes an iterable of documents; use extract for one text")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:

@@ -31,7 +31,7 @@ class Pipeline:
     def stages(self) -> List[str]: ...
     def extract(self, text: str, id: Optional[str] = ...) -> Record:
         """One text's record; raises Error on a non-string or text UTF-8 cannot hold."""
-    def extract_many(self, documents: Iterable[Document], chunk_size: int = ...) -> Iterator[Record]:
+    def extract_many(self, documents: Iterable[Document], chunk_size: Optional[int] = ...) -> Iterator[Record]:
         """Records in input order, analysed in parallel; bad documents yield error records."""
 
 def to_frame(records: Iterable[Record]) -> pandas.DataFrame:

@@ -28,7 +28,8 @@ pub struct EvalArgs {
     #[cfg(feature = "transformer")]
     #[arg(long, conflicts_with = "gold")]
     stance: Option<PathBuf>,
-    /// With --stance: a stance head to score instead of the shipped one.
+    /// With --stance: a stance head to score instead of the default mode's (which reads the
+    /// transformer tagger's states; models/stance-head.json is the plain encoder's).
     #[cfg(feature = "transformer")]
     #[arg(long, requires = "stance")]
     stance_head: Option<PathBuf>,
@@ -106,7 +107,12 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     set_threads(args.threads)?;
     #[cfg(feature = "transformer")]
     if let Some(path) = &args.stance {
-        return eval_stance(path, args.stance_head, args.precision, args.json);
+        let tagger = whosaid::tagger::transformer::TransformerTaggerConfig {
+            weights: args.tagger_model.clone(),
+            precision: args.precision.into(),
+            ..Default::default()
+        };
+        return eval_stance(path, args.stance_head, tagger, args.precision, args.json);
     }
     let Some(gold_path) = &args.gold else {
         return Err(Error::Usage("eval needs --gold".into()));
@@ -202,6 +208,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
 fn eval_stance(
     path: &Path,
     head: Option<PathBuf>,
+    tagger: whosaid::tagger::transformer::TransformerTaggerConfig,
     precision: PrecisionArg,
     json: bool,
 ) -> Result<ExitCode> {
@@ -215,6 +222,7 @@ fn eval_stance(
             ..whosaid::encoder::EncoderConfig::default()
         },
         encoder_threads: super::all_cores(),
+        tagger: Some(tagger),
     })?;
     let mut gold = Vec::new();
     let probabilities = if is_newsmtsc(path)? {

@@ -34,9 +34,11 @@ pub struct ExtractArgs {
     /// Also write the run's summary to this file, as JSON.
     #[arg(long)]
     summary: Option<PathBuf>,
-    /// Documents analysed together before their records are written.
-    #[arg(long, default_value_t = BatchOptions::default().chunk_size)]
-    chunk_size: usize,
+    /// Documents analysed together before their records are written (default: 256 in fast
+    /// mode, 32 in the default mode, whose documents hold their encoder states until stance
+    /// has read them).
+    #[arg(long)]
+    chunk_size: Option<usize>,
 }
 
 pub fn run(args: ExtractArgs) -> Result<ExitCode> {
@@ -54,7 +56,9 @@ pub fn run(args: ExtractArgs) -> Result<ExitCode> {
     let mut sink = RecordWriter::new(out, args.format);
     let options = BatchOptions {
         speakers: args.analysis.speaker,
-        chunk_size: args.chunk_size,
+        chunk_size: args
+            .chunk_size
+            .unwrap_or_else(|| pipeline.suggested_chunk_size()),
         stop: Some(stop_on_signals()),
         already_done,
     };

@@ -234,6 +234,7 @@ impl StanceArgs {
             encoder,
             head: self.stance_head.clone(),
             encoder_threads: threads.unwrap_or_else(all_cores),
+            tagger: self.tagger_config(),
         }))
     }
 

@@ -135,6 +135,10 @@ pub struct StanceTrainArgs {
     /// layers make the stance stage proportionally faster.
     #[arg(long)]
     encoder_layers: Option<usize>,
+    /// Read the states of this fine-tuned transformer tagger instead of the plain encoder's
+    /// (after its last layer, or after --encoder-layers of them).
+    #[arg(long)]
+    tagger_model: Option<PathBuf>,
 }
 
 pub fn run(model: TrainCommand) -> Result<ExitCode> {
@@ -283,12 +287,14 @@ fn stance_recipe(args: StanceTrainArgs) -> whosaid::train::StanceRecipe {
         fine_tune_epochs,
         encoder_learning_rate,
         encoder_layers,
+        tagger_model,
     } = args;
     StanceRecipe {
         newsmtsc,
         dev,
         output,
         encoder,
+        tagger: tagger_model,
         quotes,
         quote_weight,
         fine_tune_epochs,

@@ -10,6 +10,7 @@ pub mod normalised;
 pub mod quotes;
 pub mod segmented;
 pub mod speakers;
+pub mod states;
 pub mod tagged;
 
 use std::ops::Range;
@@ -78,7 +79,7 @@ pub enum Outcome {
 }
 
 /// The stance layer of one attribution.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuoteStance {
     /// The tone of the quote.
     pub tone: Option<StanceScore>,
@@ -126,6 +127,10 @@ pub struct Document {
     /// Spans a batch tagging stage found (the default mode's transformer tagger), for the
     /// linker; `None` where the linker's own tagger tags.
     pub tagged: Option<Vec<tagged::TaggedSpan>>,
+    /// The transformer tagger's states of the word pieces, with byte offsets into the
+    /// original text, kept for stance to read (the default mode encodes each text once);
+    /// dropped as soon as stance has read them.
+    pub token_states: Option<states::TokenStates>,
     /// What the stance stage reads for each attribution ([`crate::stance`]).
     pub stance_inputs: Vec<StanceInput>,
     /// One entry per attribution once the stance stage has run; `None` when it does not run.
@@ -162,6 +167,7 @@ impl Document {
             attributions: Vec::new(),
             found_speakers: None,
             tagged: None,
+            token_states: None,
             stance_inputs: Vec::new(),
             stance: None,
         }
@@ -209,6 +215,7 @@ impl Document {
         self.quotes = Vec::new();
         self.found_speakers = None;
         self.tagged = None;
+        self.token_states = None;
         self.stance_inputs = Vec::new();
     }
 

@@ -246,6 +246,18 @@ impl TaggerNet {
 
     /// The head's scores from the states of a batch of windows, `[windows, width, ROW]`.
     pub fn window_scores(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor> {
+        let (states, _) = self.window_states(ids, mask, train)?;
+        Ok(self.head_states.forward(&states))
+    }
+
+    /// The encoder's states of a batch of windows, `[windows, width, hidden]`: after the last
+    /// layer, and after each layer where the network was built to give them.
+    pub fn window_states(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        train: bool,
+    ) -> Result<(Tensor, Option<Vec<Tensor>>)> {
         let types = ids.zeros_like();
         let output = self
             .bert
@@ -260,7 +272,7 @@ impl TaggerNet {
                 train,
             )
             .map_err(|error| Error::Internal(format!("the tagger's encoder: {error}")))?;
-        Ok(self.head_states.forward(&output.hidden_state))
+        Ok((output.hidden_state, output.all_hidden_states))
     }
 }
 
@@ -300,6 +312,10 @@ pub struct TransformerTaggerConfig {
     /// Windows per forward pass.
     pub batch_size: usize,
     pub precision: Precision,
+    /// Keep each document's piece states after this many of the encoder's layers (at most all
+    /// of them), for stance to read ([`crate::document::Document::token_states`]); `None`
+    /// keeps none.
+    pub keep_states_after: Option<usize>,
 }
 
 /// The shipped tagger, built into the binary like every other model.
@@ -313,6 +329,7 @@ impl Default for TransformerTaggerConfig {
             weights: None,
             batch_size: 8,
             precision: Precision::native(),
+            keep_states_after: None,
         }
     }
 }
@@ -391,6 +408,49 @@ fn load_weights(store: &nn::VarStore, bytes: &[u8], path: &Path) -> Result<Vec<S
         tch::no_grad(|| variable.shallow_clone().copy_(&weight));
     }
     Ok(missing)
+}
+
+/// SHA-256 of a tagger's file, in hex.
+pub fn file_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// The SHA-256 of a tagger's file (the built-in one's where `path` is `None`).
+pub fn tagger_digest(path: Option<&Path>) -> Result<String> {
+    Ok(file_digest(&tagger_bytes(path)?.0))
+}
+
+/// The header of a tagger (the built-in one's where `path` is `None`).
+pub fn tagger_header(path: Option<&Path>) -> Result<TaggerHeader> {
+    let (bytes, name) = tagger_bytes(path)?;
+    parse_header(&bytes, &name)
+}
+
+/// Puts a tagger's fine-tuned weights (the built-in one's where `path` is `None`) into an
+/// encoder of the tagger's layers, so that it gives the states the tagger's head reads.
+pub fn load_tagger_weights(
+    encoder: &crate::encoder::Encoder,
+    path: Option<&Path>,
+) -> Result<TaggerHeader> {
+    let (bytes, name) = tagger_bytes(path)?;
+    let header = parse_header(&bytes, &name)?;
+    load_weights(encoder.store(), &bytes, &name)?;
+    Ok(header)
+}
+
+/// An encoder that gives the tagger's states: the tagger's layers of the encoder in `config`
+/// (or the first `config.layers` of them), with the tagger's fine-tuned weights (the built-in
+/// tagger's where `path` is `None`). With all its layers, the states its head reads.
+pub fn fine_tuned_encoder(
+    path: Option<&Path>,
+    mut config: crate::encoder::EncoderConfig,
+) -> Result<crate::encoder::Encoder> {
+    let layers = tagger_header(path)?.settings.layers;
+    config.layers = Some(config.layers.map_or(layers, |asked| asked.min(layers)));
+    let encoder = crate::encoder::Encoder::new(config)?;
+    load_tagger_weights(&encoder, path)?;
+    Ok(encoder)
 }
 
 /// Reads the encoder's config, with its first `layers` layers, and its tokenizer from the
@@ -488,6 +548,8 @@ pub fn linear_probabilities(model: &super::SpanModel, layers: &Layers) -> Vec<f3
 /// The fine-tuned tagger, loaded.
 pub struct TransformerTagger {
     pub header: TaggerHeader,
+    /// SHA-256 of the tagger's file, in hex: what a stance head that reads its states names.
+    pub digest: String,
     net: TaggerNet,
     tokenizer: Tokenizer,
     config: TransformerTaggerConfig,
@@ -503,8 +565,15 @@ impl TransformerTagger {
     pub fn new(config: TransformerTaggerConfig) -> Result<Self> {
         let (bytes, path) = tagger_bytes(config.weights.as_deref())?;
         let header = parse_header(&bytes, &path)?;
+        let digest = file_digest(&bytes);
         let settings = header.settings;
-        let (bert_config, tokenizer) = encoder_parts(&config.encoder_dir, settings.layers)?;
+        let (mut bert_config, tokenizer) = encoder_parts(&config.encoder_dir, settings.layers)?;
+        // An inner layer's states come only with every layer's.
+        bert_config.output_hidden_states = Some(
+            config
+                .keep_states_after
+                .is_some_and(|layer| layer < settings.layers),
+        );
         let mut store = nn::VarStore::new(Device::Cpu);
         let net = TaggerNet::new(&store.root(), &bert_config, &settings);
         let base = config.encoder_dir.join("model.safetensors");
@@ -527,6 +596,7 @@ impl TransformerTagger {
         let sep = special_id(&tokenizer, "[SEP]", &config.encoder_dir)?;
         Ok(TransformerTagger {
             header,
+            digest,
             net,
             tokenizer,
             path,
@@ -562,18 +632,49 @@ impl TransformerTagger {
             self.sep,
             self.config.batch_size,
             inputs,
+            None,
         )
         .map_err(|error| Error::model(&self.path, error))
     }
 
     /// The spans of each document, decoded from [`Self::scores`].
     pub fn tag(&self, inputs: &[&TaggerInput]) -> Result<Vec<Vec<TaggedSpan>>> {
-        Ok(self
-            .scores(inputs)?
+        Ok(self.tag_keeping_states(inputs)?.0)
+    }
+
+    /// [`Self::tag`], and where the configuration asks for them
+    /// ([`TransformerTaggerConfig::keep_states_after`]), each document's piece states
+    /// (`pieces × hidden`, row-major, each piece's from the window it is farthest from an edge
+    /// in), for readers of the same encoding; empty otherwise.
+    pub fn tag_keeping_states(
+        &self,
+        inputs: &[&TaggerInput],
+    ) -> Result<(Vec<Vec<TaggedSpan>>, Vec<Vec<f32>>)> {
+        let mut states = Vec::new();
+        let layer = self
+            .config
+            .keep_states_after
+            .map(|layer| layer.clamp(1, self.header.settings.layers));
+        let scores = score_inputs(
+            &self.net,
+            self.cls,
+            self.sep,
+            self.config.batch_size,
+            inputs,
+            layer.map(|layer| (&mut states, layer)),
+        )
+        .map_err(|error| Error::model(&self.path, error))?;
+        let spans = scores
             .iter()
             .zip(inputs)
             .map(|(scores, input)| decode(scores, &input.segments))
-            .collect())
+            .collect();
+        Ok((spans, states))
+    }
+
+    /// The width of the encoder's states.
+    pub fn hidden_size(&self) -> usize {
+        self.net.head_states.ws.size()[1] as usize
     }
 }
 
@@ -586,12 +687,21 @@ pub fn score_inputs(
     sep: i64,
     batch_size: usize,
     inputs: &[&TaggerInput],
+    mut piece_states: Option<(&mut Vec<Vec<f32>>, usize)>,
 ) -> std::result::Result<Vec<Vec<f32>>, String> {
     let _guard = tch::no_grad_guard();
     let mut scores: Vec<Vec<f32>> = inputs
         .iter()
         .map(|input| vec![0f32; input.token_count() * ROW])
         .collect();
+    let hidden = net.head_states.ws.size()[1] as usize;
+    if let Some((piece_states, _)) = piece_states.as_mut() {
+        **piece_states = inputs
+            .iter()
+            .map(|input| vec![0f32; input.pieces.ids.len() * hidden])
+            .collect();
+    }
+    let mut owner_of: Vec<Vec<usize>> = Vec::with_capacity(inputs.len());
     // The tokens each window scores: those whose first piece it owns.
     let mut owned: Vec<Vec<Vec<(usize, usize)>>> = Vec::with_capacity(inputs.len());
     for input in inputs {
@@ -603,6 +713,7 @@ pub fn score_inputs(
             }
         }
         owned.push(by_window);
+        owner_of.push(owner);
     }
     let mut jobs: Vec<(usize, usize)> = inputs
         .iter()
@@ -621,14 +732,38 @@ pub fn score_inputs(
             })
             .collect();
         let (ids, mask, width) = window_batch(&windows, cls, sep);
+        let (window_states, inner_states) = net
+            .window_states(&ids, &mask, false)
+            .map_err(|error| error.to_string())?;
         let window_scores = net
-            .window_scores(&ids, &mask, false)
-            .map_err(|error| error.to_string())?
+            .head_states
+            .forward(&window_states)
             .to_kind(Kind::Float)
             .contiguous()
             .view(-1);
         let window_scores =
             Vec::<f32>::try_from(&window_scores).map_err(|error| error.to_string())?;
+        if let Some((piece_states, layer)) = piece_states.as_mut() {
+            // After the last layer, or after an inner one (`all_hidden_states[k - 1]` is the
+            // output of layer k).
+            let kept = match &inner_states {
+                Some(layers) if *layer < layers.len() => &layers[*layer - 1],
+                _ => &window_states,
+            };
+            let flat = kept.to_kind(Kind::Float).contiguous().view(-1);
+            let flat = Vec::<f32>::try_from(&flat).map_err(|error| error.to_string())?;
+            for (row, &(document, window)) in batch.iter().enumerate() {
+                let range = inputs[document].windows[window].clone();
+                for piece in range.clone() {
+                    if owner_of[document][piece] != window {
+                        continue;
+                    }
+                    let at = (row * width + 1 + piece - range.start) * hidden;
+                    piece_states[document][piece * hidden..(piece + 1) * hidden]
+                        .copy_from_slice(&flat[at..at + hidden]);
+                }
+            }
+        }
         for (row, &(document, window)) in batch.iter().enumerate() {
             let start = inputs[document].windows[window].start;
             for &(token, piece) in &owned[document][window] {

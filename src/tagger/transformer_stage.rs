@@ -17,6 +17,7 @@ use super::transformer::{
     TransformerTaggerConfig,
 };
 use crate::cue::CueModel;
+use crate::document::states::TokenStates;
 use crate::document::Document;
 use crate::error::Result;
 use crate::stage::{BatchStage, ChunkClock};
@@ -34,6 +35,8 @@ pub struct TransformerTagStage {
     cues: Option<CueModel>,
     /// Fast mode's linear tagger, which a stacked tagger reads.
     linear: Option<std::sync::Arc<crate::tagger::SpanModel>>,
+    /// Whether each document keeps its piece states for stance to read.
+    keep_states: bool,
 }
 
 impl TransformerTagStage {
@@ -43,6 +46,7 @@ impl TransformerTagStage {
         linear: Option<std::sync::Arc<crate::tagger::SpanModel>>,
     ) -> Result<Self> {
         let encoder_dir = config.encoder_dir.clone();
+        let keep_states = config.keep_states_after.is_some();
         let tagger = TransformerTagger::new(config)?;
         let settings = tagger.settings();
         let (_, tokenizer) = encoder_parts(&encoder_dir, settings.layers)?;
@@ -53,7 +57,17 @@ impl TransformerTagStage {
             encoder_dir,
             cues,
             linear,
+            keep_states,
         })
+    }
+
+    /// SHA-256 of the tagger's file: what a stance head that reads its states names.
+    pub fn digest(&self) -> String {
+        self.tagger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .digest
+            .clone()
     }
 
     fn input(&self, document: &Document) -> Result<TaggerInput> {
@@ -86,6 +100,7 @@ impl BatchStage for TransformerTagStage {
             .tagger
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let hidden = tagger.hidden_size();
         let starts: Vec<usize> = (0..documents.len()).step_by(DOCUMENTS_PER_GROUP).collect();
         for start in starts {
             if clock.stopped() {
@@ -94,22 +109,49 @@ impl BatchStage for TransformerTagStage {
             let end = (start + DOCUMENTS_PER_GROUP).min(documents.len());
             let group_started = Instant::now();
             let group: Vec<&TaggerInput> = inputs[start..end].iter().collect();
-            let tagged = tagger.tag(&group)?;
+            let (tagged, mut states) = tagger.tag_keeping_states(&group)?;
             let elapsed = group_started.elapsed();
             let group_windows: usize = group.iter().map(|input| input.windows.len()).sum();
-            for ((document, spans), input) in
-                documents[start..end].iter_mut().zip(tagged).zip(&group)
+            states.resize_with(group.len(), Vec::new);
+            for (((document, spans), input), states) in documents[start..end]
+                .iter_mut()
+                .zip(tagged)
+                .zip(&group)
+                .zip(states)
             {
                 let share = share_of(elapsed, input.windows.len(), group_windows)
                     + share_of(reading, input.windows.len(), total_windows);
                 document.spent += share;
                 document.tagged = Some(spans);
+                if self.keep_states {
+                    document.token_states = Some(original_states(document, input, states, hidden));
+                }
                 if clock.remaining(document) == Some(Duration::ZERO) {
                     clock.time_out(document, self.name());
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// A document's piece states with each piece's offsets in its original text.
+fn original_states(
+    document: &Document,
+    input: &TaggerInput,
+    states: Vec<f32>,
+    dim: usize,
+) -> TokenStates {
+    let clean = &document.normalised;
+    TokenStates {
+        offsets: input
+            .pieces
+            .offsets
+            .iter()
+            .map(|range| Some(clean.original_start(range.start)..clean.original_end(range.end)))
+            .collect(),
+        states,
+        dim,
     }
 }
 
