@@ -38,14 +38,13 @@
 //! past its time budget, or a run asked to stop, ends within moments.
 //!
 //! The default mode (cargo feature `transformer`, on by default) tags spans with a fine-tuned
-//! transformer and adds the stance stage:
-//! `PipelineConfig { tagger: Some(TransformerTaggerConfig::default()), stance:
-//! Some(StanceConfig::default()), .. }`. The tagger ([`tagger::transformer`]) is the first three
-//! layers of all-MiniLM-L6-v2 fine-tuned on PolNeAR, a batch stage between the rules' proposals
-//! and the linker; the stance stage loads all-MiniLM-L6-v2 (installed by `scripts/setup`) and
-//! the trained head, and its encoder pass batches the quotes of a whole chunk (three of MiniLM's
-//! six layers, bfloat16 where the CPU has it, one encoder copy per thread over shared weights). [`batch::run_batch`] streams a corpus through the pipeline, with
-//! a reader and a writer thread beside the analysis.
+//! transformer and adds the stance stage: [`pipeline::PipelineConfig::default_mode`]. The tagger
+//! ([`tagger::transformer`]) is all-MiniLM-L6-v2's six layers fine-tuned on PolNeAR, a batch
+//! stage between the rules' proposals and the linker; it keeps each word piece's states after
+//! its third layer in the document ([`document::Document::token_states`]), and the stance stage
+//! ([`stance::TaggerStanceStage`]) pools each quote window's states from them, so each text is
+//! encoded once (bfloat16 where the CPU has it). [`batch::run_batch`] streams a corpus through
+//! the pipeline, with a reader and a writer thread beside the analysis.
 //!
 //! [`eval`] scores predictions against labelled quotes (PolNeAR brat standoff or whosaid's JSONL
 //! gold); [`train`] fits every model. [`render`] draws a record and its text as a

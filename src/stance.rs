@@ -721,6 +721,7 @@ impl crate::encoder::StateReader for StanceReader {
 }
 
 /// The probabilities of each target of one attribution, from the pooled states of its window.
+#[cfg(feature = "transformer")]
 fn read_targets(head: &StanceHead, window: &WindowFeatures, input: &StanceInput) -> Vec<[f64; 3]> {
     input
         .targets

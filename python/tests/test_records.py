@@ -27,7 +27,10 @@ def test_extract_many_equals_the_cli_on_a_small_corpus(mode, request):
     pipeline = request.getfixturevalue(mode)
     flags = ["--fast"] if mode == "fast" else []
     expected = with_python_ids(run_cli(*flags, str(CORPUS)))
-    got = list(pipeline.extract_many(corpus_documents(), chunk_size=4))
+    # The default mode batches the tagger's windows across a chunk, and in bfloat16 the padding
+    # of a batch moves probabilities in the fourth decimal: it must chunk as the CLI does.
+    chunk_size = 4 if mode == "fast" else None
+    got = list(pipeline.extract_many(corpus_documents(), chunk_size=chunk_size))
     assert [record["id"] for record in got] == [record["id"] for record in expected]
     assert [canonical(record) for record in got] == [canonical(record) for record in expected]
     assert sum(len(record["quotes"]) for record in got) >= 8
