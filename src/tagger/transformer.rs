@@ -302,6 +302,9 @@ pub fn window_batch(windows: &[(&[i64], usize)], cls: i64, sep: i64) -> (Tensor,
     )
 }
 
+/// One document's word-piece states, `pieces × hidden`, row-major.
+pub type PieceStates = Vec<f32>;
+
 /// How to build a [`TransformerTagger`].
 #[derive(Debug, Clone)]
 pub struct TransformerTaggerConfig {
@@ -649,7 +652,7 @@ impl TransformerTagger {
     pub fn tag_keeping_states(
         &self,
         inputs: &[&TaggerInput],
-    ) -> Result<(Vec<Vec<TaggedSpan>>, Vec<Vec<f32>>)> {
+    ) -> Result<(Vec<Vec<TaggedSpan>>, Vec<PieceStates>)> {
         let mut states = Vec::new();
         let layer = self
             .config
