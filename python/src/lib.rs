@@ -7,6 +7,9 @@
 //! side (`whosaid/__init__.py`) picks one and owns everything Pythonic: iteration, errors,
 //! pandas and spaCy.
 
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -20,9 +23,60 @@ use whosaid::record::ErrorRecord;
 /// The models, loaded once, and the threads that run them.
 #[pyclass(module = "whosaid", frozen)]
 struct NativePipeline {
+    analysis: Arc<Analysis>,
+}
+
+/// What a chunk's analysis needs, shared with the thread that runs it.
+struct Analysis {
     pipeline: Pipeline,
     threads: rayon::ThreadPool,
     speakers: Vec<String>,
+}
+
+impl Analysis {
+    /// The records of some documents, as JSON lines, in order.
+    fn records(&self, inputs: Vec<InputDocument>) -> Vec<String> {
+        self.threads.install(|| {
+            let mut documents = documents_of(inputs);
+            self.pipeline.run_for_records(&mut documents, None);
+            documents
+                .iter()
+                .map(|document| {
+                    let mut record = document.to_record();
+                    if !self.speakers.is_empty() {
+                        record.keep_speakers(&self.speakers);
+                    }
+                    serde_json::to_string(&record).unwrap_or_else(|error| {
+                        // A record is plain data; this would be a bug, reported on the record.
+                        internal_error_line(&record.id, &error.to_string())
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+/// A chunk being analysed on a thread of its own, so that Python can read the next chunk and
+/// write the last one's records meanwhile.
+#[pyclass(module = "whosaid", frozen)]
+struct PendingChunk {
+    worker: Mutex<Option<JoinHandle<Vec<String>>>>,
+}
+
+#[pymethods]
+impl PendingChunk {
+    /// The chunk's records as JSON lines, once its analysis is done (the GIL is released while
+    /// waiting).
+    fn wait(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let worker = self
+            .worker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("this chunk's records were already taken"))?;
+        py.allow_threads(|| worker.join())
+            .map_err(|_| PyRuntimeError::new_err("the analysis thread panicked; please report it"))
+    }
 }
 
 #[pymethods]
@@ -41,53 +95,48 @@ impl NativePipeline {
             .build()
             .map_err(|error| PyRuntimeError::new_err(error.to_string()))?;
         Ok(NativePipeline {
-            pipeline,
-            threads,
-            speakers: speakers.unwrap_or_default(),
+            analysis: Arc::new(Analysis {
+                pipeline,
+                threads,
+                speakers: speakers.unwrap_or_default(),
+            }),
         })
     }
 
     /// Analyses a chunk of documents and returns their records as JSON lines, in order.
     ///
-    /// Each item is `(id, payload, is_line)`: with `is_line`, `payload` is a JSONL line (bytes)
-    /// and `id` names it when it has no id of its own, as the CLI names a line by its place;
-    /// otherwise `payload` is the text (a `str`, or UTF-8 `bytes`, as a text file).
-    fn run(&self, py: Python<'_>, items: Vec<(String, Bound<'_, PyAny>, bool)>) -> Vec<String> {
-        let inputs: Vec<InputDocument> = items
-            .into_iter()
-            .map(|(id, payload, is_line)| input_document(id, &payload, is_line))
-            .collect();
-        py.allow_threads(|| {
-            self.threads.install(|| {
-                let mut documents = documents_of(inputs);
-                self.pipeline.run_for_records(&mut documents, None);
-                documents
-                    .iter()
-                    .map(|document| {
-                        let mut record = document.to_record();
-                        if !self.speakers.is_empty() {
-                            record.keep_speakers(&self.speakers);
-                        }
-                        serde_json::to_string(&record).unwrap_or_else(|error| {
-                            // A record is plain data; this would be a bug, reported on the record.
-                            internal_error_line(&record.id, &error.to_string())
-                        })
-                    })
-                    .collect()
-            })
+    /// Each item is `(id, payload, is_line, meta)`: with `is_line`, `payload` is a JSONL line
+    /// (bytes) and `id` names it when it has no id of its own, as the CLI names a line by its
+    /// place; otherwise `payload` is the text (a `str`, or UTF-8 `bytes`, as a text file), and
+    /// `meta` a JSON object of the record's other fields, if any.
+    fn run(&self, py: Python<'_>, items: Vec<Item<'_>>) -> Vec<String> {
+        let inputs = inputs_of(items);
+        py.allow_threads(|| self.analysis.records(inputs))
+    }
+
+    /// [`Self::run`] on a thread of its own: returns at once, with the chunk in flight.
+    fn submit(&self, items: Vec<Item<'_>>) -> PyResult<PendingChunk> {
+        let inputs = inputs_of(items);
+        let analysis = Arc::clone(&self.analysis);
+        let worker = std::thread::Builder::new()
+            .name("whosaid-chunk".into())
+            .spawn(move || analysis.records(inputs))
+            .map_err(|error| PyRuntimeError::new_err(error.to_string()))?;
+        Ok(PendingChunk {
+            worker: Mutex::new(Some(worker)),
         })
     }
 
     /// Documents to analyse together: fewer where documents hold encoder states between stages.
     #[getter]
     fn suggested_chunk_size(&self) -> usize {
-        self.pipeline.suggested_chunk_size()
+        self.analysis.pipeline.suggested_chunk_size()
     }
 
     /// The pipeline's stages, in order.
     #[getter]
     fn stage_names(&self) -> Vec<&'static str> {
-        self.pipeline.stage_names()
+        self.analysis.pipeline.stage_names()
     }
 }
 
@@ -109,6 +158,26 @@ fn pipeline_config(fast: bool, _threads: Option<usize>) -> PyResult<PipelineConf
             "this module holds fast mode only; the default mode is in whosaid._full",
         ))
     }
+}
+
+/// One document as Python hands it over: `(id, payload, is_line, meta)` (see
+/// [`NativePipeline::run`]).
+type Item<'py> = (String, Bound<'py, PyAny>, bool, Option<String>);
+
+fn inputs_of(items: Vec<Item<'_>>) -> Vec<InputDocument> {
+    items
+        .into_iter()
+        .map(|(id, payload, is_line, meta)| {
+            let mut input = input_document(id, &payload, is_line);
+            if let (Ok(_), Some(meta)) = (&input.text, meta) {
+                // Python wrote this from a dict; an object is all it can be.
+                if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(&meta) {
+                    input.meta = (!fields.is_empty()).then_some(fields);
+                }
+            }
+            input
+        })
+        .collect()
 }
 
 fn runtime_error(error: &whosaid::Error) -> PyErr {
@@ -182,6 +251,7 @@ fn internal_error_line(id: &str, message: &str) -> String {
 
 fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<NativePipeline>()?;
+    module.add_class::<PendingChunk>()?;
     module.add("FULL", cfg!(feature = "full"))?;
     Ok(())
 }

@@ -105,7 +105,7 @@ class Pipeline:
                 id=document_id,
                 kind="missing_text",
             )
-        (line,) = self._native.run([(document_id, text, False)])
+        (line,) = self._native.run([(document_id, text, False, None)])
         record = json.loads(line)
         _raise_input_error(record)
         return record
@@ -126,35 +126,56 @@ class Pipeline:
             raise TypeError("extract_many takes an iterable of documents; use extract for one text")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive int, not {chunk_size!r}")
-        chunk: List[Tuple[str, Any, bool]] = []
-        ready: Dict[int, str] = {}
-        for position, document in enumerate(documents):
-            item, error_line = _native_input(position, document)
-            if error_line is not None:
-                ready[len(chunk)] = error_line
-            chunk.append(item)
-            if len(chunk) == chunk_size:
-                yield from self._run(chunk, ready)
-                chunk, ready = [], {}
-        if chunk:
-            yield from self._run(chunk, ready)
-
-    def _run(self, chunk: List[Tuple[str, Any, bool]], ready: Dict[int, str]) -> Iterator[Record]:
-        lines = self._native.run(chunk)
-        for index, line in enumerate(lines):
-            yield json.loads(ready.get(index, line))
+        # One chunk is analysed on a Rust thread while the next is read and the last one's
+        # records are parsed, so Python's share of the work overlaps the analysis.
+        in_flight = None
+        for chunk, ready in _chunks(documents, chunk_size):
+            pending = (self._native.submit(chunk), ready)
+            if in_flight is not None:
+                yield from _records(*in_flight)
+            in_flight = pending
+        if in_flight is not None:
+            yield from _records(*in_flight)
 
     def __repr__(self) -> str:
         return f"whosaid.Pipeline(fast={self.fast})"
 
 
-def _native_input(position: int, document: Any) -> Tuple[Tuple[str, Any, bool], Optional[str]]:
+Item = Tuple[str, Any, bool, Optional[str]]
+
+
+def _chunks(documents: Iterable[Any], chunk_size: int) -> Iterator[Tuple[List[Item], Dict[int, str]]]:
+    """The documents in chunks of native items, each with the error records (by index in the
+    chunk) that Python already wrote."""
+    chunk: List[Item] = []
+    ready: Dict[int, str] = {}
+    for position, document in enumerate(documents):
+        item, error_line = _native_input(position, document)
+        if error_line is not None:
+            ready[len(chunk)] = error_line
+        chunk.append(item)
+        if len(chunk) == chunk_size:
+            yield chunk, ready
+            chunk, ready = [], {}
+    if chunk:
+        yield chunk, ready
+
+
+def _records(pending: Any, ready: Dict[int, str]) -> Iterator[Record]:
+    for index, line in enumerate(pending.wait()):
+        yield json.loads(ready.get(index, line))
+
+
+def _native_input(position: int, document: Any) -> Tuple[Item, Optional[str]]:
     """The native module's form of one document, and its error record (as a JSON line) where
     Python alone can tell it is bad."""
     fallback_id = str(position)
     if isinstance(document, (str, bytes)):
-        return (fallback_id, document, False), None
+        return (fallback_id, document, False, None), None
     if isinstance(document, Mapping):
+        fast = _plain_record(document)
+        if fast is not None:
+            return fast, None
         try:
             # ASCII escapes keep lone surrogates out of the bytes; the Rust side reads the line
             # exactly as the command line reads a JSONL line.
@@ -171,9 +192,34 @@ def _native_input(position: int, document: Any) -> Tuple[Tuple[str, Any, bool], 
                 },
             }
             # A stand-in the native side reads as a well-formed empty line; its record is replaced.
-            return (fallback_id, "", False), json.dumps(record, ensure_ascii=False)
-        return (fallback_id, line, True), None
-    return (fallback_id, document, False), None
+            return (fallback_id, "", False, None), json.dumps(record, ensure_ascii=False)
+        return (fallback_id, line, True, None), None
+    return (fallback_id, document, False, None), None
+
+
+def _plain_record(document: Mapping) -> Optional[Item]:
+    """A record whose id and text need no JSON round trip: a `str` text and an id that is a
+    non-blank `str` or an `int`, named as the command line names them; its other fields go as
+    a small JSON object. `None` for any other record, which goes as a whole JSON line."""
+    text = document.get("text")
+    identifier = document.get("id")
+    if type(text) is not str:
+        return None
+    if type(identifier) is str and identifier.strip():
+        name = identifier
+    elif type(identifier) is int and -(2**63) <= identifier < 2**64:
+        # JSON integers the command line reads exactly (larger ones it reads as floats).
+        name = str(identifier)
+    else:
+        return None
+    others = {key: value for key, value in document.items() if key not in ("id", "text")}
+    if not others:
+        return (name, text, False, None)
+    try:
+        return (name, text, False, json.dumps(others, ensure_ascii=True))
+    except (TypeError, ValueError):
+        return None
+
 
 
 def _mapping_id(document: Mapping, fallback_id: str) -> str:
