@@ -373,7 +373,9 @@ impl StanceModel {
             }
             (Some(_), None) => {
                 config.check_head(&head, None)?;
-                unreachable!("check_head refuses a tagger head without a tagger")
+                return Err(crate::error::Error::Internal(
+                    "a head over a tagger's states passed the check without a tagger".into(),
+                ));
             }
             (None, _) => crate::encoder::EncoderPool::new(
                 encoder_config,
