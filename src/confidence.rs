@@ -302,13 +302,22 @@ mod tests {
         )
     }
 
+    /// A hundred cue-after and a hundred floating direct quotes, interleaved, of which the
+    /// first `after_right` and `floating_right` of each are right.
+    fn two_patterns(after_right: usize, floating_right: usize) -> Vec<(Features, bool)> {
+        (0..100)
+            .flat_map(|index| {
+                [
+                    example(Pattern::DirectCueAfter, index < after_right),
+                    example(Pattern::DirectFloating, index < floating_right),
+                ]
+            })
+            .collect()
+    }
+
     #[test]
     fn fitted_probabilities_follow_the_label_rates() {
-        let mut examples = Vec::new();
-        for index in 0..100 {
-            examples.push(example(Pattern::DirectCueAfter, index < 90));
-            examples.push(example(Pattern::DirectFloating, index < 30));
-        }
+        let examples = two_patterns(90, 30);
         let model = ConfidenceModel::fit(&examples, model_file::provenance("test", "test"));
         let high = model.probability(&examples[0].0);
         let low = model.probability(&examples[1].0);
@@ -329,19 +338,11 @@ mod tests {
     #[test]
     fn recalibration_carries_a_model_to_a_stage_that_is_right_more_often() {
         // Fitted where cue-after quotes are right 90% and floating ones 30% of the time...
-        let mut examples = Vec::new();
-        for index in 0..100 {
-            examples.push(example(Pattern::DirectCueAfter, index < 90));
-            examples.push(example(Pattern::DirectFloating, index < 30));
-        }
+        let examples = two_patterns(90, 30);
         let model = ConfidenceModel::fit(&examples, model_file::provenance("test", "test"));
         // ...and carried to a stage where they are right 97% and 60% of the time: the order
         // is kept and both move up, which two numbers can do.
-        let mut better = Vec::new();
-        for index in 0..100 {
-            better.push(example(Pattern::DirectCueAfter, index < 97));
-            better.push(example(Pattern::DirectFloating, index < 60));
-        }
+        let better = two_patterns(97, 60);
         let carried = model.recalibrated(&better, model_file::provenance("carried", "test"));
         let high = carried.probability(&better[0].0);
         let low = carried.probability(&better[1].0);

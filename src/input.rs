@@ -17,6 +17,17 @@ pub struct InputDocument {
     pub meta: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+impl InputDocument {
+    /// A document that cannot be analysed, with the reason as its error record.
+    pub fn failed(id: String, kind: ErrorKind, message: String) -> Self {
+        InputDocument {
+            id,
+            text: Err(ErrorRecord { kind, message }),
+            meta: None,
+        }
+    }
+}
+
 /// How to read an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum InputFormat {
@@ -144,7 +155,8 @@ fn read_text_file(path: &Path, id: String) -> InputDocument {
     }
 }
 
-fn decode(id: &str, bytes: Vec<u8>) -> Result<String, ErrorRecord> {
+/// The text of document `id` from its bytes, or the error record of bytes that are not UTF-8.
+pub fn decode(id: &str, bytes: Vec<u8>) -> Result<String, ErrorRecord> {
     String::from_utf8(bytes).map_err(|error| ErrorRecord {
         kind: ErrorKind::InvalidUtf8,
         message: format!(
@@ -210,11 +222,7 @@ impl Iterator for JsonlReader {
 
 /// One JSONL line as a document. A line without an id is named `FILE:LINE`.
 pub fn parse_jsonl_line(line: &[u8], fallback_id: String) -> InputDocument {
-    let failed = |id: String, kind: ErrorKind, message: String| InputDocument {
-        id,
-        text: Err(ErrorRecord { kind, message }),
-        meta: None,
-    };
+    let failed = InputDocument::failed;
     let line = match std::str::from_utf8(line) {
         Ok(line) => line,
         Err(error) => {

@@ -15,10 +15,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
 use whosaid::batch::documents_of;
-use whosaid::input::{parse_jsonl_line, InputDocument};
+use whosaid::input::{decode, parse_jsonl_line, InputDocument};
 use whosaid::labels::ErrorKind;
 use whosaid::pipeline::{Pipeline, PipelineConfig};
-use whosaid::record::ErrorRecord;
 
 /// The models, loaded once, and the threads that run them.
 #[pyclass(module = "whosaid", frozen)]
@@ -187,28 +186,17 @@ fn runtime_error(error: &whosaid::Error) -> PyErr {
 /// One input as the pipeline takes it; what cannot be a document becomes its error record,
 /// as the CLI makes of an unreadable file or a bad JSONL line.
 fn input_document(id: String, payload: &Bound<'_, PyAny>, is_line: bool) -> InputDocument {
-    let failed = |id: String, kind: ErrorKind, message: String| InputDocument {
-        id,
-        text: Err(ErrorRecord { kind, message }),
-        meta: None,
-    };
+    let failed = InputDocument::failed;
     if let Ok(bytes) = payload.downcast::<PyBytes>() {
         if is_line {
             return parse_jsonl_line(bytes.as_bytes(), id);
         }
-        return match std::str::from_utf8(bytes.as_bytes()) {
-            Ok(text) => InputDocument {
-                id,
-                text: Ok(text.to_string()),
-                meta: None,
-            },
-            Err(error) => {
-                let message = format!(
-                    "document {id} is not valid UTF-8 (first bad byte at offset {})",
-                    error.valid_up_to()
-                );
-                failed(id, ErrorKind::InvalidUtf8, message)
-            }
+        // As the CLI reads a text file.
+        let text = decode(&id, bytes.as_bytes().to_vec());
+        return InputDocument {
+            id,
+            text,
+            meta: None,
         };
     }
     match payload.downcast::<PyString>() {
