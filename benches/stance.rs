@@ -88,15 +88,13 @@ fn stance_bench(dir: &Path, threads: i32) {
         .sum();
     // As `whosaid extract --threads N` builds it: N encoders side by side, after the rule
     // stages, over chunks of 256 documents.
+    let config = StanceConfig {
+        encoder_threads: threads as usize,
+        ..StanceConfig::default()
+    };
+    let head = config.load_head().expect("the shipped head loads");
     let stance = Pipeline::with_stages(
-        stance_stages(
-            StanceConfig {
-                encoder_threads: threads as usize,
-                ..StanceConfig::default()
-            },
-            None,
-        )
-        .expect("the stance model loads"),
+        stance_stages(config, head, None).expect("the stance model loads"),
         None,
     );
     let started = Instant::now();

@@ -186,9 +186,10 @@ impl Pipeline {
             model: confidence,
         })));
         #[cfg(feature = "transformer")]
-        if let Some(stance) = config.stance {
+        if let (Some(stance), Some(head)) = (config.stance, stance_head) {
             stages.extend(crate::stance::stance_stages(
                 stance,
+                head,
                 tagger_digest.as_deref(),
             )?);
         }

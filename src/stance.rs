@@ -347,6 +347,11 @@ impl StanceModel {
     /// evaluation does; the pipeline reads the tagger's own pass instead).
     pub fn new(config: StanceConfig) -> Result<Self> {
         let head = config.load_head()?;
+        StanceModel::with_head(config, head)
+    }
+
+    /// [`StanceModel::new`] with the head already loaded ([`StanceConfig::load_head`]).
+    pub fn with_head(config: StanceConfig, head: StanceHead) -> Result<Self> {
         let mut encoder_config = config.encoder.clone();
         encoder_config.layers = head.encoder_layers;
         let encoders = match (&head.tagger_digest, &config.tagger) {
@@ -844,15 +849,16 @@ pub fn window_states(
     }
 }
 
-/// The stages of the default mode after the rule stages: the stance inputs, then the encoder
-/// pass with the stance head reading its states.
+/// The stance stages after attribution: the stance inputs, then the stance head reading the
+/// tagger's kept states (a head trained on them), or an encoder pass of its own. `head` is the
+/// one `config` names ([`StanceConfig::load_head`]); `tagger_digest` the pipeline's tagger's.
 #[cfg(feature = "transformer")]
 pub fn stance_stages(
     config: StanceConfig,
+    head: StanceHead,
     tagger_digest: Option<&str>,
 ) -> Result<Vec<crate::stage::Stage>> {
     use crate::stage::Stage;
-    let head = config.load_head()?;
     config.check_head(&head, tagger_digest)?;
     if head.tagger_digest.is_some() {
         return Ok(vec![
@@ -860,7 +866,7 @@ pub fn stance_stages(
             Stage::Document(Box::new(TaggerStanceStage { head })),
         ]);
     }
-    let StanceModel { encoders, head } = StanceModel::new(config)?;
+    let StanceModel { encoders, head } = StanceModel::with_head(config, head)?;
     Ok(vec![
         Stage::Document(Box::new(StanceInputStage)),
         Stage::Batch(Box::new(crate::encoder::EncoderStage::new(
