@@ -142,13 +142,12 @@ fn original_states(
     states: Vec<f32>,
     dim: usize,
 ) -> TokenStates {
-    let clean = &document.normalised;
     TokenStates {
         offsets: input
             .pieces
             .offsets
             .iter()
-            .map(|range| Some(clean.original_start(range.start)..clean.original_end(range.end)))
+            .map(|range| Some(document.span(range.start, range.end).range()))
             .collect(),
         states,
         dim,
