@@ -550,8 +550,12 @@ impl StanceRecipe {
         let mut head = fit_stance_head(&examples, options, provenance);
         if let Some(tagger) = &self.tagger {
             let digest = crate::tagger::transformer::tagger_digest(Some(tagger))?;
+            let layer = match options.encoder_layers {
+                Some(layers) => format!("after its layer {layers}"),
+                None => "its last layer".into(),
+            };
             head.encoder = format!(
-                "the transformer tagger {} (SHA-256 {digest}), its last layer",
+                "the transformer tagger {} (SHA-256 {digest}), {layer}",
                 tagger.display()
             );
             head.tagger_digest = Some(digest);
