@@ -312,8 +312,6 @@ pub struct TransformerTaggerConfig {
     pub encoder_dir: PathBuf,
     /// A file of fine-tuned weights and header; `None` for the one built into whosaid.
     pub weights: Option<PathBuf>,
-    /// Windows per forward pass.
-    pub batch_size: usize,
     pub precision: Precision,
     /// Keep each document's piece states after this many of the encoder's layers (at most all
     /// of them), for stance to read ([`crate::document::Document::token_states`]); `None`
@@ -330,7 +328,6 @@ impl Default for TransformerTaggerConfig {
         TransformerTaggerConfig {
             encoder_dir: crate::encoder::default_model_dir(),
             weights: None,
-            batch_size: 8,
             precision: Precision::native(),
             keep_states_after: None,
         }
@@ -629,15 +626,8 @@ impl TransformerTagger {
     /// Each token's log-probabilities ([`ROW`] per token: three tags in each channel), for
     /// some documents' inputs.
     pub fn scores(&self, inputs: &[&TaggerInput]) -> Result<Vec<Vec<f32>>> {
-        score_inputs(
-            &self.net,
-            self.cls,
-            self.sep,
-            self.config.batch_size,
-            inputs,
-            None,
-        )
-        .map_err(|error| Error::model(&self.path, error))
+        score_inputs(&self.net, self.cls, self.sep, inputs, None)
+            .map_err(|error| Error::model(&self.path, error))
     }
 
     /// The spans of each document, decoded from [`Self::scores`].
@@ -662,7 +652,6 @@ impl TransformerTagger {
             &self.net,
             self.cls,
             self.sep,
-            self.config.batch_size,
             inputs,
             layer.map(|layer| (&mut states, layer)),
         )
@@ -682,13 +671,18 @@ impl TransformerTagger {
 }
 
 /// Each token's log-probabilities ([`ROW`] per token: three tags in each channel), for some
-/// documents' inputs, from a network; every window of every document goes through the encoder once, in
-/// batches of windows of similar length.
+/// documents' inputs, from a network; every window of every document goes through the encoder
+/// once, by itself.
+///
+/// Windows are not batched: padding, and even the batch's size, change the kernels libtorch
+/// picks and with them the last bits of every state, so a document's spans, confidences and
+/// stance would depend on which documents share its chunk (a Spark partition, a Python call).
+/// One window at a time was also faster and smaller on PolNeAR dev (30.7 s and 479 MiB
+/// against 32.4 s and 640 MiB for batches of up to 8 windows of one length).
 pub fn score_inputs(
     net: &TaggerNet,
     cls: i64,
     sep: i64,
-    batch_size: usize,
     inputs: &[&TaggerInput],
     mut piece_states: Option<(&mut Vec<Vec<f32>>, usize)>,
 ) -> std::result::Result<Vec<Vec<f32>>, String> {
@@ -718,15 +712,13 @@ pub fn score_inputs(
         owned.push(by_window);
         owner_of.push(owner);
     }
-    let mut jobs: Vec<(usize, usize)> = inputs
+    let jobs = inputs
         .iter()
         .enumerate()
-        .flat_map(|(document, input)| (0..input.windows.len()).map(move |w| (document, w)))
-        .collect();
-    jobs.sort_by_key(|&(document, window)| {
-        std::cmp::Reverse(inputs[document].windows[window].len())
-    });
-    for batch in jobs.chunks(batch_size.max(1)) {
+        .flat_map(|(document, input)| (0..input.windows.len()).map(move |w| (document, w)));
+    for job in jobs {
+        // A batch of one window, whose rows the code below still indexes as a batch's.
+        let batch = [job];
         let windows: Vec<(&[i64], usize)> = batch
             .iter()
             .map(|&(document, window)| {

@@ -247,8 +247,7 @@ pub fn score_held_out(
     let mut scores = [SpanScore::default(); 3];
     for chunk in examples.chunks(16) {
         let inputs: Vec<&TaggerInput> = chunk.iter().map(|example| &example.input).collect();
-        let token_scores =
-            score_inputs(net, cls, sep, 8, &inputs, None).map_err(Error::Internal)?;
+        let token_scores = score_inputs(net, cls, sep, &inputs, None).map_err(Error::Internal)?;
         for (example, token_scores) in chunk.iter().zip(&token_scores) {
             let predicted = decode(token_scores, &example.input.segments);
             for role in Role::ALL {
@@ -681,11 +680,11 @@ mod tests {
         )
         .unwrap();
         let inputs: Vec<&TaggerInput> = examples.iter().map(|example| &example.input).collect();
-        // All documents in batches of three windows, padded to the longest.
-        let together = score_inputs(&net, cls, sep, 3, &inputs, None).unwrap();
+        // All documents' windows, stitched.
+        let together = score_inputs(&net, cls, sep, &inputs, None).unwrap();
         for (input, scores) in inputs.iter().zip(&together) {
             let owner = owners(input.pieces.ids.len(), &input.windows);
-            // Each window alone, unpadded.
+            // Each window as a document of its own.
             let alone: Vec<Vec<f32>> = input
                 .windows
                 .iter()
@@ -709,7 +708,7 @@ mod tests {
                         evidence_width: input.evidence_width,
                         segments: input.segments.clone(),
                     };
-                    score_inputs(&net, cls, sep, 1, &[&single], None)
+                    score_inputs(&net, cls, sep, &[&single], None)
                         .unwrap()
                         .remove(0)
                 })
