@@ -76,15 +76,20 @@ impl PipelineConfig {
             // libtorch's thread count is process-wide; the caller's bound must hold there too.
             tch::set_num_threads(threads.max(1) as i32);
         }
+        let threads =
+            threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let tagger = crate::tagger::transformer::TransformerTaggerConfig {
+            copies: threads,
+            ..Default::default()
+        };
         PipelineConfig {
             stance: Some(crate::stance::StanceConfig {
                 encoder: crate::encoder::EncoderConfig::default(),
                 head: None,
-                encoder_threads: threads
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
-                tagger: Some(crate::tagger::transformer::TransformerTaggerConfig::default()),
+                encoder_threads: threads,
+                tagger: Some(tagger.clone()),
             }),
-            tagger: Some(crate::tagger::transformer::TransformerTaggerConfig::default()),
+            tagger: Some(tagger),
             ..PipelineConfig::default()
         }
     }

@@ -322,7 +322,7 @@ fn extract_adds_stance_unless_told_not_to() {
 
 #[cfg(feature = "transformer")]
 #[test]
-fn default_mode_output_is_the_same_in_one_batch_or_document_by_document() {
+fn default_mode_output_is_the_same_in_one_batch_or_document_by_document_at_any_thread_count() {
     // Two articles long enough for several full windows each, beside short ones: were windows
     // batched, they would batch differently in one run and alone.
     let long = numbered_article(6_000);
@@ -346,6 +346,14 @@ fn default_mode_output_is_the_same_in_one_batch_or_document_by_document() {
     let together = String::from_utf8_lossy(&together.stdout);
     let together: Vec<&str> = together.lines().collect();
     assert_eq!(together.len(), documents.len());
+    // Two copies of the tagger, side by side, give the same records as one.
+    let two_threads = whosaid(&["extract", "--threads", "2", "-"], input.as_bytes());
+    assert_eq!(
+        String::from_utf8_lossy(&two_threads.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        together
+    );
     for (index, text) in documents.iter().enumerate() {
         let alone = whosaid(
             &["extract", "--threads", "1", "-"],

@@ -85,7 +85,7 @@ impl AnalysisArgs {
             spans: self.spans.choice(),
             budget: self.budget.budget()?,
             #[cfg(feature = "transformer")]
-            tagger: self.stance.tagger_config(),
+            tagger: self.stance.tagger_config(self.threads),
             #[cfg(feature = "transformer")]
             stance,
         })
@@ -234,17 +234,22 @@ impl StanceArgs {
             encoder,
             head: self.stance_head.clone(),
             encoder_threads: threads.unwrap_or_else(all_cores),
-            tagger: self.tagger_config(),
+            tagger: self.tagger_config(threads),
         }))
     }
 
     /// The default mode's transformer tagger, or `None` in fast mode and with the linear one.
-    pub fn tagger_config(&self) -> Option<whosaid::tagger::transformer::TransformerTaggerConfig> {
+    /// `threads` bounds its copies (`None`: every core).
+    pub fn tagger_config(
+        &self,
+        threads: Option<usize>,
+    ) -> Option<whosaid::tagger::transformer::TransformerTaggerConfig> {
         if self.no_stance || self.fast || self.linear_tagger {
             return None;
         }
         let mut config = whosaid::tagger::transformer::TransformerTaggerConfig {
             precision: self.precision.into(),
+            copies: threads.unwrap_or_else(all_cores),
             ..Default::default()
         };
         if let Some(dir) = &self.encoder {

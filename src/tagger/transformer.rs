@@ -313,6 +313,9 @@ pub struct TransformerTaggerConfig {
     /// A file of fine-tuned weights and header; `None` for the one built into whosaid.
     pub weights: Option<PathBuf>,
     pub precision: Precision,
+    /// Copies of the network over one set of weights, each on a thread of its own with one
+    /// libtorch thread (see [`TaggerPool`]); at least one.
+    pub copies: usize,
     /// Keep each document's piece states after this many of the encoder's layers (at most all
     /// of them), for stance to read ([`crate::document::Document::token_states`]); `None`
     /// keeps none.
@@ -329,6 +332,7 @@ impl Default for TransformerTaggerConfig {
             encoder_dir: crate::encoder::default_model_dir(),
             weights: None,
             precision: Precision::native(),
+            copies: std::thread::available_parallelism().map_or(1, usize::from),
             keep_states_after: None,
         }
     }
@@ -553,6 +557,8 @@ pub struct TransformerTagger {
     net: TaggerNet,
     tokenizer: Tokenizer,
     config: TransformerTaggerConfig,
+    /// The encoder's shape, for copies over the same weights.
+    bert_config: BertConfig,
     cls: i64,
     sep: i64,
     /// The tagger's file, as errors name it.
@@ -601,10 +607,47 @@ impl TransformerTagger {
             tokenizer,
             path,
             config,
+            bert_config,
             cls,
             sep,
             _store: store,
         })
+    }
+
+    /// Another tagger over this one's weights (the same storage, not a copy), for another
+    /// thread.
+    pub fn sharing_weights(&self) -> Result<Self> {
+        let store = nn::VarStore::new(Device::Cpu);
+        let net = TaggerNet::new(&store.root(), &self.bert_config, &self.header.settings);
+        let weights = self._store.variables();
+        let _guard = tch::no_grad_guard();
+        for (name, mut variable) in store.variables() {
+            let weight = weights.get(&name).ok_or_else(|| {
+                Error::model(&self.path, format!("{name}: the tagger has no such weight"))
+            })?;
+            // Points the new network's tensor at the existing storage (and its number type);
+            // the freshly initialised values are freed.
+            variable.set_data(weight);
+        }
+        Ok(TransformerTagger {
+            header: self.header.clone(),
+            digest: self.digest.clone(),
+            net,
+            tokenizer: self.tokenizer.clone(),
+            path: self.path.clone(),
+            config: self.config.clone(),
+            bert_config: self.bert_config.clone(),
+            cls: self.cls,
+            sep: self.sep,
+            _store: store,
+        })
+    }
+
+    /// The layer after which the configuration keeps piece states, if it does.
+    fn kept_layer(&self) -> Option<usize> {
+        self.config
+            .keep_states_after
+            .map(|layer| layer.clamp(1, self.header.settings.layers))
     }
 
     pub fn settings(&self) -> TaggerSettings {
@@ -644,10 +687,7 @@ impl TransformerTagger {
         inputs: &[&TaggerInput],
     ) -> Result<(Vec<Vec<TaggedSpan>>, Vec<PieceStates>)> {
         let mut states = Vec::new();
-        let layer = self
-            .config
-            .keep_states_after
-            .map(|layer| layer.clamp(1, self.header.settings.layers));
+        let layer = self.kept_layer();
         let scores = score_inputs(
             &self.net,
             self.cls,
@@ -670,124 +710,301 @@ impl TransformerTagger {
     }
 }
 
+/// Copies of a tagger over one set of weights that run windows side by side, each copy on a
+/// thread of its own with one libtorch thread. Whole windows on separate threads keep the cores
+/// busier than one window's matrices split across libtorch's threads, and every window gets
+/// the same arithmetic whatever the number of copies, so the output does not depend on it.
+pub struct TaggerPool {
+    taggers: Vec<std::sync::Mutex<TransformerTagger>>,
+}
+
+impl TaggerPool {
+    /// `config.copies` taggers (at least one) over the weights `config` names.
+    pub fn new(config: TransformerTaggerConfig) -> Result<Self> {
+        let copies = config.copies.max(1);
+        let first = TransformerTagger::new(config)?;
+        let mut taggers = Vec::with_capacity(copies);
+        for _ in 1..copies {
+            taggers.push(std::sync::Mutex::new(first.sharing_weights()?));
+        }
+        taggers.insert(0, std::sync::Mutex::new(first));
+        Ok(TaggerPool { taggers })
+    }
+
+    /// The first copy, for what needs one tagger (its header, digest, width).
+    pub fn first(&self) -> std::sync::MutexGuard<'_, TransformerTagger> {
+        // A panic while holding the lock leaves the tagger itself intact.
+        self.taggers[0]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// As [`TransformerTagger::tag_keeping_states`], with the windows shared out among the
+    /// copies.
+    pub fn tag_keeping_states(
+        &self,
+        inputs: &[&TaggerInput],
+    ) -> Result<(Vec<Vec<TaggedSpan>>, Vec<PieceStates>)> {
+        let jobs = window_jobs(inputs);
+        let (head, layer, path) = {
+            let first = self.first();
+            let head = first
+                .net
+                .head_terms()
+                .map_err(|error| Error::model(&first.path, error))?;
+            (head, first.kept_layer(), first.path.clone())
+        };
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let run_windows = |tagger: &TransformerTagger| {
+            let mut done = Vec::new();
+            loop {
+                let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&(document, window)) = jobs.get(at) else {
+                    break;
+                };
+                let range = inputs[document].windows[window].clone();
+                let output = tagger.net.score_window(
+                    &inputs[document].pieces.ids[range],
+                    tagger.cls,
+                    tagger.sep,
+                    layer,
+                )?;
+                done.push((at, output));
+            }
+            Ok::<_, String>(done)
+        };
+        let finished: Vec<std::result::Result<Vec<(usize, WindowOutput)>, String>> =
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = self
+                    .taggers
+                    .iter()
+                    .map(|tagger| {
+                        let run_windows = &run_windows;
+                        scope.spawn(move || {
+                            // Per thread: this worker's libtorch calls use one thread.
+                            tch::set_num_threads(1);
+                            let tagger = tagger
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            run_windows(&tagger)
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|worker| {
+                        worker
+                            .join()
+                            .unwrap_or_else(|_| Err("a tagger thread panicked".to_string()))
+                    })
+                    .collect()
+            });
+        let mut outputs: Vec<Option<WindowOutput>> = jobs.iter().map(|_| None).collect();
+        for worker in finished {
+            for (at, output) in worker.map_err(|error| Error::model(&path, error))? {
+                outputs[at] = Some(output);
+            }
+        }
+        let outputs = outputs
+            .into_iter()
+            .map(|output| output.ok_or_else(|| Error::model(&path, "a window was not scored")))
+            .collect::<Result<Vec<_>>>()?;
+        let mut states = Vec::new();
+        let scores = stitch(&head, inputs, &jobs, outputs, layer.map(|_| &mut states));
+        let spans = scores
+            .iter()
+            .zip(inputs)
+            .map(|(scores, input)| decode(scores, &input.segments))
+            .collect();
+        Ok((spans, states))
+    }
+}
+
+/// One window's outputs from the network: the head's scores of its pieces ([`ROW`] each, in
+/// piece order, `[CLS]` and `[SEP]` left out) and, where asked, their states after a layer
+/// (`pieces × hidden`).
+pub struct WindowOutput {
+    pub scores: Vec<f32>,
+    pub states: Option<Vec<f32>>,
+}
+
+impl TaggerNet {
+    /// The outputs of one window of word pieces, by itself. `keep_layer` asks for the states
+    /// after that many layers (after the last where the network gives no inner states).
+    ///
+    /// Windows are not batched: padding, and even a batch's size, change the kernels libtorch
+    /// picks and with them the last bits of every state, so a document's spans, confidences
+    /// and stance would depend on which documents share its chunk (a Spark partition, a Python
+    /// call). One window at a time was also faster and smaller on PolNeAR dev (30.7 s and 479
+    /// MiB against 32.4 s and 640 MiB for batches of up to 8 windows of one length).
+    pub fn score_window(
+        &self,
+        pieces: &[i64],
+        cls: i64,
+        sep: i64,
+        keep_layer: Option<usize>,
+    ) -> std::result::Result<WindowOutput, String> {
+        let _guard = tch::no_grad_guard();
+        let (ids, mask, _) = window_batch(&[(pieces, 0)], cls, sep);
+        let (last, inner) = self
+            .window_states(&ids, &mask, false)
+            .map_err(|error| error.to_string())?;
+        // Position 0 holds [CLS]; the pieces follow it.
+        let pieces_of = |tensor: &Tensor| {
+            let rows = tensor
+                .narrow(1, 1, pieces.len() as i64)
+                .to_kind(Kind::Float)
+                .contiguous()
+                .view(-1);
+            Vec::<f32>::try_from(&rows).map_err(|error| error.to_string())
+        };
+        let scores = pieces_of(&self.head_states.forward(&last))?;
+        let states = match keep_layer {
+            // `all_hidden_states[k - 1]` is the output of layer k.
+            Some(layer) => Some(pieces_of(match &inner {
+                Some(layers) if (1..layers.len()).contains(&layer) => &layers[layer - 1],
+                _ => &last,
+            })?),
+            None => None,
+        };
+        Ok(WindowOutput { scores, states })
+    }
+
+    /// What stitching needs of the head besides the windows' outputs.
+    fn head_terms(&self) -> std::result::Result<HeadTerms, String> {
+        let evidence_weights = match &self.head_evidence {
+            Some(linear) => {
+                Vec::<f32>::try_from(linear.ws.to_kind(Kind::Float).contiguous().view(-1))
+                    .map_err(|error| error.to_string())?
+            }
+            None => Vec::new(),
+        };
+        let bias = match &self.head_states.bs {
+            Some(bias) => Some(
+                Vec::<f32>::try_from(bias.to_kind(Kind::Float))
+                    .map_err(|error| error.to_string())?,
+            ),
+            None => None,
+        };
+        Ok(HeadTerms {
+            evidence_weights,
+            bias,
+            hidden: self.head_states.ws.size()[1] as usize,
+        })
+    }
+}
+
+/// The head's weights over the rule stages' evidence (`ROW × evidence width`, empty without
+/// evidence), its bias, and the encoder's width.
+struct HeadTerms {
+    evidence_weights: Vec<f32>,
+    bias: Option<Vec<f32>>,
+    hidden: usize,
+}
+
+/// Every window of some documents' inputs, as (document, window), in order.
+fn window_jobs(inputs: &[&TaggerInput]) -> Vec<(usize, usize)> {
+    inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(document, input)| (0..input.windows.len()).map(move |w| (document, w)))
+        .collect()
+}
+
 /// Each token's log-probabilities ([`ROW`] per token: three tags in each channel), for some
-/// documents' inputs, from a network; every window of every document goes through the encoder
-/// once, by itself.
-///
-/// Windows are not batched: padding, and even the batch's size, change the kernels libtorch
-/// picks and with them the last bits of every state, so a document's spans, confidences and
-/// stance would depend on which documents share its chunk (a Spark partition, a Python call).
-/// One window at a time was also faster and smaller on PolNeAR dev (30.7 s and 479 MiB
-/// against 32.4 s and 640 MiB for batches of up to 8 windows of one length).
+/// documents' inputs, from a network on this thread; every window goes through the encoder once,
+/// by itself ([`TaggerNet::score_window`]). With `piece_states`, each document's piece states
+/// after a layer too.
 pub fn score_inputs(
     net: &TaggerNet,
     cls: i64,
     sep: i64,
     inputs: &[&TaggerInput],
-    mut piece_states: Option<(&mut Vec<Vec<f32>>, usize)>,
+    piece_states: Option<(&mut Vec<Vec<f32>>, usize)>,
 ) -> std::result::Result<Vec<Vec<f32>>, String> {
-    let _guard = tch::no_grad_guard();
+    let keep_layer = piece_states.as_ref().map(|(_, layer)| *layer);
+    let jobs = window_jobs(inputs);
+    let outputs = jobs
+        .iter()
+        .map(|&(document, window)| {
+            let range = inputs[document].windows[window].clone();
+            net.score_window(&inputs[document].pieces.ids[range], cls, sep, keep_layer)
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(stitch(
+        &net.head_terms()?,
+        inputs,
+        &jobs,
+        outputs,
+        piece_states.map(|(states, _)| states),
+    ))
+}
+
+/// Each document's token log-probabilities from its windows' outputs: a token's scores come
+/// from the window that owns its first piece (where the piece is farthest from an edge), plus
+/// its evidence; a token without a piece scores its evidence and the bias.
+fn stitch(
+    head: &HeadTerms,
+    inputs: &[&TaggerInput],
+    jobs: &[(usize, usize)],
+    outputs: Vec<WindowOutput>,
+    piece_states: Option<&mut Vec<Vec<f32>>>,
+) -> Vec<Vec<f32>> {
+    let hidden = head.hidden;
     let mut scores: Vec<Vec<f32>> = inputs
         .iter()
         .map(|input| vec![0f32; input.token_count() * ROW])
         .collect();
-    let hidden = net.head_states.ws.size()[1] as usize;
-    if let Some((piece_states, _)) = piece_states.as_mut() {
-        **piece_states = inputs
+    let owners_of: Vec<Vec<usize>> = inputs
+        .iter()
+        .map(|input| owners(input.pieces.ids.len(), &input.windows))
+        .collect();
+    if let Some(bias) = &head.bias {
+        for (input, scores) in inputs.iter().zip(&mut scores) {
+            for (token, piece) in input.first_piece.iter().enumerate() {
+                if piece.is_none() {
+                    scores[token * ROW..(token + 1) * ROW].copy_from_slice(bias);
+                }
+            }
+        }
+    }
+    let mut states: Option<Vec<Vec<f32>>> = piece_states.as_ref().map(|_| {
+        inputs
             .iter()
             .map(|input| vec![0f32; input.pieces.ids.len() * hidden])
-            .collect();
-    }
-    let mut owner_of: Vec<Vec<usize>> = Vec::with_capacity(inputs.len());
-    // The tokens each window scores: those whose first piece it owns.
-    let mut owned: Vec<Vec<Vec<(usize, usize)>>> = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let owner = owners(input.pieces.ids.len(), &input.windows);
-        let mut by_window = vec![Vec::new(); input.windows.len()];
+            .collect()
+    });
+    for (&(document, window), output) in jobs.iter().zip(outputs) {
+        let input = inputs[document];
+        let range = input.windows[window].clone();
+        let owner = &owners_of[document];
         for (token, piece) in input.first_piece.iter().enumerate() {
-            if let Some(piece) = *piece {
-                by_window[owner[piece]].push((token, piece));
+            let Some(piece) = *piece else { continue };
+            if owner[piece] == window {
+                let at = (piece - range.start) * ROW;
+                scores[document][token * ROW..(token + 1) * ROW]
+                    .copy_from_slice(&output.scores[at..at + ROW]);
             }
         }
-        owned.push(by_window);
-        owner_of.push(owner);
-    }
-    let jobs = inputs
-        .iter()
-        .enumerate()
-        .flat_map(|(document, input)| (0..input.windows.len()).map(move |w| (document, w)));
-    for job in jobs {
-        // A batch of one window, whose rows the code below still indexes as a batch's.
-        let batch = [job];
-        let windows: Vec<(&[i64], usize)> = batch
-            .iter()
-            .map(|&(document, window)| {
-                let range = inputs[document].windows[window].clone();
-                (&inputs[document].pieces.ids[range.clone()], range.start)
-            })
-            .collect();
-        let (ids, mask, width) = window_batch(&windows, cls, sep);
-        let (window_states, inner_states) = net
-            .window_states(&ids, &mask, false)
-            .map_err(|error| error.to_string())?;
-        let window_scores = net
-            .head_states
-            .forward(&window_states)
-            .to_kind(Kind::Float)
-            .contiguous()
-            .view(-1);
-        let window_scores =
-            Vec::<f32>::try_from(&window_scores).map_err(|error| error.to_string())?;
-        if let Some((piece_states, layer)) = piece_states.as_mut() {
-            // After the last layer, or after an inner one (`all_hidden_states[k - 1]` is the
-            // output of layer k).
-            let kept = match &inner_states {
-                Some(layers) if *layer < layers.len() => &layers[*layer - 1],
-                _ => &window_states,
-            };
-            let flat = kept.to_kind(Kind::Float).contiguous().view(-1);
-            let flat = Vec::<f32>::try_from(&flat).map_err(|error| error.to_string())?;
-            for (row, &(document, window)) in batch.iter().enumerate() {
-                let range = inputs[document].windows[window].clone();
-                for piece in range.clone() {
-                    if owner_of[document][piece] != window {
-                        continue;
-                    }
-                    let at = (row * width + 1 + piece - range.start) * hidden;
-                    piece_states[document][piece * hidden..(piece + 1) * hidden]
-                        .copy_from_slice(&flat[at..at + hidden]);
+        if let (Some(states), Some(window_states)) = (states.as_mut(), &output.states) {
+            for piece in range.clone() {
+                if owner[piece] == window {
+                    let at = (piece - range.start) * hidden;
+                    states[document][piece * hidden..(piece + 1) * hidden]
+                        .copy_from_slice(&window_states[at..at + hidden]);
                 }
             }
         }
-        for (row, &(document, window)) in batch.iter().enumerate() {
-            let start = inputs[document].windows[window].start;
-            for &(token, piece) in &owned[document][window] {
-                let at = (row * width + 1 + piece - start) * ROW;
-                scores[document][token * ROW..(token + 1) * ROW]
-                    .copy_from_slice(&window_scores[at..at + ROW]);
-            }
-        }
     }
-    let evidence_weights = match &net.head_evidence {
-        Some(linear) => Vec::<f32>::try_from(linear.ws.to_kind(Kind::Float).contiguous().view(-1))
-            .map_err(|error| error.to_string())?,
-        None => Vec::new(),
-    };
-    let bias = net.head_states.bs.as_ref().map(|bias| {
-        Vec::<f32>::try_from(bias.to_kind(Kind::Float)).unwrap_or_else(|_| vec![0.0; ROW])
-    });
     for (input, scores) in inputs.iter().zip(&mut scores) {
         for (token, row) in scores.chunks_exact_mut(ROW).enumerate() {
-            // A token without a piece scores only its evidence and the bias.
-            if input.first_piece[token].is_none() {
-                if let Some(bias) = &bias {
-                    row.copy_from_slice(bias);
-                }
-            }
-            if !evidence_weights.is_empty() {
+            if !head.evidence_weights.is_empty() {
                 let width = input.evidence_width;
                 let evidence = &input.evidence[token * width..(token + 1) * width];
-                for (output, weights) in row.iter_mut().zip(evidence_weights.chunks_exact(width)) {
+                for (output, weights) in row
+                    .iter_mut()
+                    .zip(head.evidence_weights.chunks_exact(width))
+                {
                     *output += weights
                         .iter()
                         .zip(evidence)
@@ -798,7 +1015,10 @@ pub fn score_inputs(
             log_softmax_channels(row);
         }
     }
-    Ok(scores)
+    if let (Some(target), Some(states)) = (piece_states, states) {
+        *target = states;
+    }
+    scores
 }
 
 /// Turns each channel's three scores into log-probabilities.

@@ -2,19 +2,17 @@
 //! its head reads as evidence, and the linker, which links its spans.
 //!
 //! The stage reads each going document's layers in parallel (word pieces, evidence), then runs
-//! the windows of a few documents at a time through the network, so that a stop request is
-//! seen between groups and only one group's window scores are held at once. Each document is
-//! charged its share of the time by its number of windows.
+//! the windows of a few documents at a time through the network's copies, side by side, so
+//! that a stop request is seen between groups and only one group's window scores are held at
+//! once. Each document is charged its share of the time by its number of windows.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
 use super::transformer::{
-    encoder_parts, tagger_input, TaggerInput, TaggerSettings, TransformerTagger,
-    TransformerTaggerConfig,
+    encoder_parts, tagger_input, TaggerInput, TaggerPool, TaggerSettings, TransformerTaggerConfig,
 };
 use crate::cue::CueModel;
 use crate::document::states::TokenStates;
@@ -26,7 +24,7 @@ use crate::stage::{BatchStage, ChunkClock};
 const DOCUMENTS_PER_GROUP: usize = 8;
 
 pub struct TransformerTagStage {
-    tagger: Mutex<TransformerTagger>,
+    taggers: TaggerPool,
     /// A copy of the tagger's tokenizer, so that reading documents runs in parallel.
     tokenizer: Tokenizer,
     settings: TaggerSettings,
@@ -47,11 +45,11 @@ impl TransformerTagStage {
     ) -> Result<Self> {
         let encoder_dir = config.encoder_dir.clone();
         let keep_states = config.keep_states_after.is_some();
-        let tagger = TransformerTagger::new(config)?;
-        let settings = tagger.settings();
+        let taggers = TaggerPool::new(config)?;
+        let settings = taggers.first().settings();
         let (_, tokenizer) = encoder_parts(&encoder_dir, settings.layers)?;
         Ok(TransformerTagStage {
-            tagger: Mutex::new(tagger),
+            taggers,
             tokenizer,
             settings,
             encoder_dir,
@@ -63,11 +61,7 @@ impl TransformerTagStage {
 
     /// SHA-256 of the tagger's file: what a stance head that reads its states names.
     pub fn digest(&self) -> String {
-        self.tagger
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .digest
-            .clone()
+        self.taggers.first().digest.clone()
     }
 
     fn input(&self, document: &Document) -> Result<TaggerInput> {
@@ -96,11 +90,7 @@ impl BatchStage for TransformerTagStage {
             .collect::<Result<_>>()?;
         let reading = started.elapsed();
         let total_windows: usize = inputs.iter().map(|input| input.windows.len()).sum();
-        let tagger = self
-            .tagger
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let hidden = tagger.hidden_size();
+        let hidden = self.taggers.first().hidden_size();
         let starts: Vec<usize> = (0..documents.len()).step_by(DOCUMENTS_PER_GROUP).collect();
         for start in starts {
             if clock.stopped() {
@@ -109,7 +99,7 @@ impl BatchStage for TransformerTagStage {
             let end = (start + DOCUMENTS_PER_GROUP).min(documents.len());
             let group_started = Instant::now();
             let group: Vec<&TaggerInput> = inputs[start..end].iter().collect();
-            let (tagged, mut states) = tagger.tag_keeping_states(&group)?;
+            let (tagged, mut states) = self.taggers.tag_keeping_states(&group)?;
             let elapsed = group_started.elapsed();
             let group_windows: usize = group.iter().map(|input| input.windows.len()).sum();
             states.resize_with(group.len(), Vec::new);
