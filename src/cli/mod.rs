@@ -292,6 +292,7 @@ pub fn all_cores() -> usize {
 
 /// Sets rayon's thread count for the analysis.
 pub fn set_threads(threads: Option<usize>) -> Result<()> {
+    limit_malloc_arenas(threads.unwrap_or_else(all_cores));
     if let Some(threads) = threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
@@ -299,6 +300,25 @@ pub fn set_threads(threads: Option<usize>) -> Result<()> {
             .map_err(|error| Error::Usage(error.to_string()))?;
     }
     Ok(())
+}
+
+/// Bounds glibc's malloc arenas by the threads that work (at least two). glibc gives threads
+/// arenas of their own up to eight per core, and each keeps what its thread freed: the
+/// transformer's copies allocate a window's activations (tens of MB) on threads of their own,
+/// and with an arena each the default mode's peak memory at 2 threads was about 580 MiB,
+/// with two arenas 500 MiB, no slower (PolNeAR dev, docs/BENCHMARKS.md).
+fn limit_malloc_arenas(threads: usize) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let arenas = i32::try_from(threads.max(2)).unwrap_or(i32::MAX);
+        // SAFETY: mallopt only sets a malloc parameter; it is called before the worker threads
+        // start, and a refusal (a zero return) leaves glibc's default.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = threads;
 }
 
 /// Warnings and progress on the terminal: a spinner with documents per second when stderr is
