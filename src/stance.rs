@@ -356,24 +356,16 @@ impl StanceModel {
         encoder_config.layers = head.encoder_layers;
         let encoders = match (&head.tagger_digest, &config.tagger) {
             (Some(_), Some(tagger)) => {
-                let weights = tagger.weights.as_deref();
-                config.check_head(
-                    &head,
-                    Some(&crate::tagger::transformer::tagger_digest(weights)?),
-                )?;
+                let file = crate::tagger::transformer::TaggerFile::read(tagger.weights.as_deref())?;
+                config.check_head(&head, Some(&file.digest()))?;
                 encoder_config.model_dir = tagger.encoder_dir.clone();
-                let layers = crate::tagger::transformer::tagger_header(weights)?
-                    .settings
-                    .layers;
+                let layers = file.header.settings.layers;
                 encoder_config.layers =
                     Some(head.encoder_layers.map_or(layers, |read| read.min(layers)));
                 crate::encoder::EncoderPool::new(
                     encoder_config,
                     config.encoder_threads,
-                    |encoder| {
-                        crate::tagger::transformer::load_tagger_weights(encoder, weights)
-                            .map(|_| ())
-                    },
+                    |encoder| file.load_into(encoder),
                 )?
             }
             (Some(_), None) => {

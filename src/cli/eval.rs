@@ -113,7 +113,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             copies: args.threads.unwrap_or_else(super::all_cores),
             ..Default::default()
         };
-        return eval_stance(path, args.stance_head, tagger, args.precision, args.json);
+        return eval_stance(path, args.stance_head, tagger, args.json);
     }
     let Some(gold_path) = &args.gold else {
         return Err(Error::Usage("eval needs --gold".into()));
@@ -212,7 +212,6 @@ fn eval_stance(
     path: &Path,
     head: Option<PathBuf>,
     tagger: whosaid::tagger::transformer::TransformerTaggerConfig,
-    precision: PrecisionArg,
     json: bool,
 ) -> Result<ExitCode> {
     use whosaid::eval::stance::{is_newsmtsc, read_newsmtsc, read_quote_stance, StanceReport};
@@ -220,11 +219,12 @@ fn eval_stance(
 
     let model = StanceModel::new(StanceConfig {
         head,
+        // The stance encoder, where the head reads one, runs as the tagger does.
         encoder: whosaid::encoder::EncoderConfig {
-            precision: precision.into(),
+            precision: tagger.precision,
             ..whosaid::encoder::EncoderConfig::default()
         },
-        encoder_threads: super::all_cores(),
+        encoder_threads: tagger.copies,
         tagger: Some(tagger),
     })?;
     let mut gold = Vec::new();

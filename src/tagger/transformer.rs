@@ -359,8 +359,7 @@ fn tagger_bytes(path: Option<&Path>) -> Result<(std::borrow::Cow<'static, [u8]>,
 
 /// Reads the header in a tagger file's metadata, with the common model-file checks.
 pub fn read_header(path: &Path) -> Result<TaggerHeader> {
-    let (bytes, path) = tagger_bytes(Some(path))?;
-    parse_header(&bytes, &path)
+    Ok(TaggerFile::read(Some(path))?.header)
 }
 
 /// The header in a tagger's metadata, with the common model-file checks; `path` names it in
@@ -420,41 +419,50 @@ pub fn file_digest(bytes: &[u8]) -> String {
     format!("{:x}", sha2::Sha256::digest(bytes))
 }
 
-/// The SHA-256 of a tagger's file (the built-in one's where `path` is `None`).
-pub fn tagger_digest(path: Option<&Path>) -> Result<String> {
-    Ok(file_digest(&tagger_bytes(path)?.0))
+/// A tagger's file, read once: its bytes, the name its errors give, and its header.
+pub struct TaggerFile {
+    bytes: std::borrow::Cow<'static, [u8]>,
+    pub name: PathBuf,
+    pub header: TaggerHeader,
 }
 
-/// The header of a tagger (the built-in one's where `path` is `None`).
-pub fn tagger_header(path: Option<&Path>) -> Result<TaggerHeader> {
-    let (bytes, name) = tagger_bytes(path)?;
-    parse_header(&bytes, &name)
-}
+impl TaggerFile {
+    /// Reads the tagger at `path` (the built-in one where `path` is `None`) and checks its
+    /// header.
+    pub fn read(path: Option<&Path>) -> Result<Self> {
+        let (bytes, name) = tagger_bytes(path)?;
+        let header = parse_header(&bytes, &name)?;
+        Ok(TaggerFile {
+            bytes,
+            name,
+            header,
+        })
+    }
 
-/// Puts a tagger's fine-tuned weights (the built-in one's where `path` is `None`) into an
-/// encoder of the tagger's layers, so that it gives the states the tagger's head reads.
-pub fn load_tagger_weights(
-    encoder: &crate::encoder::Encoder,
-    path: Option<&Path>,
-) -> Result<TaggerHeader> {
-    let (bytes, name) = tagger_bytes(path)?;
-    let header = parse_header(&bytes, &name)?;
-    load_weights(encoder.store(), &bytes, &name)?;
-    Ok(header)
-}
+    /// The SHA-256 of the file, in hex: what a stance head that reads its states names.
+    pub fn digest(&self) -> String {
+        file_digest(&self.bytes)
+    }
 
-/// An encoder that gives the tagger's states: the tagger's layers of the encoder in `config`
-/// (or the first `config.layers` of them), with the tagger's fine-tuned weights (the built-in
-/// tagger's where `path` is `None`). With all its layers, the states its head reads.
-pub fn fine_tuned_encoder(
-    path: Option<&Path>,
-    mut config: crate::encoder::EncoderConfig,
-) -> Result<crate::encoder::Encoder> {
-    let layers = tagger_header(path)?.settings.layers;
-    config.layers = Some(config.layers.map_or(layers, |asked| asked.min(layers)));
-    let encoder = crate::encoder::Encoder::new(config)?;
-    load_tagger_weights(&encoder, path)?;
-    Ok(encoder)
+    /// Puts the fine-tuned weights into an encoder of the tagger's layers, so that it gives the
+    /// states the tagger's head reads.
+    pub fn load_into(&self, encoder: &crate::encoder::Encoder) -> Result<()> {
+        load_weights(encoder.store(), &self.bytes, &self.name).map(|_| ())
+    }
+
+    /// An encoder that gives the tagger's states: the tagger's layers of the encoder in
+    /// `config` (or the first `config.layers` of them), with its fine-tuned weights. With all
+    /// its layers, the states its head reads.
+    pub fn encoder(
+        &self,
+        mut config: crate::encoder::EncoderConfig,
+    ) -> Result<crate::encoder::Encoder> {
+        let layers = self.header.settings.layers;
+        config.layers = Some(config.layers.map_or(layers, |asked| asked.min(layers)));
+        let encoder = crate::encoder::Encoder::new(config)?;
+        self.load_into(&encoder)?;
+        Ok(encoder)
+    }
 }
 
 /// Reads the encoder's config, with its first `layers` layers, and its tokenizer from the
@@ -569,10 +577,9 @@ pub struct TransformerTagger {
 
 impl TransformerTagger {
     pub fn new(config: TransformerTaggerConfig) -> Result<Self> {
-        let (bytes, path) = tagger_bytes(config.weights.as_deref())?;
-        let header = parse_header(&bytes, &path)?;
-        let digest = file_digest(&bytes);
-        let settings = header.settings;
+        let file = TaggerFile::read(config.weights.as_deref())?;
+        let digest = file.digest();
+        let settings = file.header.settings;
         let (mut bert_config, tokenizer) = encoder_parts(&config.encoder_dir, settings.layers)?;
         // An inner layer's states come only with every layer's.
         bert_config.output_hidden_states = Some(
@@ -586,7 +593,10 @@ impl TransformerTagger {
         store
             .load_partial(&base)
             .map_err(|error| Error::model(&base, error))?;
-        let missing = load_weights(&store, &bytes, &path)?;
+        let missing = load_weights(&store, &file.bytes, &file.name)?;
+        let TaggerFile {
+            name: path, header, ..
+        } = file;
         if let Some(name) = missing.iter().find(|name| !name.starts_with("embeddings.")) {
             return Err(Error::model(
                 &path,

@@ -521,8 +521,13 @@ impl StanceRecipe {
         if let Some(dir) = &self.encoder {
             config.model_dir = dir.clone();
         }
-        let mut encoder = match &self.tagger {
-            Some(tagger) => crate::tagger::transformer::fine_tuned_encoder(Some(tagger), config)?,
+        let tagger_file = self
+            .tagger
+            .as_deref()
+            .map(|tagger| crate::tagger::transformer::TaggerFile::read(Some(tagger)))
+            .transpose()?;
+        let mut encoder = match &tagger_file {
+            Some(tagger) => tagger.encoder(config)?,
             None => Encoder::new(config)?,
         };
         let sentences = read_newsmtsc(&self.newsmtsc)?;
@@ -548,8 +553,8 @@ impl StanceRecipe {
             self.command(),
         );
         let mut head = fit_stance_head(&examples, options, provenance);
-        if let Some(tagger) = &self.tagger {
-            let digest = crate::tagger::transformer::tagger_digest(Some(tagger))?;
+        if let (Some(tagger), Some(tagger_file)) = (&self.tagger, &tagger_file) {
+            let digest = tagger_file.digest();
             let layer = match options.encoder_layers {
                 Some(layers) => format!("after its layer {layers}"),
                 None => "its last layer".into(),
