@@ -221,7 +221,6 @@ def _plain_record(document: Mapping) -> Optional[Item]:
         return None
 
 
-
 def _mapping_id(document: Mapping, fallback_id: str) -> str:
     value = document.get("id")
     if isinstance(value, str) and value.strip():
