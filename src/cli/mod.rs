@@ -285,7 +285,6 @@ impl From<PrecisionArg> for whosaid::encoder::Precision {
 }
 
 /// The machine's cores, the default thread count.
-#[cfg(feature = "transformer")]
 pub fn all_cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
