@@ -9,6 +9,8 @@
 //! content channel tags the contiguous pieces of a content; the linker ([`crate::linker`])
 //! joins pieces and finds each content's cue and source.
 
+#[cfg(feature = "transformer")]
+pub mod bert;
 pub mod features;
 #[cfg(feature = "transformer")]
 pub mod transformer;

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::Module, Device, Kind, Tensor};
 use tokenizers::Tokenizer;
 
+use super::bert::InferenceBert;
 use super::features::{token_evidence, Layers, EVIDENCE};
 use super::{segments, spans_of, viterbi, Role, Tag, TaggedSpan, ROW, TAGS, TRANSITIONS};
 use crate::encoder::Precision;
@@ -563,6 +564,8 @@ pub struct TransformerTagger {
     /// SHA-256 of the tagger's file, in hex: what a stance head that reads its states names.
     pub digest: String,
     net: TaggerNet,
+    /// The network's encoder for inference, over the same weights.
+    encoder: InferenceBert,
     tokenizer: Tokenizer,
     config: TransformerTaggerConfig,
     /// The encoder's shape, for copies over the same weights.
@@ -608,12 +611,15 @@ impl TransformerTagger {
             Precision::BFloat16 => store.bfloat16(),
             Precision::Float32 => store.float(),
         }
+        // After the conversion, which gives the variables new storage.
+        let encoder = inference_encoder(&store, &bert_config)?;
         let cls = special_id(&tokenizer, "[CLS]", &config.encoder_dir)?;
         let sep = special_id(&tokenizer, "[SEP]", &config.encoder_dir)?;
         Ok(TransformerTagger {
             header,
             digest,
             net,
+            encoder,
             tokenizer,
             path,
             config,
@@ -639,10 +645,12 @@ impl TransformerTagger {
             // the freshly initialised values are freed.
             variable.set_data(weight);
         }
+        let encoder = inference_encoder(&store, &self.bert_config)?;
         Ok(TransformerTagger {
             header: self.header.clone(),
             digest: self.digest.clone(),
             net,
+            encoder,
             tokenizer: self.tokenizer.clone(),
             path: self.path.clone(),
             config: self.config.clone(),
@@ -679,7 +687,7 @@ impl TransformerTagger {
     /// Each token's log-probabilities ([`ROW`] per token: three tags in each channel), for
     /// some documents' inputs.
     pub fn scores(&self, inputs: &[&TaggerInput]) -> Result<Vec<Vec<f32>>> {
-        score_inputs(&self.net, self.cls, self.sep, inputs, None)
+        score_inputs(&self.net, &self.encoder, self.cls, self.sep, inputs, None)
             .map_err(|error| Error::model(&self.path, error))
     }
 
@@ -700,6 +708,7 @@ impl TransformerTagger {
         let layer = self.kept_layer();
         let scores = score_inputs(
             &self.net,
+            &self.encoder,
             self.cls,
             self.sep,
             inputs,
@@ -774,6 +783,7 @@ impl TaggerPool {
                 };
                 let range = inputs[document].windows[window].clone();
                 let output = tagger.net.score_window(
+                    &tagger.encoder,
                     &inputs[document].pieces.ids[range],
                     tagger.cls,
                     tagger.sep,
@@ -830,6 +840,18 @@ impl TaggerPool {
     }
 }
 
+/// The encoder of a network built at `store`'s root, for inference ([`InferenceBert`]), over
+/// the store's weights as they are now.
+pub fn inference_encoder(store: &nn::VarStore, bert_config: &BertConfig) -> Result<InferenceBert> {
+    InferenceBert::from_variables(
+        &store.variables(),
+        bert_config.num_hidden_layers as usize,
+        bert_config.num_attention_heads as usize,
+        // rust-bert's BERT normalises with this epsilon whatever the config says.
+        1e-12,
+    )
+}
+
 /// One window's outputs from the network: the head's scores of its pieces ([`ROW`] each, in
 /// piece order, `[CLS]` and `[SEP]` left out) and, where asked, their states after a layer
 /// (`pieces × hidden`).
@@ -849,15 +871,16 @@ impl TaggerNet {
     /// MiB against 32.4 s and 640 MiB for batches of up to 8 windows of one length).
     pub fn score_window(
         &self,
+        encoder: &InferenceBert,
         pieces: &[i64],
         cls: i64,
         sep: i64,
         keep_layer: Option<usize>,
     ) -> std::result::Result<WindowOutput, String> {
         let _guard = tch::no_grad_guard();
-        let (ids, mask, _) = window_batch(&[(pieces, 0)], cls, sep);
-        let (last, inner) = self
-            .window_states(&ids, &mask, false)
+        let (ids, _, _) = window_batch(&[(pieces, 0)], cls, sep);
+        let (last, inner) = encoder
+            .forward(&ids, keep_layer.is_some())
             .map_err(|error| error.to_string())?;
         // Position 0 holds [CLS]; the pieces follow it.
         let pieces_of = |tensor: &Tensor| {
@@ -927,6 +950,7 @@ fn window_jobs(inputs: &[&TaggerInput]) -> Vec<(usize, usize)> {
 /// after a layer too.
 pub fn score_inputs(
     net: &TaggerNet,
+    encoder: &InferenceBert,
     cls: i64,
     sep: i64,
     inputs: &[&TaggerInput],
@@ -938,7 +962,13 @@ pub fn score_inputs(
         .iter()
         .map(|&(document, window)| {
             let range = inputs[document].windows[window].clone();
-            net.score_window(&inputs[document].pieces.ids[range], cls, sep, keep_layer)
+            net.score_window(
+                encoder,
+                &inputs[document].pieces.ids[range],
+                cls,
+                sep,
+                keep_layer,
+            )
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(stitch(

@@ -17,10 +17,11 @@ use tch::{nn, nn::Module, nn::OptimizerConfig, Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::eval::gold::GoldDocument;
+use crate::tagger::bert::InferenceBert;
 use crate::tagger::features::EVIDENCE;
 use crate::tagger::transformer::{
-    decode, encoder_parts, save, score_inputs, special_id, tagger_input, window_batch,
-    TaggerHeader, TaggerInput, TaggerNet, TaggerSettings,
+    decode, encoder_parts, inference_encoder, save, score_inputs, special_id, tagger_input,
+    window_batch, TaggerHeader, TaggerInput, TaggerNet, TaggerSettings,
 };
 use crate::tagger::SpanModel;
 use crate::tagger::{Role, Tag, ROW};
@@ -240,6 +241,7 @@ fn batch_loss(
 /// Exact-span scores per channel of a network on held-out documents.
 pub fn score_held_out(
     net: &TaggerNet,
+    encoder: &InferenceBert,
     cls: i64,
     sep: i64,
     examples: &[TaggerExample],
@@ -247,7 +249,8 @@ pub fn score_held_out(
     let mut scores = [SpanScore::default(); 3];
     for chunk in examples.chunks(16) {
         let inputs: Vec<&TaggerInput> = chunk.iter().map(|example| &example.input).collect();
-        let token_scores = score_inputs(net, cls, sep, &inputs, None).map_err(Error::Internal)?;
+        let token_scores =
+            score_inputs(net, encoder, cls, sep, &inputs, None).map_err(Error::Internal)?;
         for (example, token_scores) in chunk.iter().zip(&token_scores) {
             let predicted = decode(token_scores, &example.input.segments);
             for role in Role::ALL {
@@ -360,7 +363,13 @@ pub fn fit_tagger(
         let held_out_scores = if held_out.is_empty() {
             None
         } else {
-            Some(score_held_out(&net, cls, sep, held_out)?)
+            Some(score_held_out(
+                &net,
+                &inference_encoder(&store, &bert_config)?,
+                cls,
+                sep,
+                held_out,
+            )?)
         };
         let report = TaggerEpoch {
             epoch,
@@ -553,6 +562,42 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_fused_inference_encoder_gives_rust_berts_states() {
+        let options = smoke_options();
+        if !encoder_installed(&options) {
+            return;
+        }
+        let _turn = torch_turn();
+        let (mut bert_config, tokenizer) =
+            encoder_parts(&options.encoder_dir, options.settings.layers).unwrap();
+        bert_config.output_hidden_states = Some(true);
+        let mut store = nn::VarStore::new(Device::Cpu);
+        let net = TaggerNet::new(&store.root(), &bert_config, &options.settings);
+        store
+            .load_partial(options.encoder_dir.join("model.safetensors"))
+            .unwrap();
+        let encoding = tokenizer
+            .encode("“We are close,” Kerry said. Lavrov echoed that.", true)
+            .unwrap();
+        let ids: Vec<i64> = encoding.get_ids().iter().map(|&id| i64::from(id)).collect();
+        let ids = Tensor::from_slice(&ids).view([1, -1]);
+        let (expected, expected_layers) = net.window_states(&ids, &ids.ones_like(), false).unwrap();
+        let encoder = inference_encoder(&store, &bert_config).unwrap();
+        let (got, got_layers) = encoder.forward(&ids, true).unwrap();
+        let largest = |a: &Tensor, b: &Tensor| f64::try_from((a - b).abs().max()).unwrap();
+        assert!(
+            largest(&expected, &got) < 1e-4,
+            "{}",
+            largest(&expected, &got)
+        );
+        let (expected_layers, got_layers) = (expected_layers.unwrap(), got_layers.unwrap());
+        assert_eq!(expected_layers.len(), got_layers.len());
+        for (layer, (expected, got)) in expected_layers.iter().zip(&got_layers).enumerate() {
+            assert!(largest(expected, got) < 1e-4, "layer {}", layer + 1);
+        }
+    }
+
     fn encoder_installed(options: &TaggerTrainOptions) -> bool {
         let installed = options.encoder_dir.join("model.safetensors").exists();
         if !installed {
@@ -681,7 +726,8 @@ mod tests {
         .unwrap();
         let inputs: Vec<&TaggerInput> = examples.iter().map(|example| &example.input).collect();
         // All documents' windows, stitched.
-        let together = score_inputs(&net, cls, sep, &inputs, None).unwrap();
+        let encoder = inference_encoder(&store, &bert_config).unwrap();
+        let together = score_inputs(&net, &encoder, cls, sep, &inputs, None).unwrap();
         for (input, scores) in inputs.iter().zip(&together) {
             let owner = owners(input.pieces.ids.len(), &input.windows);
             // Each window as a document of its own.
@@ -708,7 +754,7 @@ mod tests {
                         evidence_width: input.evidence_width,
                         segments: input.segments.clone(),
                     };
-                    score_inputs(&net, cls, sep, &[&single], None)
+                    score_inputs(&net, &encoder, cls, sep, &[&single], None)
                         .unwrap()
                         .remove(0)
                 })
