@@ -574,8 +574,8 @@ pub struct TransformerTagger {
     sep: i64,
     /// The tagger's file, as errors name it.
     path: PathBuf,
-    // Owns the network's tensors.
-    _store: nn::VarStore,
+    /// Owns the network's tensors, which copies share (`sharing_weights`).
+    store: nn::VarStore,
 }
 
 impl TransformerTagger {
@@ -626,7 +626,7 @@ impl TransformerTagger {
             bert_config,
             cls,
             sep,
-            _store: store,
+            store,
         })
     }
 
@@ -635,7 +635,7 @@ impl TransformerTagger {
     pub fn sharing_weights(&self) -> Result<Self> {
         let store = nn::VarStore::new(Device::Cpu);
         let net = TaggerNet::new(&store.root(), &self.bert_config, &self.header.settings);
-        let weights = self._store.variables();
+        let weights = self.store.variables();
         let _guard = tch::no_grad_guard();
         for (name, mut variable) in store.variables() {
             let weight = weights.get(&name).ok_or_else(|| {
@@ -657,7 +657,7 @@ impl TransformerTagger {
             bert_config: self.bert_config.clone(),
             cls: self.cls,
             sep: self.sep,
-            _store: store,
+            store,
         })
     }
 
