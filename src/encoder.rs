@@ -86,6 +86,19 @@ pub struct EncoderConfig {
     pub precision: Precision,
 }
 
+/// Points every variable of `into` at the storage (and number type) of the variable of the
+/// same name in `from`, so that a second model shares the first one's weights without a copy;
+/// the freshly initialised values are freed. The error is the name `from` lacks.
+pub fn share_weights(from: &VarStore, into: &VarStore) -> std::result::Result<(), String> {
+    let weights = from.variables();
+    let _guard = tch::no_grad_guard();
+    for (name, mut variable) in into.variables() {
+        let weight = weights.get(&name).ok_or_else(|| name.clone())?;
+        variable.set_data(weight);
+    }
+    Ok(())
+}
+
 /// The number type the encoder's weights and activations are held in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
@@ -191,19 +204,12 @@ impl Encoder {
             &self.bert_config,
             false,
         );
-        let weights = self.store.variables();
-        let _guard = tch::no_grad_guard();
-        for (name, mut variable) in store.variables() {
-            let weight = weights.get(&name).ok_or_else(|| {
-                Error::model(
-                    &self.config.model_dir,
-                    format!("{name}: the encoder has no such weight"),
-                )
-            })?;
-            // Points the new model's tensor at the existing storage (and its number type); the
-            // freshly initialised values are freed.
-            variable.set_data(weight);
-        }
+        share_weights(&self.store, &store).map_err(|name| {
+            Error::model(
+                &self.config.model_dir,
+                format!("{name}: the encoder has no such weight"),
+            )
+        })?;
         Ok(Encoder {
             tokenizer: self.tokenizer.clone(),
             model,

@@ -635,16 +635,9 @@ impl TransformerTagger {
     pub fn sharing_weights(&self) -> Result<Self> {
         let store = nn::VarStore::new(Device::Cpu);
         let net = TaggerNet::new(&store.root(), &self.bert_config, &self.header.settings);
-        let weights = self.store.variables();
-        let _guard = tch::no_grad_guard();
-        for (name, mut variable) in store.variables() {
-            let weight = weights.get(&name).ok_or_else(|| {
-                Error::model(&self.path, format!("{name}: the tagger has no such weight"))
-            })?;
-            // Points the new network's tensor at the existing storage (and its number type);
-            // the freshly initialised values are freed.
-            variable.set_data(weight);
-        }
+        crate::encoder::share_weights(&self.store, &store).map_err(|name| {
+            Error::model(&self.path, format!("{name}: the tagger has no such weight"))
+        })?;
         let encoder = inference_encoder(&store, &self.bert_config)?;
         Ok(TransformerTagger {
             header: self.header.clone(),
@@ -715,12 +708,7 @@ impl TransformerTagger {
             layer.map(|layer| (&mut states, layer)),
         )
         .map_err(|error| Error::model(&self.path, error))?;
-        let spans = scores
-            .iter()
-            .zip(inputs)
-            .map(|(scores, input)| decode(scores, &input.segments))
-            .collect();
-        Ok((spans, states))
+        Ok((decode_inputs(&scores, inputs), states))
     }
 
     /// The width of the encoder's states.
@@ -831,12 +819,7 @@ impl TaggerPool {
             .collect::<Result<Vec<_>>>()?;
         let mut states = Vec::new();
         let scores = stitch(&head, inputs, &jobs, outputs, layer.map(|_| &mut states));
-        let spans = scores
-            .iter()
-            .zip(inputs)
-            .map(|(scores, input)| decode(scores, &input.segments))
-            .collect();
-        Ok((spans, states))
+        Ok((decode_inputs(&scores, inputs), states))
     }
 }
 
@@ -1059,6 +1042,15 @@ fn stitch(
         *target = states;
     }
     scores
+}
+
+/// Each document's spans, decoded from its token scores ([`decode`]).
+fn decode_inputs(scores: &[Vec<f32>], inputs: &[&TaggerInput]) -> Vec<Vec<TaggedSpan>> {
+    scores
+        .iter()
+        .zip(inputs)
+        .map(|(scores, input)| decode(scores, &input.segments))
+        .collect()
 }
 
 /// Turns each channel's three scores into log-probabilities.
