@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::document::{Document, Outcome};
 use crate::error::{Error, Result};
 use crate::input::InputDocument;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, StageTime};
 use crate::record::DocumentRecord;
 
 /// Where finished records go, in input order.
@@ -107,6 +107,8 @@ pub struct BatchSummary {
     /// Whether the run stopped early on SIGINT or SIGTERM.
     pub interrupted: bool,
     pub seconds: f64,
+    /// The time each stage took in this run, in stage order.
+    pub stages: Vec<StageTime>,
 }
 
 impl BatchSummary {
@@ -263,6 +265,7 @@ pub fn run_batch(
     reporter: &dyn Reporter,
 ) -> Result<BatchSummary> {
     let started = Instant::now();
+    let stage_times_before = pipeline.stage_times();
     let chunk_size = options.chunk_size.max(1);
     let wants_text = sink.wants_text();
     let stop = options.stop.clone();
@@ -344,5 +347,78 @@ pub fn run_batch(
     summary.failures_by_kind = written.failures_by_kind;
     summary.quotes = written.quotes;
     summary.seconds = started.elapsed().as_secs_f64();
+    summary.stages = pipeline
+        .stage_times()
+        .into_iter()
+        .zip(stage_times_before)
+        .map(|(after, before)| StageTime {
+            seconds: after.seconds - before.seconds,
+            ..after
+        })
+        .collect();
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::PipelineConfig;
+
+    struct Collect(Vec<DocumentRecord>);
+
+    impl RecordSink for Collect {
+        fn write(&mut self, record: &DocumentRecord, _text: Option<&str>) -> Result<()> {
+            self.0.push(record.clone());
+            Ok(())
+        }
+
+        fn finish(&mut self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn inputs(texts: &[&str]) -> Box<dyn Iterator<Item = InputDocument> + Send> {
+        let documents: Vec<InputDocument> = texts
+            .iter()
+            .enumerate()
+            .map(|(index, text)| InputDocument {
+                id: index.to_string(),
+                text: Ok(text.to_string()),
+                meta: None,
+            })
+            .collect();
+        Box::new(documents.into_iter())
+    }
+
+    #[test]
+    fn the_summary_times_each_stage_of_its_own_run() {
+        let pipeline = Pipeline::new(PipelineConfig::fast()).expect("the shipped models load");
+        let mut sink = Collect(Vec::new());
+        let texts = ["“We are close,” Kerry said. Lavrov said the talks would go on."; 3];
+        let summary = run_batch(
+            &pipeline,
+            inputs(&texts),
+            &mut sink,
+            &BatchOptions::default(),
+            &Silent,
+        )
+        .expect("the batch runs");
+        assert_eq!(sink.0.len(), 3);
+        let names: Vec<&str> = summary.stages.iter().map(|time| time.stage).collect();
+        assert_eq!(names, pipeline.stage_names());
+        assert!(summary.stages.iter().all(|time| time.seconds >= 0.0));
+        assert!(summary.stages.iter().any(|time| time.seconds > 0.0));
+
+        // A second run of the same pipeline reports its own time, not the total so far.
+        let empty = run_batch(
+            &pipeline,
+            inputs(&[]),
+            &mut Collect(Vec::new()),
+            &BatchOptions::default(),
+            &Silent,
+        )
+        .expect("the batch runs");
+        assert_eq!(empty.stages.len(), names.len());
+        assert!(empty.stages.iter().all(|time| time.seconds == 0.0));
+    }
 }

@@ -71,6 +71,23 @@ impl Fnv {
     }
 }
 
+/// [`Fnv`] as a std [`Hasher`](std::hash::Hasher), for maps and sets of fixed short keys.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FnvHasher(Fnv);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = self.0.bytes(bytes);
+    }
+}
+
+/// Builds [`FnvHasher`]s.
+pub type FnvState = std::hash::BuildHasherDefault<FnvHasher>;
+
 /// The hash of a whole string; equal to streaming its pieces.
 pub fn hash_str(text: &str) -> u64 {
     Fnv::new().str(text).finish()

@@ -12,7 +12,17 @@
 //! determiners include the articles.
 
 use std::collections::{HashMap, HashSet};
+
+use crate::hash::FnvState;
 use std::sync::OnceLock;
+
+/// A word list as a set. The keys are short words, which FNV hashes several times faster than
+/// std's default SipHash (built to resist keys chosen to collide, which a fixed list's
+/// lookups do not need); a lookup is made for most words of every document.
+pub type WordSet = HashSet<&'static str, FnvState>;
+
+/// A word list whose words each carry a value.
+pub type WordMap<V> = HashMap<&'static str, V, FnvState>;
 
 /// Every glyph that stands for a double quotation mark in news text. Normalisation rewrites each
 /// of them as `“` or `”`.
@@ -90,28 +100,28 @@ impl PronounReference {
 /// The word lists, built once per process. Each set's meaning is in the header of its file in
 /// `data/lexicon/`.
 pub struct Lexicon {
-    pub abbreviations: HashSet<&'static str>,
-    pub sentence_starters: HashSet<&'static str>,
-    pub not_names: HashSet<&'static str>,
+    pub abbreviations: WordSet,
+    pub sentence_starters: WordSet,
+    pub not_names: WordSet,
     /// The titles, the honorifics among them.
-    pub titles: HashSet<&'static str>,
-    pub honorifics: HashSet<&'static str>,
-    pub role_nouns: HashSet<&'static str>,
-    pub nominal_sources: HashSet<&'static str>,
+    pub titles: WordSet,
+    pub honorifics: WordSet,
+    pub role_nouns: WordSet,
+    pub nominal_sources: WordSet,
     /// The pronouns that can be the source of an attribution, and what each refers to.
-    pub source_pronouns: HashMap<&'static str, PronounReference>,
-    pub organization_words: HashSet<&'static str>,
-    pub countries: HashSet<&'static str>,
-    pub nationalities: HashSet<&'static str>,
-    pub first_names: HashSet<&'static str>,
-    pub cue_words: HashSet<&'static str>,
+    pub source_pronouns: WordMap<PronounReference>,
+    pub organization_words: WordSet,
+    pub countries: WordSet,
+    pub nationalities: WordSet,
+    pub first_names: WordSet,
+    pub cue_words: WordSet,
     /// Cues of several words, each as its words, in the order they are tried.
     pub cue_phrases: Vec<Vec<&'static str>>,
-    pub speech_verbs: HashSet<&'static str>,
-    pub auxiliaries: HashSet<&'static str>,
+    pub speech_verbs: WordSet,
+    pub auxiliaries: WordSet,
     /// The determiners, the articles among them.
-    pub determiners: HashSet<&'static str>,
-    pub articles: HashSet<&'static str>,
+    pub determiners: WordSet,
+    pub articles: WordSet,
 }
 
 impl Lexicon {
@@ -122,7 +132,7 @@ impl Lexicon {
                 files
                     .iter()
                     .flat_map(|file| entries(file))
-                    .collect::<HashSet<_>>()
+                    .collect::<WordSet>()
             };
             Lexicon {
                 abbreviations: set(&[ABBREVIATIONS]),
@@ -162,7 +172,7 @@ fn pronoun_columns(line: &str) -> Option<(&str, PronounReference)> {
     Some((pronoun, PronounReference::from_label(label)?))
 }
 
-fn source_pronouns() -> HashMap<&'static str, PronounReference> {
+fn source_pronouns() -> WordMap<PronounReference> {
     entries(SOURCE_PRONOUNS)
         .map(|line| {
             // The file is compiled in and checked by the tests, so a bad line is a build error
@@ -177,7 +187,7 @@ fn source_pronouns() -> HashMap<&'static str, PronounReference> {
 }
 
 /// Looks a word up in a lower-case set without allocating for the common ASCII case.
-pub fn contains_lower(set: &HashSet<&'static str>, word: &str) -> bool {
+pub fn contains_lower(set: &WordSet, word: &str) -> bool {
     if word.bytes().all(|byte| !byte.is_ascii_uppercase()) {
         return set.contains(word);
     }

@@ -6,8 +6,8 @@
 //! gets an error record and skips the later stages, while the others go on.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -121,6 +121,19 @@ pub struct Pipeline {
     cues: Option<CueModel>,
     /// Whether documents hold encoder states from one stage to a later one.
     holds_states: bool,
+    /// The time each stage (by position in `stages`) has taken in this pipeline's runs, in
+    /// nanoseconds: summed over documents for a per-document stage, whichever threads ran
+    /// them; a batch stage's wall time over its chunks.
+    stage_nanos: Vec<AtomicU64>,
+}
+
+/// The time one stage took in a run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StageTime {
+    pub stage: &'static str,
+    /// Summed over documents for a per-document stage (so, with several threads, more than
+    /// the run's wall time); a batch stage's wall time.
+    pub seconds: f64,
 }
 
 /// Documents per chunk where documents hold encoder states between stages: a few megabytes
@@ -199,6 +212,7 @@ impl Pipeline {
             )?);
         }
         Ok(Pipeline {
+            stage_nanos: stages.iter().map(|_| AtomicU64::new(0)).collect(),
             stages,
             budget: config.budget,
             cues,
@@ -222,6 +236,7 @@ impl Pipeline {
     /// benchmark of one stage, or a new stage tried on documents analysed before).
     pub fn with_stages(stages: Vec<Stage>, budget: Option<Budget>) -> Self {
         Pipeline {
+            stage_nanos: stages.iter().map(|_| AtomicU64::new(0)).collect(),
             stages,
             budget,
             cues: None,
@@ -241,7 +256,22 @@ impl Pipeline {
 
     /// Puts a stage at position `at` of the list (clamped to its length).
     pub fn insert_stage(&mut self, at: usize, stage: Stage) {
-        self.stages.insert(at.min(self.stages.len()), stage);
+        let at = at.min(self.stages.len());
+        self.stages.insert(at, stage);
+        self.stage_nanos.insert(at, AtomicU64::new(0));
+    }
+
+    /// The time each stage has taken in this pipeline's runs so far, in stage order: what to
+    /// look at first when a corpus runs slowly.
+    pub fn stage_times(&self) -> Vec<StageTime> {
+        self.stages
+            .iter()
+            .zip(&self.stage_nanos)
+            .map(|(stage, nanos)| StageTime {
+                stage: stage.name(),
+                seconds: Duration::from_nanos(nanos.load(Ordering::Relaxed)).as_secs_f64(),
+            })
+            .collect()
     }
 
     /// Runs every stage over a chunk of documents. A document that fails or runs out of time
@@ -268,10 +298,11 @@ impl Pipeline {
                 .position(|stage| matches!(stage, Stage::Batch(_)))
                 .map_or(self.stages.len(), |offset| at + offset);
             if run_end > at {
-                let run: Vec<&dyn DocumentStage> = self.stages[at..run_end]
+                let run: Vec<(&dyn DocumentStage, &AtomicU64)> = self.stages[at..run_end]
                     .iter()
-                    .filter_map(|stage| match stage {
-                        Stage::Document(stage) => Some(stage.as_ref()),
+                    .zip(&self.stage_nanos[at..run_end])
+                    .filter_map(|(stage, nanos)| match stage {
+                        Stage::Document(stage) => Some((stage.as_ref(), nanos)),
                         Stage::Batch(_) => None,
                     })
                     .collect();
@@ -284,7 +315,9 @@ impl Pipeline {
                 });
                 at = run_end;
             } else if let Stage::Batch(stage) = &self.stages[at] {
+                let started = Instant::now();
                 run_batch_stage(stage.as_ref(), documents, &clock);
+                add_time(&self.stage_nanos[at], started.elapsed());
                 at += 1;
             }
         }
@@ -318,8 +351,17 @@ impl Pipeline {
 
 /// Runs a run of per-document stages on one document, catching a panic (a bug) so that one
 /// document never stops the batch.
-fn run_document_stages(stages: &[&dyn DocumentStage], document: &mut Document, clock: &ChunkClock) {
-    for stage in stages {
+fn add_time(nanos: &AtomicU64, elapsed: Duration) {
+    let elapsed = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+    nanos.fetch_add(elapsed, Ordering::Relaxed);
+}
+
+fn run_document_stages(
+    stages: &[(&dyn DocumentStage, &AtomicU64)],
+    document: &mut Document,
+    clock: &ChunkClock,
+) {
+    for &(stage, nanos) in stages {
         if !document.is_going() {
             return;
         }
@@ -328,7 +370,9 @@ fn run_document_stages(stages: &[&dyn DocumentStage], document: &mut Document, c
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             stage.run(document, &document_clock)
         }));
-        document.spent += started.elapsed();
+        let elapsed = started.elapsed();
+        document.spent += elapsed;
+        add_time(nanos, elapsed);
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(Halt::TimedOut)) => clock.time_out(document, stage.name()),

@@ -518,6 +518,11 @@ fn summary_file_and_duplicate_ids() {
     assert_eq!(summary["duplicate_ids"], 1);
     assert_eq!(summary["quotes"], 2);
     assert_eq!(summary["interrupted"], false);
+    let stages = summary["stages"].as_array().expect("stage times");
+    assert_eq!(stages[0]["stage"], "normalise");
+    assert!(stages.iter().all(|stage| stage["seconds"]
+        .as_f64()
+        .is_some_and(|seconds| seconds >= 0.0)));
 }
 
 #[test]

@@ -599,8 +599,7 @@ pub fn tag_and_link(
 ) -> (Vec<Attribution>, Speakers) {
     let proposals = crate::tagger::proposals(document);
     let layers = crate::tagger::layers(document, &proposals, cues);
-    let features = crate::tagger::features::token_features(&layers, learned.tagger.table_bits());
-    let tagged = learned.tagger.tag(&features, &document.segmented);
+    let tagged = learned.tagger.tag_layers(&layers);
     link_spans(document, found, &proposals, tagged, learned)
 }
 

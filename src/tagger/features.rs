@@ -489,12 +489,14 @@ impl TokenFacts {
 struct Sink<'a> {
     rows: &'a mut Vec<u32>,
     mask: u64,
+    /// Templates left out, for ablation experiments.
+    ablated: &'a [u64],
 }
 
 impl Sink<'_> {
     #[inline]
     fn add(&mut self, template: Template, value: u64) {
-        if ablated().contains(&(template as u64)) {
+        if !self.ablated.is_empty() && self.ablated.contains(&(template as u64)) {
             return;
         }
         self.rows
@@ -502,7 +504,7 @@ impl Sink<'_> {
     }
 }
 
-fn ablated() -> &'static Vec<u64> {
+fn ablated() -> &'static [u64] {
     static ABLATED: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
     ABLATED.get_or_init(|| {
         std::env::var("WHOSAID_ABLATE")
@@ -522,265 +524,340 @@ fn pack(parts: &[u64]) -> u64 {
 
 /// The features of every token of a document, for a table of `2^table_bits` rows.
 pub fn token_features(layers: &Layers, table_bits: u32) -> TokenFeatures {
-    let tokens = &layers.segmented.tokens;
-    let count = tokens.len();
-    let facts = TokenFacts::new(layers);
-    let mask = (1u64 << table_bits) - 1;
-    let mut rows = Vec::with_capacity(count * 44);
-    let mut offsets = Vec::with_capacity(count + 1);
-    offsets.push(0u32);
-    let none = Fnv::new().str("<none>").finish();
-    let first_of_paragraph = {
-        let mut first = vec![false; layers.segmented.sentences.len()];
-        let mut previous = usize::MAX;
-        for (index, sentence) in layers.segmented.sentences.iter().enumerate() {
-            first[index] = sentence.paragraph != previous;
-            previous = sentence.paragraph;
-        }
-        first
-    };
-    // Transcripts: a paragraph that opens with a speaker's label ("PENCE:", "Mr. Smith:").
-    let mut labelled_paragraph = vec![false; layers.segmented.paragraphs.len()];
-    let mut paragraph_opens_quote = vec![false; layers.segmented.paragraphs.len()];
-    for sentence in &layers.segmented.sentences {
-        let Some(slot) = labelled_paragraph.get_mut(sentence.paragraph) else {
-            continue;
+    let plan = FeaturePlan::new(layers, table_bits);
+    let mut features = TokenFeatures::default();
+    plan.write(0..plan.len(), &mut features);
+    features
+}
+
+/// What the features of a document's tokens are computed from: the per-token facts and the
+/// per-sentence and per-paragraph facts, each found once by a linear pass, so that the hashed
+/// rows can be written a block of tokens at a time. A long document's rows (about 44 a token)
+/// then never all exist at once.
+pub struct FeaturePlan<'a> {
+    layers: &'a Layers<'a>,
+    facts: TokenFacts,
+    mask: u64,
+    none: u64,
+    first_of_paragraph: Vec<bool>,
+    labelled_paragraph: Vec<bool>,
+    paragraph_opens_quote: Vec<bool>,
+    cues_in_sentence: Vec<u64>,
+    tail_comma: Vec<Option<usize>>,
+    head_cue: Vec<Option<usize>>,
+    ablated: &'static [u64],
+}
+
+impl<'a> FeaturePlan<'a> {
+    pub fn new(layers: &'a Layers<'a>, table_bits: u32) -> Self {
+        let tokens = &layers.segmented.tokens;
+        let count = tokens.len();
+        let facts = TokenFacts::new(layers);
+        let mask = (1u64 << table_bits) - 1;
+        let none = Fnv::new().str("<none>").finish();
+        let first_of_paragraph = {
+            let mut first = vec![false; layers.segmented.sentences.len()];
+            let mut previous = usize::MAX;
+            for (index, sentence) in layers.segmented.sentences.iter().enumerate() {
+                first[index] = sentence.paragraph != previous;
+                previous = sentence.paragraph;
+            }
+            first
         };
-        let first = sentence.tokens.start;
-        let paragraph_start = layers.segmented.paragraphs[sentence.paragraph].start;
-        if first < count
-            && (tokens[first].start == paragraph_start
-                || layers.text[paragraph_start..tokens[first].start]
-                    .trim()
-                    .is_empty())
-        {
-            let label_end = (first..sentence.tokens.end.min(first + 4))
-                .find(|&index| token_text(layers.text, &tokens[index]) == ":");
-            *slot = label_end.is_some_and(|colon| {
-                colon > first
-                    && (first..colon).all(|index| {
-                        tokens[index].kind == TokenKind::Word
-                            && token_text(layers.text, &tokens[index])
-                                .chars()
-                                .next()
-                                .is_some_and(char::is_uppercase)
-                    })
-            });
-            paragraph_opens_quote[sentence.paragraph] = tokens[first].kind == TokenKind::OpenQuote;
-        }
-    }
-    let mut cues_in_sentence = vec![0u64; layers.segmented.sentences.len()];
-    for (index, &level) in facts.cue.iter().enumerate() {
-        if level >= 3 {
-            if let Some(slot) = cues_in_sentence.get_mut(facts.sentence_of[index]) {
-                *slot += 1;
+        // Transcripts: a paragraph that opens with a speaker's label ("PENCE:", "Mr. Smith:").
+        let mut labelled_paragraph = vec![false; layers.segmented.paragraphs.len()];
+        let mut paragraph_opens_quote = vec![false; layers.segmented.paragraphs.len()];
+        for sentence in &layers.segmented.sentences {
+            let Some(slot) = labelled_paragraph.get_mut(sentence.paragraph) else {
+                continue;
+            };
+            let first = sentence.tokens.start;
+            let paragraph_start = layers.segmented.paragraphs[sentence.paragraph].start;
+            if first < count
+                && (tokens[first].start == paragraph_start
+                    || layers.text[paragraph_start..tokens[first].start]
+                        .trim()
+                        .is_empty())
+            {
+                let label_end = (first..sentence.tokens.end.min(first + 4))
+                    .find(|&index| token_text(layers.text, &tokens[index]) == ":");
+                *slot = label_end.is_some_and(|colon| {
+                    colon > first
+                        && (first..colon).all(|index| {
+                            tokens[index].kind == TokenKind::Word
+                                && token_text(layers.text, &tokens[index])
+                                    .chars()
+                                    .next()
+                                    .is_some_and(char::is_uppercase)
+                        })
+                });
+                paragraph_opens_quote[sentence.paragraph] =
+                    tokens[first].kind == TokenKind::OpenQuote;
             }
         }
-    }
-    // Per sentence: an attribution at its end ("..., a source said.") as the token where its
-    // clause starts (the comma), and one at its start ("Kerry said ...") as its cue's token.
-    let mut tail_comma = vec![None; layers.segmented.sentences.len()];
-    let mut head_cue = vec![None; layers.segmented.sentences.len()];
-    for (sentence_index, sentence) in layers.segmented.sentences.iter().enumerate() {
-        let range = sentence.tokens.clone();
-        let mut end = range.end.min(count);
-        while end > range.start
-            && matches!(
-                token_text(layers.text, &tokens[end - 1]),
-                "." | "!" | "?" | "”" | ")"
-            )
-        {
-            end -= 1;
+        let mut cues_in_sentence = vec![0u64; layers.segmented.sentences.len()];
+        for (index, &level) in facts.cue.iter().enumerate() {
+            if level >= 3 {
+                if let Some(slot) = cues_in_sentence.get_mut(facts.sentence_of[index]) {
+                    *slot += 1;
+                }
+            }
         }
-        let last_cue = (end.saturating_sub(8).max(range.start)..end)
-            .rev()
-            .find(|&index| facts.cue[index] >= 3);
-        if let Some(cue) = last_cue {
-            tail_comma[sentence_index] = (cue.saturating_sub(8).max(range.start)..cue)
+        // Per sentence: an attribution at its end ("..., a source said.") as the token where its
+        // clause starts (the comma), and one at its start ("Kerry said ...") as its cue's token.
+        let mut tail_comma = vec![None; layers.segmented.sentences.len()];
+        let mut head_cue = vec![None; layers.segmented.sentences.len()];
+        for (sentence_index, sentence) in layers.segmented.sentences.iter().enumerate() {
+            let range = sentence.tokens.clone();
+            let mut end = range.end.min(count);
+            while end > range.start
+                && matches!(
+                    token_text(layers.text, &tokens[end - 1]),
+                    "." | "!" | "?" | "”" | ")"
+                )
+            {
+                end -= 1;
+            }
+            let last_cue = (end.saturating_sub(8).max(range.start)..end)
                 .rev()
-                .find(|&index| matches!(token_text(layers.text, &tokens[index]), "," | "”" | "—"));
+                .find(|&index| facts.cue[index] >= 3);
+            if let Some(cue) = last_cue {
+                tail_comma[sentence_index] = (cue.saturating_sub(8).max(range.start)..cue)
+                    .rev()
+                    .find(|&index| {
+                        matches!(token_text(layers.text, &tokens[index]), "," | "”" | "—")
+                    });
+            }
+            head_cue[sentence_index] = (range.start..(range.start + 10).min(range.end.min(count)))
+                .find(|&index| facts.cue[index] >= 3);
         }
-        head_cue[sentence_index] = (range.start..(range.start + 10).min(range.end.min(count)))
-            .find(|&index| facts.cue[index] >= 3);
-    }
-    // The index addresses several per-token arrays at once, and neighbours of the token.
-    #[allow(clippy::needless_range_loop)]
-    for index in 0..count {
-        let mut sink = Sink {
-            rows: &mut rows,
+        FeaturePlan {
+            layers,
+            facts,
             mask,
-        };
-        let lower_at = |offset: isize| {
-            index
-                .checked_add_signed(offset)
-                .filter(|&at| at < count && facts.sentence_of[at] == facts.sentence_of[index])
-                .map_or(none, |at| facts.lower[at])
-        };
-        let shape_at = |offset: isize| {
-            index
-                .checked_add_signed(offset)
-                .filter(|&at| at < count && facts.sentence_of[at] == facts.sentence_of[index])
-                .map_or(0, |at| facts.shape[at])
-        };
-        let cue_at = |offset: isize| {
-            index
-                .checked_add_signed(offset)
-                .filter(|&at| at < count && facts.sentence_of[at] == facts.sentence_of[index])
-                .map_or(9, |at| u64::from(facts.cue[at]))
-        };
-        let token = &tokens[index];
-        let word = token_text(layers.text, token);
-        let lower = facts.lower[index];
-        let quote = facts.quote[index] as u64;
-        let sentence_index = facts.sentence_of[index];
-        let sentence = layers.segmented.sentences.get(sentence_index);
-        let (position, from_end) = sentence.map_or((0, 0), |sentence| {
-            (
-                distance_bucket(Some(index - sentence.tokens.start)),
-                distance_bucket(Some(sentence.tokens.end - 1 - index)).min(4),
-            )
-        });
-        let paragraph = sentence.map_or(0, |sentence| {
-            pack(&[
-                u64::from(first_of_paragraph[sentence_index]),
-                u64::from(labelled_paragraph[sentence.paragraph]),
-                u64::from(paragraph_opens_quote[sentence.paragraph]),
-            ])
-        });
-        sink.add(Template::Bias, 0);
-        sink.add(Template::Lower, lower);
-        sink.add(Template::Word, Fnv::new().str(word).finish());
-        if token.kind == TokenKind::Word {
-            sink.add(Template::Suffix3, suffix_hash(word, 3));
-            sink.add(Template::Suffix2, suffix_hash(word, 2));
+            none,
+            first_of_paragraph,
+            labelled_paragraph,
+            paragraph_opens_quote,
+            cues_in_sentence,
+            tail_comma,
+            head_cue,
+            ablated: ablated(),
         }
-        sink.add(Template::Shape, facts.shape[index]);
-        sink.add(Template::PreviousLower, lower_at(-1));
-        sink.add(Template::NextLower, lower_at(1));
-        sink.add(Template::SecondPreviousLower, lower_at(-2));
-        sink.add(Template::SecondNextLower, lower_at(2));
-        sink.add(Template::PreviousAndLower, pack(&[lower_at(-1), lower]));
-        sink.add(Template::LowerAndNext, pack(&[lower, lower_at(1)]));
-        sink.add(
-            Template::Shapes,
-            pack(&[shape_at(-1), facts.shape[index], shape_at(1)]),
-        );
-        sink.add(Template::Quote, quote);
-        let (since_open, until_close) = facts.region_offsets[index];
-        sink.add(
-            Template::QuoteDistances,
-            pack(&[
-                quote,
-                distance_bucket(since_open),
-                distance_bucket(until_close),
-            ]),
-        );
-        let (after_close, before_open) = facts.mark_distances[index];
-        sink.add(
-            Template::MarkDistances,
-            pack(&[
-                quote,
-                distance_bucket(after_close),
-                distance_bucket(before_open),
-            ]),
-        );
-        let level = u64::from(facts.cue[index]);
-        sink.add(Template::CueLevel, level);
-        let cue_left = facts.cue_left[index];
-        let cue_right = facts.cue_right[index];
-        sink.add(Template::CueLeft, distance_bucket(cue_left));
-        sink.add(Template::CueRight, distance_bucket(cue_right));
-        sink.add(
-            Template::CueLeftQuote,
-            pack(&[distance_bucket(cue_left), quote]),
-        );
-        sink.add(
-            Template::CueRightQuote,
-            pack(&[distance_bucket(cue_right), quote]),
-        );
-        if let Some(distance) = cue_left.filter(|&distance| distance <= 10) {
-            sink.add(
-                Template::CueLeftWord,
-                pack(&[
-                    facts.lower[index - distance],
-                    distance_bucket(Some(distance)),
-                ]),
-            );
-        }
-        if let Some(distance) = cue_right.filter(|&distance| distance <= 10) {
-            sink.add(
-                Template::CueRightWord,
-                pack(&[
-                    facts.lower[index + distance],
-                    distance_bucket(Some(distance)),
-                ]),
-            );
-        }
-        sink.add(Template::NameLeft, distance_bucket(facts.name_left[index]));
-        sink.add(
-            Template::NameRight,
-            distance_bucket(facts.name_right[index]),
-        );
-        sink.add(
-            Template::ColonLeft,
-            distance_bucket(facts.colon_left[index]),
-        );
-        let mention = facts.mention[index];
-        sink.add(Template::Mention, mention);
-        sink.add(
-            Template::MentionCueRight,
-            pack(&[mention, distance_bucket(cue_right)]),
-        );
-        sink.add(
-            Template::MentionCueLeft,
-            pack(&[mention, distance_bucket(cue_left)]),
-        );
-        let rule_content = facts.rule_content[index];
-        sink.add(Template::RuleContent, rule_content);
-        sink.add(Template::RuleCue, facts.rule_cue[index]);
-        sink.add(Template::RuleSource, facts.rule_source[index]);
-        sink.add(Template::RuleContentQuote, pack(&[rule_content, quote]));
-        sink.add(Template::Position, pack(&[position, from_end]));
-        sink.add(Template::PositionQuote, pack(&[position, quote]));
-        sink.add(Template::Paragraph, paragraph);
-        sink.add(Template::LowerQuote, pack(&[lower, quote]));
-        sink.add(Template::LowerCueLevel, pack(&[lower, level]));
-        sink.add(
-            Template::PreviousCueLevel,
-            pack(&[lower_at(-1), cue_at(-1)]),
-        );
-        sink.add(Template::NextCueLevel, pack(&[cue_at(1), cue_at(2)]));
-        sink.add(
-            Template::SentenceCues,
-            cues_in_sentence
-                .get(sentence_index)
-                .copied()
-                .unwrap_or(0)
-                .min(3),
-        );
-        let first = u64::from(sentence.is_some_and(|sentence| sentence.tokens.start == index));
-        let tail = match tail_comma.get(sentence_index).copied().flatten() {
-            None => 0,
-            Some(comma) if index < comma => 1,
-            Some(comma) if index == comma => 2,
-            Some(_) => 3,
-        };
-        sink.add(Template::TailAttribution, pack(&[tail, quote, first]));
-        let head = match head_cue.get(sentence_index).copied().flatten() {
-            None => 0,
-            Some(cue) if index < cue => 1,
-            Some(cue) if index == cue => 2,
-            Some(cue) if index == cue + 1 => 3,
-            Some(_) => 4,
-        };
-        sink.add(Template::HeadAttribution, pack(&[head, quote]));
-        sink.add(Template::ThirdPreviousLower, lower_at(-3));
-        sink.add(Template::ThirdNextLower, lower_at(3));
-        sink.add(Template::PreviousTwo, pack(&[lower_at(-2), lower_at(-1)]));
-        sink.add(Template::NextTwo, pack(&[lower_at(1), lower_at(2)]));
-        offsets.push(rows.len() as u32);
     }
-    TokenFeatures { rows, offsets }
+
+    /// The number of tokens.
+    pub fn len(&self) -> usize {
+        self.layers.segmented.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Replaces `out` by the features of the tokens `block`: token `block.start + i` is
+    /// `out.of(i)`.
+    pub fn write(&self, block: Range<usize>, out: &mut TokenFeatures) {
+        let FeaturePlan {
+            layers,
+            facts,
+            mask,
+            none,
+            first_of_paragraph,
+            labelled_paragraph,
+            paragraph_opens_quote,
+            cues_in_sentence,
+            tail_comma,
+            head_cue,
+            ablated,
+        } = self;
+        let (mask, none) = (*mask, *none);
+        let tokens = &layers.segmented.tokens;
+        let count = tokens.len();
+        let block = block.start.min(count)..block.end.min(count);
+        out.rows.clear();
+        out.offsets.clear();
+        out.offsets.push(0u32);
+        let TokenFeatures { rows, offsets } = out;
+        // The index addresses several per-token arrays at once, and neighbours of the token.
+        #[allow(clippy::needless_range_loop)]
+        for index in block {
+            let mut sink = Sink {
+                rows,
+                mask,
+                ablated,
+            };
+            let lower_at = |offset: isize| {
+                index
+                    .checked_add_signed(offset)
+                    .filter(|&at| at < count && facts.sentence_of[at] == facts.sentence_of[index])
+                    .map_or(none, |at| facts.lower[at])
+            };
+            let shape_at = |offset: isize| {
+                index
+                    .checked_add_signed(offset)
+                    .filter(|&at| at < count && facts.sentence_of[at] == facts.sentence_of[index])
+                    .map_or(0, |at| facts.shape[at])
+            };
+            let cue_at = |offset: isize| {
+                index
+                    .checked_add_signed(offset)
+                    .filter(|&at| at < count && facts.sentence_of[at] == facts.sentence_of[index])
+                    .map_or(9, |at| u64::from(facts.cue[at]))
+            };
+            let token = &tokens[index];
+            let word = token_text(layers.text, token);
+            let lower = facts.lower[index];
+            let quote = facts.quote[index] as u64;
+            let sentence_index = facts.sentence_of[index];
+            let sentence = layers.segmented.sentences.get(sentence_index);
+            let (position, from_end) = sentence.map_or((0, 0), |sentence| {
+                (
+                    distance_bucket(Some(index - sentence.tokens.start)),
+                    distance_bucket(Some(sentence.tokens.end - 1 - index)).min(4),
+                )
+            });
+            let paragraph = sentence.map_or(0, |sentence| {
+                pack(&[
+                    u64::from(first_of_paragraph[sentence_index]),
+                    u64::from(labelled_paragraph[sentence.paragraph]),
+                    u64::from(paragraph_opens_quote[sentence.paragraph]),
+                ])
+            });
+            sink.add(Template::Bias, 0);
+            sink.add(Template::Lower, lower);
+            sink.add(Template::Word, Fnv::new().str(word).finish());
+            if token.kind == TokenKind::Word {
+                sink.add(Template::Suffix3, suffix_hash(word, 3));
+                sink.add(Template::Suffix2, suffix_hash(word, 2));
+            }
+            sink.add(Template::Shape, facts.shape[index]);
+            sink.add(Template::PreviousLower, lower_at(-1));
+            sink.add(Template::NextLower, lower_at(1));
+            sink.add(Template::SecondPreviousLower, lower_at(-2));
+            sink.add(Template::SecondNextLower, lower_at(2));
+            sink.add(Template::PreviousAndLower, pack(&[lower_at(-1), lower]));
+            sink.add(Template::LowerAndNext, pack(&[lower, lower_at(1)]));
+            sink.add(
+                Template::Shapes,
+                pack(&[shape_at(-1), facts.shape[index], shape_at(1)]),
+            );
+            sink.add(Template::Quote, quote);
+            let (since_open, until_close) = facts.region_offsets[index];
+            sink.add(
+                Template::QuoteDistances,
+                pack(&[
+                    quote,
+                    distance_bucket(since_open),
+                    distance_bucket(until_close),
+                ]),
+            );
+            let (after_close, before_open) = facts.mark_distances[index];
+            sink.add(
+                Template::MarkDistances,
+                pack(&[
+                    quote,
+                    distance_bucket(after_close),
+                    distance_bucket(before_open),
+                ]),
+            );
+            let level = u64::from(facts.cue[index]);
+            sink.add(Template::CueLevel, level);
+            let cue_left = facts.cue_left[index];
+            let cue_right = facts.cue_right[index];
+            sink.add(Template::CueLeft, distance_bucket(cue_left));
+            sink.add(Template::CueRight, distance_bucket(cue_right));
+            sink.add(
+                Template::CueLeftQuote,
+                pack(&[distance_bucket(cue_left), quote]),
+            );
+            sink.add(
+                Template::CueRightQuote,
+                pack(&[distance_bucket(cue_right), quote]),
+            );
+            if let Some(distance) = cue_left.filter(|&distance| distance <= 10) {
+                sink.add(
+                    Template::CueLeftWord,
+                    pack(&[
+                        facts.lower[index - distance],
+                        distance_bucket(Some(distance)),
+                    ]),
+                );
+            }
+            if let Some(distance) = cue_right.filter(|&distance| distance <= 10) {
+                sink.add(
+                    Template::CueRightWord,
+                    pack(&[
+                        facts.lower[index + distance],
+                        distance_bucket(Some(distance)),
+                    ]),
+                );
+            }
+            sink.add(Template::NameLeft, distance_bucket(facts.name_left[index]));
+            sink.add(
+                Template::NameRight,
+                distance_bucket(facts.name_right[index]),
+            );
+            sink.add(
+                Template::ColonLeft,
+                distance_bucket(facts.colon_left[index]),
+            );
+            let mention = facts.mention[index];
+            sink.add(Template::Mention, mention);
+            sink.add(
+                Template::MentionCueRight,
+                pack(&[mention, distance_bucket(cue_right)]),
+            );
+            sink.add(
+                Template::MentionCueLeft,
+                pack(&[mention, distance_bucket(cue_left)]),
+            );
+            let rule_content = facts.rule_content[index];
+            sink.add(Template::RuleContent, rule_content);
+            sink.add(Template::RuleCue, facts.rule_cue[index]);
+            sink.add(Template::RuleSource, facts.rule_source[index]);
+            sink.add(Template::RuleContentQuote, pack(&[rule_content, quote]));
+            sink.add(Template::Position, pack(&[position, from_end]));
+            sink.add(Template::PositionQuote, pack(&[position, quote]));
+            sink.add(Template::Paragraph, paragraph);
+            sink.add(Template::LowerQuote, pack(&[lower, quote]));
+            sink.add(Template::LowerCueLevel, pack(&[lower, level]));
+            sink.add(
+                Template::PreviousCueLevel,
+                pack(&[lower_at(-1), cue_at(-1)]),
+            );
+            sink.add(Template::NextCueLevel, pack(&[cue_at(1), cue_at(2)]));
+            sink.add(
+                Template::SentenceCues,
+                cues_in_sentence
+                    .get(sentence_index)
+                    .copied()
+                    .unwrap_or(0)
+                    .min(3),
+            );
+            let first = u64::from(sentence.is_some_and(|sentence| sentence.tokens.start == index));
+            let tail = match tail_comma.get(sentence_index).copied().flatten() {
+                None => 0,
+                Some(comma) if index < comma => 1,
+                Some(comma) if index == comma => 2,
+                Some(_) => 3,
+            };
+            sink.add(Template::TailAttribution, pack(&[tail, quote, first]));
+            let head = match head_cue.get(sentence_index).copied().flatten() {
+                None => 0,
+                Some(cue) if index < cue => 1,
+                Some(cue) if index == cue => 2,
+                Some(cue) if index == cue + 1 => 3,
+                Some(_) => 4,
+            };
+            sink.add(Template::HeadAttribution, pack(&[head, quote]));
+            sink.add(Template::ThirdPreviousLower, lower_at(-3));
+            sink.add(Template::ThirdNextLower, lower_at(3));
+            sink.add(Template::PreviousTwo, pack(&[lower_at(-2), lower_at(-1)]));
+            sink.add(Template::NextTwo, pack(&[lower_at(1), lower_at(2)]));
+            offsets.push(rows.len() as u32);
+        }
+    }
 }
 
 /// The names of the dense evidence a neural tagger's head reads beside its encoder's states,

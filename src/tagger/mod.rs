@@ -244,6 +244,27 @@ impl SpanModel {
     /// The emission scores of every token: [`ROW`] per token, O scoring zero.
     pub fn emissions(&self, features: &TokenFeatures) -> Vec<f32> {
         let mut scores = vec![0f32; features.len() * ROW];
+        self.write_emissions(features, &mut scores);
+        scores
+    }
+
+    /// [`SpanModel::emissions`] of every token of `layers`, with the features hashed a block of
+    /// tokens at a time into one reused buffer: the same numbers, without holding a long
+    /// document's feature rows (about 180 bytes a token) all at once.
+    pub fn emissions_of(&self, layers: &features::Layers) -> Vec<f32> {
+        const BLOCK: usize = 2048;
+        let plan = features::FeaturePlan::new(layers, self.table_bits());
+        let mut scores = vec![0f32; plan.len() * ROW];
+        let mut block_features = TokenFeatures::default();
+        for (block, out) in scores.chunks_mut(BLOCK * ROW).enumerate() {
+            let start = block * BLOCK;
+            plan.write(start..start + out.len() / ROW, &mut block_features);
+            self.write_emissions(&block_features, out);
+        }
+        scores
+    }
+
+    fn write_emissions(&self, features: &TokenFeatures, scores: &mut [f32]) {
         let scale = self.header.scale;
         for (token, out) in scores.chunks_exact_mut(ROW).enumerate() {
             let mut sum = [0i32; 8];
@@ -260,7 +281,6 @@ impl SpanModel {
                 out[channel * TAGS + 2] = sum[channel * 2 + 1] as f32 * scale;
             }
         }
-        scores
     }
 
     /// The best tags of one channel over `segment`, under the BIO constraint.
@@ -277,15 +297,24 @@ impl SpanModel {
 
     /// Tags every channel of a document and returns the spans, paragraph by paragraph.
     pub fn tag(&self, features: &TokenFeatures, segmented: &Segmented) -> Vec<TaggedSpan> {
-        let emissions = self.emissions(features);
-        let mut tags = vec![Tag::Outside; features.len()];
+        self.tag_emissions(&self.emissions(features), segmented)
+    }
+
+    /// Tags every channel of the document these layers describe; the same spans as
+    /// [`SpanModel::tag`] of its [`features::token_features`].
+    pub fn tag_layers(&self, layers: &features::Layers) -> Vec<TaggedSpan> {
+        self.tag_emissions(&self.emissions_of(layers), layers.segmented)
+    }
+
+    fn tag_emissions(&self, emissions: &[f32], segmented: &Segmented) -> Vec<TaggedSpan> {
+        let mut tags = vec![Tag::Outside; emissions.len() / ROW];
         let mut back = Vec::new();
         let mut spans = Vec::new();
         let segments = segments(segmented);
         for role in Role::ALL {
             tags.iter_mut().for_each(|tag| *tag = Tag::Outside);
             for segment in &segments {
-                self.decode(&emissions, role, segment.clone(), &mut tags, &mut back);
+                self.decode(emissions, role, segment.clone(), &mut tags, &mut back);
             }
             spans.extend(spans_of(&tags, role));
         }
@@ -654,5 +683,22 @@ mod tests {
                 .iter()
                 .all(|span| span.tokens.end <= document.segmented.tokens.len()));
         }
+    }
+    #[test]
+    fn a_long_document_is_tagged_block_by_block_as_in_one_piece() {
+        let model = SpanModel::shipped().unwrap();
+        let cues = crate::cue::CueModel::shipped().ok();
+        // Several feature blocks, with sentences, quotes and attributions across their edges.
+        let text = "“We are close,” Secretary Kerry said on Friday. Lavrov told reporters that \
+                    talks would go on, calling them “a first step”. "
+            .repeat(300);
+        let (document, found) = layers_of(&text);
+        let layers = layers(&document, &found, cues);
+        assert!(document.segmented.tokens.len() > 3 * 2048);
+        let whole = features::token_features(&layers, model.table_bits());
+        assert_eq!(model.emissions_of(&layers), model.emissions(&whole));
+        let spans = model.tag_layers(&layers);
+        assert!(spans.len() > 200);
+        assert_eq!(spans, model.tag(&whole, &document.segmented));
     }
 }
