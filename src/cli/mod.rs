@@ -305,10 +305,11 @@ pub fn set_threads(threads: Option<usize>) -> Result<()> {
 /// arenas of their own up to eight per core, and each keeps what its thread freed: the
 /// transformer's copies allocate a window's activations (tens of MB) on threads of their own,
 /// and with an arena each the default mode's peak memory at 2 threads was about 580 MiB,
-/// with two arenas 500 MiB, no slower (PolNeAR dev, docs/BENCHMARKS.md).
+/// with two arenas 500 MiB, no slower (PolNeAR dev, docs/BENCHMARKS.md). glibc's own
+/// `MALLOC_ARENA_MAX`, where the environment sets it, is left to rule.
 fn limit_malloc_arenas(threads: usize) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         let arenas = i32::try_from(threads.max(2)).unwrap_or(i32::MAX);
         // SAFETY: mallopt only sets a malloc parameter; it is called before the worker threads
         // start, and a refusal (a zero return) leaves glibc's default.
