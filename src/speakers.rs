@@ -11,7 +11,7 @@ use std::ops::Range;
 pub use crate::document::speakers::{Entity, Mention, Speakers};
 use crate::document::Document;
 use crate::labels::{EntityKind, MentionKind};
-use crate::lexicon::{contains_lower, Lexicon};
+use crate::lexicon::{contains_lower, with_lower, Lexicon};
 use crate::names::spelling_variant;
 use crate::quotes::{token_text, QuotedRegion};
 use crate::segment::{Segmented, Token, TokenKind};
@@ -87,8 +87,9 @@ fn is_capitalised(word: &str) -> bool {
 
 fn is_title_word(word: &str) -> bool {
     let lexicon = Lexicon::get();
-    let word = lower(word);
-    lexicon.titles.contains(word.as_str()) || lexicon.nationalities.contains(word.as_str())
+    with_lower(strip_possessive(word), |word| {
+        lexicon.titles.contains(word) || lexicon.nationalities.contains(word)
+    })
 }
 
 /// Finds the mentions and entities of a document.
@@ -186,7 +187,9 @@ fn find_names(
     let mut index = sentence.start;
     while index < sentence.end {
         let title_then_name = is_title_word(word(index))
-            && !CONNECTORS.contains(&lower(word(index)).as_str())
+            && !with_lower(strip_possessive(word(index)), |word| {
+                CONNECTORS.contains(&word)
+            })
             && index + 1 < sentence.end
             && is_name_token(index + 1);
         if !is_name_token(index) && !title_then_name && !opens_with_connector(index) {
@@ -277,7 +280,9 @@ fn find_names(
 /// when nothing follows it.
 fn is_name_only_lexeme(word: &str, remaining: usize) -> bool {
     remaining == 1
-        && !Lexicon::get().honorifics.contains(lower(word).as_str())
+        && !with_lower(strip_possessive(word), |word| {
+            Lexicon::get().honorifics.contains(word)
+        })
         && is_capitalised(word)
 }
 
@@ -319,9 +324,9 @@ fn name_kind(
         return Some(EntityKind::Organization);
     }
     let has_person_title = tokens[title].iter().any(|token| {
-        lexicon
-            .titles
-            .contains(lower(token_text(text, token)).as_str())
+        with_lower(strip_possessive(token_text(text, token)), |word| {
+            lexicon.titles.contains(word)
+        })
     });
     if has_person_title
         || lexicon.first_names.contains(words[0].as_str())
@@ -348,8 +353,13 @@ fn find_pronouns_and_nominals(
             continue;
         }
         let word = token_text(text, &tokens[index]);
-        let lowered = word.to_lowercase();
-        if let Some(&reference) = lexicon.source_pronouns.get(lowered.as_str()) {
+        let (pronoun, nominal_or_role) = with_lower(word, |lowered| {
+            (
+                lexicon.source_pronouns.get(lowered).copied(),
+                lexicon.nominal_sources.contains(lowered) || lexicon.role_nouns.contains(lowered),
+            )
+        });
+        if let Some(reference) = pronoun {
             speakers.mentions.push(Mention {
                 tokens: index..index + 1,
                 start: tokens[index].start,
@@ -363,14 +373,12 @@ fn find_pronouns_and_nominals(
             });
             continue;
         }
-        let is_head = (lexicon.nominal_sources.contains(lowered.as_str())
-            || lexicon.role_nouns.contains(lowered.as_str()))
-            && (!is_capitalised(word) || index == sentence.start);
+        let is_head = nominal_or_role && (!is_capitalised(word) || index == sentence.start);
         let continues = tokens.get(index + 1).is_some_and(|next| {
             index + 1 < sentence.end
-                && lexicon
-                    .nominal_sources
-                    .contains(token_text(text, next).to_lowercase().as_str())
+                && with_lower(token_text(text, next), |next| {
+                    lexicon.nominal_sources.contains(next)
+                })
         });
         if !is_head || continues {
             continue;
@@ -378,9 +386,14 @@ fn find_pronouns_and_nominals(
         let mut start = index;
         while start > sentence.start && index - start < 5 {
             let previous = token_text(text, &tokens[start - 1]);
-            let previous_lower = lower(previous);
+            let (modifier_word, article) = with_lower(strip_possessive(previous), |previous| {
+                (
+                    NOMINAL_MODIFIERS.contains(&previous),
+                    lexicon.articles.contains(previous),
+                )
+            });
             let modifier = tokens[start - 1].kind == TokenKind::Word
-                && (NOMINAL_MODIFIERS.contains(&previous_lower.as_str())
+                && (modifier_word
                     || is_title_word(previous)
                     || (is_capitalised(previous)
                         && !contains_lower(&lexicon.not_names, strip_possessive(previous))));
@@ -390,7 +403,7 @@ fn find_pronouns_and_nominals(
             start -= 1;
             // Only an article closes the mention: the other determiners would cut "Many of his
             // supporters" to "his supporters", and change what PolNeAR scores.
-            if lexicon.articles.contains(previous_lower.as_str()) {
+            if article {
                 break;
             }
         }
@@ -511,9 +524,7 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
 }
 
 fn is_honorific(title: &str) -> bool {
-    Lexicon::get()
-        .honorifics
-        .contains(title.to_lowercase().as_str())
+    with_lower(title, |title| Lexicon::get().honorifics.contains(title))
 }
 
 fn entity_key(words: &[String], kind: Option<EntityKind>) -> String {
