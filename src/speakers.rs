@@ -186,12 +186,13 @@ fn find_names(
     };
     let mut index = sentence.start;
     while index < sentence.end {
-        let title_then_name = is_title_word(word(index))
+        // The cheap test first: most words are not followed by a capitalised one.
+        let title_then_name = index + 1 < sentence.end
+            && is_name_token(index + 1)
+            && is_title_word(word(index))
             && !with_lower(strip_possessive(word(index)), |word| {
                 CONNECTORS.contains(&word)
-            })
-            && index + 1 < sentence.end
-            && is_name_token(index + 1);
+            });
         if !is_name_token(index) && !title_then_name && !opens_with_connector(index) {
             index += 1;
             continue;
@@ -203,7 +204,7 @@ fn find_names(
         }
         while end < sentence.end {
             if is_name_token(end)
-                || is_title_word(word(end)) && (end + 1 < sentence.end && is_name_token(end + 1))
+                || (end + 1 < sentence.end && is_name_token(end + 1)) && is_title_word(word(end))
             {
                 end += 1;
                 if is_possessive(word(end - 1)) && !(end < sentence.end && is_name_token(end)) {
