@@ -12,9 +12,9 @@
 //! determiners include the articles.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use crate::hash::FnvState;
-use std::sync::OnceLock;
 
 /// A word list as a set. The keys are short words, which FNV hashes several times faster than
 /// std's default SipHash (built to resist keys chosen to collide, which a fixed list's

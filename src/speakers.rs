@@ -60,6 +60,11 @@ fn lower(word: &str) -> String {
     strip_possessive(word).to_lowercase()
 }
 
+/// Calls `read` with [`lower`]'s word, without allocating it for a short ASCII word.
+fn with_lower_stem<R>(word: &str, read: impl FnOnce(&str) -> R) -> R {
+    with_lower(strip_possessive(word), read)
+}
+
 fn strip_possessive(word: &str) -> &str {
     word.strip_suffix("’s")
         .or_else(|| word.strip_suffix("'s"))
@@ -87,7 +92,7 @@ fn is_capitalised(word: &str) -> bool {
 
 fn is_title_word(word: &str) -> bool {
     let lexicon = Lexicon::get();
-    with_lower(strip_possessive(word), |word| {
+    with_lower_stem(word, |word| {
         lexicon.titles.contains(word) || lexicon.nationalities.contains(word)
     })
 }
@@ -190,9 +195,7 @@ fn find_names(
         let title_then_name = index + 1 < sentence.end
             && is_name_token(index + 1)
             && is_title_word(word(index))
-            && !with_lower(strip_possessive(word(index)), |word| {
-                CONNECTORS.contains(&word)
-            });
+            && !with_lower_stem(word(index), |word| CONNECTORS.contains(&word));
         if !is_name_token(index) && !title_then_name && !opens_with_connector(index) {
             index += 1;
             continue;
@@ -281,9 +284,7 @@ fn find_names(
 /// when nothing follows it.
 fn is_name_only_lexeme(word: &str, remaining: usize) -> bool {
     remaining == 1
-        && !with_lower(strip_possessive(word), |word| {
-            Lexicon::get().honorifics.contains(word)
-        })
+        && !with_lower_stem(word, |word| Lexicon::get().honorifics.contains(word))
         && is_capitalised(word)
 }
 
@@ -325,7 +326,7 @@ fn name_kind(
         return Some(EntityKind::Organization);
     }
     let has_person_title = tokens[title].iter().any(|token| {
-        with_lower(strip_possessive(token_text(text, token)), |word| {
+        with_lower_stem(token_text(text, token), |word| {
             lexicon.titles.contains(word)
         })
     });
@@ -387,7 +388,7 @@ fn find_pronouns_and_nominals(
         let mut start = index;
         while start > sentence.start && index - start < 5 {
             let previous = token_text(text, &tokens[start - 1]);
-            let (modifier_word, article) = with_lower(strip_possessive(previous), |previous| {
+            let (modifier_word, article) = with_lower_stem(previous, |previous| {
                 (
                     NOMINAL_MODIFIERS.contains(&previous),
                     lexicon.articles.contains(previous),
