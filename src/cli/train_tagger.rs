@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use whosaid::tagger::transformer::TaggerSettings;
-use whosaid::train::transformer::TaggerTrainOptions;
+use whosaid::train::transformer::{StanceTask, TaggerTrainOptions};
 use whosaid::train::Trained;
 use whosaid::Result;
 
@@ -57,6 +57,30 @@ pub struct TaggerTrainArgs {
     /// The encoder folder (default: the one scripts/setup installed).
     #[arg(long)]
     encoder: Option<PathBuf>,
+    /// Train stance beside tagging on the same encoder (multi-task): NewsMTSC's targets and
+    /// the hand-labelled quotes, read after `--stance-layer`.
+    #[arg(long)]
+    multi_task: bool,
+    /// With --multi-task: NewsMTSC training sentences.
+    #[arg(long, default_value = "../shared/data/newsmtsc/train.jsonl")]
+    newsmtsc: PathBuf,
+    /// With --multi-task: hand-labelled quote tone.
+    #[arg(long, default_value = "data/quote-stance-train.jsonl")]
+    quotes: PathBuf,
+    /// With --multi-task: how many times each hand-labelled quote counts, against one NewsMTSC
+    /// target (as in `train stance`).
+    #[arg(long, default_value_t = 50)]
+    quote_weight: usize,
+    /// With --multi-task: the stance loss's weight against the tagging loss.
+    #[arg(long, default_value_t = 0.5)]
+    stance_weight: f64,
+    /// With --multi-task: the layer whose states stance reads (the default mode's stance head
+    /// reads layer 3).
+    #[arg(long, default_value_t = 3)]
+    stance_layer: usize,
+    /// With --multi-task: stance texts per optimizer step.
+    #[arg(long, default_value_t = 16)]
+    stance_batch_size: usize,
 }
 
 pub fn run(args: TaggerTrainArgs, progress: &dyn Fn(&str)) -> Result<Trained> {
@@ -68,6 +92,22 @@ pub fn run(args: TaggerTrainArgs, progress: &dyn Fn(&str)) -> Result<Trained> {
         stacked: args.stacked,
     };
     let defaults = TaggerTrainOptions::default();
+    let stance = if args.multi_task {
+        let sentences = whosaid::eval::stance::read_newsmtsc(&args.newsmtsc)?;
+        let quotes = whosaid::eval::stance::read_quote_stance(&args.quotes)?;
+        Some(StanceTask {
+            texts: whosaid::train::stance::tuning_texts(
+                &sentences,
+                &quotes,
+                args.quote_weight as f32,
+            ),
+            weight: args.stance_weight,
+            layer: args.stance_layer,
+            batch_size: args.stance_batch_size,
+        })
+    } else {
+        None
+    };
     let options = TaggerTrainOptions {
         settings,
         encoder_dir: args.encoder.clone().unwrap_or(defaults.encoder_dir),
@@ -79,6 +119,7 @@ pub fn run(args: TaggerTrainArgs, progress: &dyn Fn(&str)) -> Result<Trained> {
         seed: args.seed,
         max_steps: args.max_steps,
         threads: args.threads,
+        stance,
     };
     let mut command = format!(
         "whosaid train tagger --polnear {} --output {} --layers {} --window {} --overlap {}{}{} \
@@ -105,6 +146,18 @@ pub fn run(args: TaggerTrainArgs, progress: &dyn Fn(&str)) -> Result<Trained> {
     }
     if let Some(steps) = args.max_steps {
         command.push_str(&format!(" --max-steps {steps}"));
+    }
+    if args.multi_task {
+        command.push_str(&format!(
+            " --multi-task --newsmtsc {} --quotes {} --quote-weight {} --stance-weight {} \
+             --stance-layer {} --stance-batch-size {}",
+            args.newsmtsc.display(),
+            args.quotes.display(),
+            args.quote_weight,
+            args.stance_weight,
+            args.stance_layer,
+            args.stance_batch_size
+        ));
     }
     whosaid::train::transformer::train_command(
         &args.polnear,

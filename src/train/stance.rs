@@ -198,9 +198,44 @@ pub fn fit_stance_head(
 }
 
 /// One text of the fine-tuning data and its labelled targets, each with a loss weight.
+#[derive(Debug, Clone)]
 pub struct TuningText {
     pub text: String,
     pub targets: Vec<(std::ops::Range<usize>, crate::stance::StanceLabel, f32)>,
+}
+
+/// NewsMTSC's sentences and the hand-labelled quotes as texts to fine-tune on: each NewsMTSC
+/// target counts once, each quote `quote_weight` times, and a quote is read as the pipeline
+/// reads its tone ([`crate::stance::quote_target`]).
+pub fn tuning_texts(
+    sentences: &[crate::eval::stance::StanceSentence],
+    quotes: &[crate::eval::stance::QuoteStanceExample],
+    quote_weight: f32,
+) -> Vec<TuningText> {
+    let mut texts: Vec<TuningText> = sentences
+        .iter()
+        .map(|sentence| TuningText {
+            text: sentence.sentence.clone(),
+            targets: sentence
+                .targets
+                .iter()
+                .map(|target| (target.range.clone(), target.label, 1.0))
+                .collect(),
+        })
+        .collect();
+    texts.extend(quotes.iter().map(|quote| {
+        let input = crate::stance::quote_target(&quote.text, quote.quote.clone());
+        TuningText {
+            text: input.text.to_string(),
+            targets: input
+                .targets
+                .iter()
+                .take(1)
+                .map(|target| (target.clone(), quote.label, quote_weight))
+                .collect(),
+        }
+    }));
+    texts
 }
 
 /// Fine-tunes the encoder's bias terms (BitFit: about 26,000 numbers, so the artifact stays
@@ -498,7 +533,7 @@ impl StanceRecipe {
     pub fn run(&self) -> Result<Trained> {
         use crate::encoder::{Encoder, EncoderConfig, Precision};
         use crate::eval::stance::{read_newsmtsc, read_quote_stance, StanceReport};
-        use crate::stance::{quote_target, StanceLabel};
+        use crate::stance::StanceLabel;
 
         let options = &self.options;
         if self.tagger.is_some() && self.fine_tune_epochs > 0 {
@@ -566,28 +601,7 @@ impl StanceRecipe {
             head.tagger_digest = Some(digest);
         }
         if self.fine_tune_epochs > 0 {
-            let mut texts: Vec<TuningText> = sentences
-                .iter()
-                .map(|sentence| TuningText {
-                    text: sentence.sentence.clone(),
-                    targets: sentence
-                        .targets
-                        .iter()
-                        .map(|target| (target.range.clone(), target.label, 1.0))
-                        .collect(),
-                })
-                .collect();
-            texts.extend(labelled_quotes.iter().map(|quote| {
-                let input = quote_target(&quote.text, quote.quote.clone());
-                TuningText {
-                    text: input.text.to_string(),
-                    targets: vec![(
-                        input.targets[0].clone(),
-                        quote.label,
-                        self.quote_weight as f32,
-                    )],
-                }
-            }));
+            let texts = tuning_texts(&sentences, &labelled_quotes, self.quote_weight as f32);
             head = fine_tune_stance(
                 &mut encoder,
                 &texts,

@@ -21,7 +21,7 @@ use crate::tagger::bert::InferenceBert;
 use crate::tagger::features::EVIDENCE;
 use crate::tagger::transformer::{
     decode, encoder_parts, inference_encoder, save, score_inputs, special_id, tagger_input,
-    window_batch, TaggerHeader, TaggerInput, TaggerNet, TaggerSettings,
+    window_batch, word_pieces, TaggerHeader, TaggerInput, TaggerNet, TaggerSettings,
 };
 use crate::tagger::SpanModel;
 use crate::tagger::{Role, Tag, ROW};
@@ -48,6 +48,24 @@ pub struct TaggerTrainOptions {
     pub max_steps: Option<usize>,
     /// libtorch threads; the bytes written depend on it.
     pub threads: usize,
+    /// A stance objective trained beside tagging on the same encoder (multi-task), or none.
+    pub stance: Option<StanceTask>,
+}
+
+/// Stance trained beside tagging: each optimizer step adds the stance loss of a batch of
+/// labelled texts, read by a throw-away head from the states after `layer`, the layer whose
+/// states the default mode's stance head reads. The head trained here is not kept: the shipped
+/// stance head is fitted afterwards on the fine-tuned states (`whosaid train stance
+/// --tagger-model`), as for a tagger trained on tagging alone, so that the two can be compared.
+#[derive(Debug, Clone)]
+pub struct StanceTask {
+    pub texts: Vec<crate::train::stance::TuningText>,
+    /// The stance loss's weight against the tagging loss.
+    pub weight: f64,
+    /// The stance head reads the states after this many layers.
+    pub layer: usize,
+    /// Texts per optimizer step.
+    pub batch_size: usize,
 }
 
 impl Default for TaggerTrainOptions {
@@ -63,6 +81,7 @@ impl Default for TaggerTrainOptions {
             seed: 41,
             max_steps: None,
             threads: 2,
+            stance: None,
         }
     }
 }
@@ -182,6 +201,159 @@ pub fn window_examples(example: &TaggerExample) -> Vec<WindowExample> {
         .collect()
 }
 
+/// Variables of the throw-away stance head live under this name; they are not saved.
+const STANCE_TASK: &str = "stance_task";
+/// Word pieces of a stance text, `[CLS]` and `[SEP]` included, as the stance training reads it.
+const STANCE_PIECES: usize = 256;
+
+/// A stance text as the encoder reads it: its word pieces (`[CLS]` and `[SEP]` added by
+/// [`window_batch`]), each position's offsets (`None` for the special tokens), and its targets.
+struct StanceWindow {
+    ids: Vec<i64>,
+    offsets: Vec<Option<Range<usize>>>,
+    targets: Vec<(Range<usize>, crate::stance::StanceLabel, f32)>,
+}
+
+/// The stance task while the tagger trains: its texts, read once, a seeded cycle through them,
+/// and the head.
+struct StanceObjective {
+    windows: Vec<StanceWindow>,
+    order: Vec<usize>,
+    next: usize,
+    random: SplitMix,
+    norm: nn::LayerNorm,
+    hidden: nn::Linear,
+    output: nn::Linear,
+    weight: f64,
+    layer: usize,
+    batch_size: usize,
+}
+
+impl StanceObjective {
+    fn new(
+        task: &StanceTask,
+        root: &nn::Path,
+        tokenizer: &tokenizers::Tokenizer,
+        dim: i64,
+        options: &TaggerTrainOptions,
+    ) -> Result<Self> {
+        if !(1..=options.settings.layers).contains(&task.layer) {
+            return Err(Error::Usage(format!(
+                "the stance task reads layer {}, but the tagger has layers 1 to {}",
+                task.layer, options.settings.layers
+            )));
+        }
+        let mut windows = Vec::new();
+        for text in &task.texts {
+            if text.targets.is_empty() {
+                continue;
+            }
+            let pieces = word_pieces(tokenizer, &text.text, &options.encoder_dir)?;
+            let kept = pieces.ids.len().min(STANCE_PIECES - 2);
+            let mut offsets = Vec::with_capacity(kept + 2);
+            offsets.push(None);
+            offsets.extend(pieces.offsets[..kept].iter().cloned().map(Some));
+            offsets.push(None);
+            windows.push(StanceWindow {
+                ids: pieces.ids[..kept].to_vec(),
+                offsets,
+                targets: text.targets.clone(),
+            });
+        }
+        if windows.is_empty() {
+            return Err(Error::Usage(
+                "the stance task has no labelled targets to train on".into(),
+            ));
+        }
+        let head = root.set_group(1) / STANCE_TASK;
+        let features = 3 * dim;
+        Ok(StanceObjective {
+            order: (0..windows.len()).collect(),
+            next: windows.len(),
+            windows,
+            random: SplitMix(options.seed ^ 0x5354_414e_4345),
+            norm: nn::layer_norm(&head / "norm", vec![features], Default::default()),
+            hidden: nn::linear(&head / "hidden", features, 64, Default::default()),
+            output: nn::linear(&head / "output", 64, 3, Default::default()),
+            weight: task.weight,
+            layer: task.layer,
+            batch_size: task.batch_size.max(1),
+        })
+    }
+
+    /// The next texts of the cycle, reshuffled each time round.
+    fn next_batch(&mut self) -> Vec<usize> {
+        let mut batch = Vec::with_capacity(self.batch_size);
+        while batch.len() < self.batch_size.min(self.windows.len()) {
+            if self.next == self.order.len() {
+                self.random.shuffle(&mut self.order);
+                self.next = 0;
+            }
+            batch.push(self.order[self.next]);
+            self.next += 1;
+        }
+        batch
+    }
+
+    /// The weighted stance loss of the next batch, through the tagger's first `layer` layers.
+    fn loss(&mut self, net: &TaggerNet, cls: i64, sep: i64) -> Result<Tensor> {
+        let batch = self.next_batch();
+        let pieces: Vec<(&[i64], usize)> = batch
+            .iter()
+            .map(|&index| (&self.windows[index].ids[..], 0))
+            .collect();
+        let (ids, mask, width) = window_batch(&pieces, cls, sep);
+        let (_, layers) = net.window_states(&ids, &mask, true)?;
+        let states = layers
+            .and_then(|mut layers| {
+                (self.layer <= layers.len()).then(|| layers.swap_remove(self.layer - 1))
+            })
+            .ok_or_else(|| Error::Internal("the tagger's encoder gave no layer states".into()))?;
+        let dim = states.size()[2];
+        let mut pooling = Vec::new();
+        let mut rows = Vec::new();
+        let mut labels = Vec::new();
+        let mut weights = Vec::new();
+        for (row, &index) in batch.iter().enumerate() {
+            let window = &self.windows[index];
+            for (range, label, weight) in &window.targets {
+                let mut matrix = vec![0f32; 3 * width];
+                for (group_index, group) in crate::stance::pooling_groups(&window.offsets, range)
+                    .iter()
+                    .enumerate()
+                {
+                    for &token in group {
+                        matrix[group_index * width + token] = 1.0 / group.len() as f32;
+                    }
+                }
+                pooling.extend(matrix);
+                rows.push(row as i64);
+                labels.push(label.index() as i64);
+                weights.push(*weight);
+            }
+        }
+        let targets = rows.len() as i64;
+        let pooled = Tensor::from_slice(&pooling)
+            .view([targets, 3, width as i64])
+            .bmm(&states.index_select(0, &Tensor::from_slice(&rows)))
+            .view([targets, 3 * dim]);
+        let logits = self.output.forward(
+            &self
+                .hidden
+                .forward(&self.norm.forward(&pooled))
+                .relu()
+                .dropout(0.1, true),
+        );
+        let weights = Tensor::from_slice(&weights);
+        let losses = logits
+            .log_softmax(-1, tch::Kind::Float)
+            .gather(1, &Tensor::from_slice(&labels).unsqueeze(1), false)
+            .squeeze_dim(1)
+            .neg();
+        Ok((losses * &weights).sum(tch::Kind::Float) / weights.sum(tch::Kind::Float) * self.weight)
+    }
+}
+
 /// The batches of one epoch: windows in a seeded order, grouped in runs of similar length so
 /// that a batch pads little, and the batches themselves shuffled.
 fn epoch_batches(
@@ -289,11 +461,27 @@ pub fn fit_tagger(
     options.settings.validate().map_err(Error::Usage)?;
     tch::set_num_threads(options.threads.max(1) as i32);
     tch::manual_seed(options.seed as i64);
-    let (bert_config, tokenizer) = encoder_parts(&options.encoder_dir, options.settings.layers)?;
+    let (mut bert_config, tokenizer) =
+        encoder_parts(&options.encoder_dir, options.settings.layers)?;
+    // The stance task reads an inner layer's states.
+    bert_config.output_hidden_states = Some(options.stance.is_some());
     let cls = special_id(&tokenizer, "[CLS]", &options.encoder_dir)?;
     let sep = special_id(&tokenizer, "[SEP]", &options.encoder_dir)?;
     let mut store = nn::VarStore::new(Device::Cpu);
     let net = TaggerNet::new(&store.root(), &bert_config, &options.settings);
+    let mut stance = options
+        .stance
+        .as_ref()
+        .map(|task| {
+            StanceObjective::new(
+                task,
+                &store.root(),
+                &tokenizer,
+                bert_config.hidden_size,
+                options,
+            )
+        })
+        .transpose()?;
     let base = options.encoder_dir.join("model.safetensors");
     store
         .load_partial(&base)
@@ -338,6 +526,7 @@ pub fn fit_tagger(
             break;
         }
         let mut loss_sum = 0.0;
+        let mut stance_loss_sum = 0.0;
         let mut loss_count = 0usize;
         for batch in epoch_batches(&windows, options.batch_size, &mut random) {
             if step >= total_steps {
@@ -347,14 +536,27 @@ pub fn fit_tagger(
             optimizer.set_lr_group(0, options.learning_rate * scale);
             optimizer.set_lr_group(1, options.head_learning_rate * scale);
             let batch: Vec<&WindowExample> = batch.iter().map(|&index| &windows[index]).collect();
-            let loss = batch_loss(&net, &batch, options.settings.evidence_width(), cls, sep)?;
-            optimizer.backward_step_clip_norm(&loss, 1.0);
+            let mut loss = batch_loss(&net, &batch, options.settings.evidence_width(), cls, sep)?;
             loss_sum += loss.double_value(&[]);
+            if let Some(stance) = stance.as_mut() {
+                let stance_loss = stance.loss(&net, cls, sep)?;
+                stance_loss_sum += stance_loss.double_value(&[]);
+                loss += stance_loss;
+            }
+            optimizer.backward_step_clip_norm(&loss, 1.0);
             loss_count += 1;
             step += 1;
             if step % 50 == 0 {
+                let stance_part = if stance.is_some() {
+                    format!(
+                        ", weighted stance loss {:.4}",
+                        stance_loss_sum / loss_count as f64
+                    )
+                } else {
+                    String::new()
+                };
                 progress(&format!(
-                    "epoch {epoch} step {step}/{total_steps}: loss {:.4} ({:.0} s)",
+                    "epoch {epoch} step {step}/{total_steps}: loss {:.4}{stance_part} ({:.0} s)",
                     loss_sum / loss_count as f64,
                     started.elapsed().as_secs_f64()
                 ));
@@ -394,11 +596,12 @@ pub fn fit_tagger(
         }
         reports.push(report);
     }
-    let weights = match best {
+    let mut weights = match best {
         Some((_, weights)) => weights,
         // No epoch ran (no windows, or no steps): the weights as they are.
         None => store.variables(),
     };
+    weights.retain(|name, _| !name.starts_with(STANCE_TASK));
     let header = TaggerHeader {
         format: <TaggerHeader as crate::model_file::ModelFile>::FORMAT.to_string(),
         version: <TaggerHeader as crate::model_file::ModelFile>::VERSION,
@@ -476,7 +679,7 @@ pub fn train_command(
         &format!(
             "PolNeAR {} ({} documents, {pieces} word pieces); all-MiniLM-L6-v2 fine-tuned, \
              {} layers, windows of {} overlapping by {}, evidence {}, stacked on the linear \
-             tagger: {}",
+             tagger: {}{}",
             polnear.display(),
             gold.len(),
             options.settings.layers,
@@ -491,7 +694,18 @@ pub fn train_command(
                 "models/span-tagger.bin (on train, 4 folds)"
             } else {
                 "no"
-            }
+            },
+            options
+                .stance
+                .as_ref()
+                .map_or(String::new(), |task| format!(
+                "; stance trained beside tagging (multi-task) on {} texts, read after layer {}, \
+                 loss weight {}, {} texts a step",
+                task.texts.len(),
+                task.layer,
+                task.weight,
+                task.batch_size
+            ))
         ),
         &command,
     );
@@ -686,6 +900,116 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn tensor_names(path: &Path) -> Vec<String> {
+        let bytes = std::fs::read(path).unwrap();
+        let mut names: Vec<String> = safetensors::SafeTensors::deserialize(&bytes)
+            .unwrap()
+            .names()
+            .into_iter()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn stance_texts() -> Vec<crate::train::stance::TuningText> {
+        use crate::stance::StanceLabel;
+        let text = |text: &str, target: &str, label: StanceLabel, weight: f32| {
+            let start = text.find(target).unwrap();
+            crate::train::stance::TuningText {
+                text: text.to_string(),
+                targets: vec![(start..start + target.len(), label, weight)],
+            }
+        };
+        vec![
+            text(
+                "Critics praised the mayor for the plan.",
+                "mayor",
+                StanceLabel::Positive,
+                1.0,
+            ),
+            text(
+                "The senator attacked the deal as a fraud.",
+                "deal",
+                StanceLabel::Negative,
+                1.0,
+            ),
+            text(
+                "The minister will visit Paris on Monday.",
+                "minister",
+                StanceLabel::Neutral,
+                1.0,
+            ),
+            text(
+                "“We are close,” the envoy said.",
+                "“We are close,”",
+                StanceLabel::Positive,
+                5.0,
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_stance_task_trains_the_shared_layers_and_its_own_head_is_not_saved() {
+        let plain = smoke_options();
+        if !encoder_installed(&plain) {
+            return;
+        }
+        let _turn = torch_turn();
+        let corpus = five_documents();
+        let examples = tagger_examples(
+            &corpus,
+            &plain.settings,
+            &plain.encoder_dir,
+            LinearEvidence::CrossFold { folds: 2 },
+        )
+        .unwrap();
+        let task = StanceTask {
+            texts: stance_texts(),
+            weight: 0.5,
+            layer: 1,
+            batch_size: 3,
+        };
+        let multi = TaggerTrainOptions {
+            stance: Some(task.clone()),
+            ..plain.clone()
+        };
+        let folder = tempfile::tempdir().unwrap();
+        let path = |name: &str| folder.path().join(name);
+        let provenance = crate::model_file::provenance("five documents", "a test");
+        let fit = |options: &TaggerTrainOptions, output: &Path| {
+            fit_tagger(&examples, &[], options, provenance.clone(), output, &|_| {})
+        };
+        fit(&plain, &path("plain.safetensors")).unwrap();
+        let reports = fit(&multi, &path("multi.safetensors")).unwrap();
+        fit(&multi, &path("again.safetensors")).unwrap();
+        assert_eq!(reports.last().unwrap().steps, 3);
+        assert!(reports.iter().all(|report| report.mean_loss.is_finite()));
+        assert_eq!(
+            tensor_names(&path("multi.safetensors")),
+            tensor_names(&path("plain.safetensors")),
+            "the stance task's head is not saved with the tagger"
+        );
+        assert_ne!(
+            digest(&path("multi.safetensors")),
+            digest(&path("plain.safetensors")),
+            "the stance loss reaches the shared layer"
+        );
+        assert_eq!(
+            digest(&path("multi.safetensors")),
+            digest(&path("again.safetensors")),
+            "a rerun with the same seed and threads writes the same bytes"
+        );
+        read_header(&path("multi.safetensors")).unwrap();
+
+        let beyond = TaggerTrainOptions {
+            stance: Some(StanceTask { layer: 2, ..task }),
+            ..plain
+        };
+        let error = fit(&beyond, &path("beyond.safetensors")).unwrap_err();
+        assert!(error.to_string().contains("layer 2"), "{error}");
     }
 
     #[test]
