@@ -12,6 +12,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::document::{Document, Outcome};
@@ -310,9 +311,15 @@ pub fn run_batch(
                 .any(|document| document.outcome == Outcome::Stopped);
             // Only the documents before the first one a stop cut short are written, so that the
             // output stays in input order and --resume picks up exactly where it ends.
+            let done = documents
+                .iter()
+                .position(|document| document.outcome == Outcome::Stopped)
+                .unwrap_or(documents.len());
+            documents.truncate(done);
+            // On rayon's threads: building records (offsets in code points, span texts) on
+            // this thread alone left the other cores idle between chunks.
             let finished: Finished = documents
-                .into_iter()
-                .take_while(|document| document.outcome != Outcome::Stopped)
+                .into_par_iter()
                 .map(|document| {
                     let mut record = document.to_record();
                     if !options.speakers.is_empty() {
