@@ -289,46 +289,24 @@ pub fn fine_tune_stance(
     }
 
     // Features of a batch: mean states of each target's pooling groups, standardised.
-    let features = |batch: &[usize],
-                    train: bool|
-     -> crate::error::Result<(Tensor, Tensor, Tensor)> {
-        let batch_encodings: Vec<&tokenizers::Encoding> =
-            batch.iter().map(|&index| &encodings[index]).collect();
-        let hidden = encoder.forward(&batch_encodings, train)?;
-        let length = hidden.size()[1];
-        let mut weights = Vec::new();
-        let mut rows = Vec::new();
-        let mut labels = Vec::new();
-        let mut loss_weights = Vec::new();
-        for (row, &index) in batch.iter().enumerate() {
-            let offsets = crate::encoder::token_offsets(&encodings[index]);
-            for (range, label, weight) in &texts[index].targets {
-                let mut pooling = vec![0f32; 3 * length as usize];
-                for (group_index, group) in crate::stance::pooling_groups(&offsets, range)
-                    .iter()
-                    .enumerate()
-                {
-                    for &token in group {
-                        pooling[group_index * length as usize + token] = 1.0 / group.len() as f32;
-                    }
-                }
-                weights.extend(pooling);
-                rows.push(row as i64);
-                labels.push(label.index() as i64);
-                loss_weights.push(*weight);
-            }
-        }
-        let targets = rows.len() as i64;
-        let pooling = Tensor::from_slice(&weights).view([targets, 3, length]);
-        let states = hidden.index_select(0, &Tensor::from_slice(&rows));
-        let pooled = pooling.bmm(&states).view([targets, 3 * dim as i64]);
-        let standardised = (pooled - &mean) / &scale;
-        Ok((
-            standardised,
-            Tensor::from_slice(&labels),
-            Tensor::from_slice(&loss_weights),
-        ))
-    };
+    let features =
+        |batch: &[usize], train: bool| -> crate::error::Result<(Tensor, Tensor, Tensor)> {
+            let batch_encodings: Vec<&tokenizers::Encoding> =
+                batch.iter().map(|&index| &encodings[index]).collect();
+            let hidden = encoder.forward(&batch_encodings, train)?;
+            let offsets: Vec<Vec<Option<std::ops::Range<usize>>>> = batch
+                .iter()
+                .map(|&index| crate::encoder::token_offsets(&encodings[index]))
+                .collect();
+            let rows: Vec<TargetRow> = batch
+                .iter()
+                .zip(&offsets)
+                .map(|(&index, offsets)| (&offsets[..], &texts[index].targets[..]))
+                .collect();
+            let (pooled, labels, loss_weights) = pooled_targets(&hidden, &rows);
+            let standardised = (pooled - &mean) / &scale;
+            Ok((standardised, labels, loss_weights))
+        };
     let forward_head = |x: &Tensor, train: bool| layers.forward(x, train);
     let train_texts: Vec<usize> = (0..texts.len())
         .filter(|index| index % 10 != 9 && !texts[*index].targets.is_empty())
@@ -345,13 +323,7 @@ pub fn fine_tune_stance(
                 .map(|&position| train_texts[position as usize])
                 .collect();
             let (x, y, weight) = features(&batch, true)?;
-            let logits = forward_head(&x, true);
-            let losses = logits
-                .log_softmax(-1, Kind::Float)
-                .gather(1, &y.unsqueeze(1), false)
-                .squeeze_dim(1)
-                .neg();
-            let loss = (losses * &weight).sum(Kind::Float) / weight.sum(Kind::Float);
+            let loss = weighted_cross_entropy(&forward_head(&x, true), &y, &weight);
             head_optimizer.zero_grad();
             bias_optimizer.zero_grad().map_err(optimizer_error)?;
             loss.backward();
@@ -386,6 +358,73 @@ pub fn fine_tune_stance(
         },
         temperature,
     ))
+}
+
+/// One encoded text's token offsets (`None` for special tokens) and its labelled targets, each
+/// with a loss weight.
+pub(crate) type TargetRow<'a> = (
+    &'a [Option<std::ops::Range<usize>>],
+    &'a [(std::ops::Range<usize>, crate::stance::StanceLabel, f32)],
+);
+
+/// The head's input for every target of a batch of encoded texts: the mean states of each
+/// target's [`crate::stance::pooling_groups`], side by side (`[targets, 3 × hidden]`), with the
+/// targets' labels and loss weights. Row `r` of `states` (`[texts, width, hidden]`) is the text
+/// of `rows[r]`.
+pub(crate) fn pooled_targets(
+    states: &tch::Tensor,
+    rows: &[TargetRow],
+) -> (tch::Tensor, tch::Tensor, tch::Tensor) {
+    use tch::Tensor;
+    let [_, width, dim] = states.size()[..] else {
+        unreachable!("encoder states are [texts, width, hidden]")
+    };
+    let mut pooling = Vec::new();
+    let mut text_rows = Vec::new();
+    let mut labels = Vec::new();
+    let mut weights = Vec::new();
+    for (row, (offsets, targets)) in rows.iter().enumerate() {
+        for (range, label, weight) in targets.iter() {
+            let mut matrix = vec![0f32; 3 * width as usize];
+            for (group_index, group) in crate::stance::pooling_groups(offsets, range)
+                .iter()
+                .enumerate()
+            {
+                for &token in group {
+                    matrix[group_index * width as usize + token] = 1.0 / group.len() as f32;
+                }
+            }
+            pooling.extend(matrix);
+            text_rows.push(row as i64);
+            labels.push(label.index() as i64);
+            weights.push(*weight);
+        }
+    }
+    let targets = text_rows.len() as i64;
+    let pooled = Tensor::from_slice(&pooling)
+        .view([targets, 3, width])
+        .bmm(&states.index_select(0, &Tensor::from_slice(&text_rows)))
+        .view([targets, 3 * dim]);
+    (
+        pooled,
+        Tensor::from_slice(&labels),
+        Tensor::from_slice(&weights),
+    )
+}
+
+/// The cross-entropy of each target, averaged with the targets' loss weights.
+pub(crate) fn weighted_cross_entropy(
+    logits: &tch::Tensor,
+    labels: &tch::Tensor,
+    weights: &tch::Tensor,
+) -> tch::Tensor {
+    use tch::Kind;
+    let losses = logits
+        .log_softmax(-1, Kind::Float)
+        .gather(1, &labels.unsqueeze(1), false)
+        .squeeze_dim(1)
+        .neg();
+    (losses * weights).sum(Kind::Float) / weights.sum(Kind::Float)
 }
 
 /// The stance head's layers while they train: standardised features → hidden ReLU layer (with

@@ -29,6 +29,7 @@ use crate::train::spans::{
     examples_from_gold, fit_span_model, paragraph_gold_tags, SpanExample, SpanScore,
     SpanTrainOptions, SplitMix,
 };
+use crate::train::stance::{pooled_targets, weighted_cross_entropy, TargetRow};
 
 /// How to fine-tune the tagger.
 #[derive(Debug, Clone)]
@@ -302,41 +303,21 @@ impl StanceObjective {
             .iter()
             .map(|&index| (&self.windows[index].ids[..], 0))
             .collect();
-        let (ids, mask, width) = window_batch(&pieces, cls, sep);
+        let (ids, mask, _) = window_batch(&pieces, cls, sep);
         let (_, layers) = net.window_states(&ids, &mask, true)?;
         let states = layers
             .and_then(|mut layers| {
                 (self.layer <= layers.len()).then(|| layers.swap_remove(self.layer - 1))
             })
             .ok_or_else(|| Error::Internal("the tagger's encoder gave no layer states".into()))?;
-        let dim = states.size()[2];
-        let mut pooling = Vec::new();
-        let mut rows = Vec::new();
-        let mut labels = Vec::new();
-        let mut weights = Vec::new();
-        for (row, &index) in batch.iter().enumerate() {
-            let window = &self.windows[index];
-            for (range, label, weight) in &window.targets {
-                let mut matrix = vec![0f32; 3 * width];
-                for (group_index, group) in crate::stance::pooling_groups(&window.offsets, range)
-                    .iter()
-                    .enumerate()
-                {
-                    for &token in group {
-                        matrix[group_index * width + token] = 1.0 / group.len() as f32;
-                    }
-                }
-                pooling.extend(matrix);
-                rows.push(row as i64);
-                labels.push(label.index() as i64);
-                weights.push(*weight);
-            }
-        }
-        let targets = rows.len() as i64;
-        let pooled = Tensor::from_slice(&pooling)
-            .view([targets, 3, width as i64])
-            .bmm(&states.index_select(0, &Tensor::from_slice(&rows)))
-            .view([targets, 3 * dim]);
+        let rows: Vec<TargetRow> = batch
+            .iter()
+            .map(|&index| {
+                let window = &self.windows[index];
+                (&window.offsets[..], &window.targets[..])
+            })
+            .collect();
+        let (pooled, labels, weights) = pooled_targets(&states, &rows);
         let logits = self.output.forward(
             &self
                 .hidden
@@ -344,13 +325,7 @@ impl StanceObjective {
                 .relu()
                 .dropout(0.1, true),
         );
-        let weights = Tensor::from_slice(&weights);
-        let losses = logits
-            .log_softmax(-1, tch::Kind::Float)
-            .gather(1, &Tensor::from_slice(&labels).unsqueeze(1), false)
-            .squeeze_dim(1)
-            .neg();
-        Ok((losses * &weights).sum(tch::Kind::Float) / weights.sum(tch::Kind::Float) * self.weight)
+        Ok(weighted_cross_entropy(&logits, &labels, &weights) * self.weight)
     }
 }
 
@@ -823,6 +798,17 @@ mod tests {
         installed
     }
 
+    /// The training examples of `corpus` as `options` read it, the linear evidence from 2 folds.
+    fn smoke_examples(corpus: &[GoldDocument], options: &TaggerTrainOptions) -> Vec<TaggerExample> {
+        tagger_examples(
+            corpus,
+            &options.settings,
+            &options.encoder_dir,
+            LinearEvidence::CrossFold { folds: 2 },
+        )
+        .unwrap()
+    }
+
     #[test]
     fn training_runs_end_to_end_writes_the_same_bytes_again_and_its_spans_index_the_text() {
         let options = smoke_options();
@@ -831,13 +817,7 @@ mod tests {
         }
         let _turn = torch_turn();
         let corpus = five_documents();
-        let examples = tagger_examples(
-            &corpus,
-            &options.settings,
-            &options.encoder_dir,
-            LinearEvidence::CrossFold { folds: 2 },
-        )
-        .unwrap();
+        let examples = smoke_examples(&corpus, &options);
         assert!(examples
             .iter()
             .any(|example| example.input.windows.len() > 1));
@@ -958,14 +938,7 @@ mod tests {
             return;
         }
         let _turn = torch_turn();
-        let corpus = five_documents();
-        let examples = tagger_examples(
-            &corpus,
-            &plain.settings,
-            &plain.encoder_dir,
-            LinearEvidence::CrossFold { folds: 2 },
-        )
-        .unwrap();
+        let examples = smoke_examples(&five_documents(), &plain);
         let task = StanceTask {
             texts: stance_texts(),
             weight: 0.5,
