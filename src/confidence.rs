@@ -18,7 +18,7 @@ use crate::quotes::Pattern;
 use crate::stage::{Check, Clock, DocumentStage, Halt};
 
 /// The names of the features, in the order of [`feature_vector`].
-pub const FEATURE_NAMES: [&str; 23] = [
+pub const FEATURE_NAMES: [&str; 25] = [
     "pattern_direct_cue_after",
     "pattern_direct_cue_before",
     "pattern_direct_floating",
@@ -42,6 +42,8 @@ pub const FEATURE_NAMES: [&str; 23] = [
     "kind_indirect",
     "named_entity",
     "log_cues_in_sentence",
+    "linker_quote_probability",
+    "linker_source_probability",
 ];
 
 /// The model's input for one attribution.
@@ -74,6 +76,9 @@ pub fn feature_vector(features: &Features) -> [f64; FEATURE_NAMES.len()] {
         flag(features.quote_kind == Some(QuoteKind::Indirect)),
         flag(features.named_entity),
         log(features.cues_in_sentence),
+        // Where no linker decided, a rule did, and the rules' own features carry the rest.
+        features.quote_probability.map_or(1.0, f64::from),
+        features.source_probability.map_or(1.0, f64::from),
     ]
 }
 

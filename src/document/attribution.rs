@@ -54,4 +54,9 @@ pub struct Features {
     pub quote_kind: Option<QuoteKind>,
     pub named_entity: bool,
     pub cues_in_sentence: usize,
+    /// The learned linker's probability that the content is a quote as it decided it (`None`
+    /// where no linker decided: the rule stages, or a sign-off or lead-in construction).
+    pub quote_probability: Option<f32>,
+    /// The learned linker's probability of its choice of source.
+    pub source_probability: Option<f32>,
 }

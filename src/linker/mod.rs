@@ -130,15 +130,29 @@ impl Linker {
 
     /// The index of the best-scoring candidate, the first on ties.
     pub(crate) fn best(&self, candidates: &[Vec<u64>]) -> Option<usize> {
-        let mut best: Option<(usize, f32)> = None;
-        for (index, keys) in candidates.iter().enumerate() {
-            let score = self.score(keys);
-            if best.is_none_or(|(_, top)| score > top) {
-                best = Some((index, score));
-            }
-        }
-        best.map(|(index, _)| index)
+        self.choose(candidates).map(|(index, _)| index)
     }
+
+    /// The best-scoring candidate (the first on ties) and the model's probability of it.
+    pub(crate) fn choose(&self, candidates: &[Vec<u64>]) -> Option<(usize, f32)> {
+        let scores: Vec<f32> = candidates.iter().map(|keys| self.score(keys)).collect();
+        best_of(&scores)
+    }
+}
+
+/// The index of the highest score (the first on ties) and its softmax probability: the linker
+/// is multinomial logistic regression over the candidates of one decision, so that is its
+/// probability of the choice, which the confidence model reads.
+fn best_of(scores: &[f32]) -> Option<(usize, f32)> {
+    let mut best: Option<(usize, f32)> = None;
+    for (index, &score) in scores.iter().enumerate() {
+        if best.is_none_or(|(_, top)| score > top) {
+            best = Some((index, score));
+        }
+    }
+    let (index, top) = best?;
+    let total: f32 = scores.iter().map(|score| (score - top).exp()).sum();
+    Some((index, 1.0 / total))
 }
 
 /// What finds the quotes' spans and links them.
@@ -519,6 +533,12 @@ pub struct Linked {
     source: Option<Range<usize>>,
     /// Carried on from an earlier attribution (a continuation split off, or a floating quote).
     carries: Option<usize>,
+    /// The linker's probability that its first piece is a quote as decided (with this cue,
+    /// continuing a quote, or floating), or that a rule-built content is a quote; `None` where
+    /// a construction rule decided.
+    quote_probability: Option<f32>,
+    /// The linker's probability of its choice of source; `None` where it made none.
+    source_probability: Option<f32>,
 }
 
 /// The linker's decisions for a document's spans: the cue decision of every piece, in piece
@@ -530,6 +550,7 @@ pub fn link(
     sources: &[Range<usize>],
 ) -> Decisions {
     let mut decisions = Vec::with_capacity(context.pieces.len());
+    let mut cue_probabilities = Vec::with_capacity(context.pieces.len());
     // The cue of the content each piece joined, for the next piece's "continues" candidate.
     let mut owner_cues: Vec<Option<usize>> = Vec::with_capacity(context.pieces.len());
     for piece in 0..context.pieces.len() {
@@ -538,18 +559,23 @@ pub fn link(
             .checked_sub(1)
             .and_then(|previous| owner_cues[previous])
             .map(|cue| &context.cues[cue]);
-        let mut best: Option<(CueCandidate, f32)> = None;
-        for &(candidate, rank) in &candidates {
-            let mut score =
-                linker.score(&context.cue_features(piece, candidate, rank, owner_cue).0);
-            if candidate == CueCandidate::NotAQuote {
-                score += linker.not_a_quote_bias;
-            }
-            if best.is_none_or(|(_, top)| score > top) {
-                best = Some((candidate, score));
-            }
-        }
-        let decision = best.map_or(CueCandidate::NotAQuote, |(candidate, _)| candidate);
+        let scores: Vec<f32> = candidates
+            .iter()
+            .map(|&(candidate, rank)| {
+                let score =
+                    linker.score(&context.cue_features(piece, candidate, rank, owner_cue).0);
+                if candidate == CueCandidate::NotAQuote {
+                    score + linker.not_a_quote_bias
+                } else {
+                    score
+                }
+            })
+            .collect();
+        let (decision, probability) = best_of(&scores)
+            .map_or((CueCandidate::NotAQuote, 1.0), |(index, probability)| {
+                (candidates[index].0, probability)
+            });
+        cue_probabilities.push(probability);
         owner_cues.push(match decision {
             CueCandidate::Cue(cue) => Some(cue),
             CueCandidate::Continues(previous) => owner_cues[previous],
@@ -569,11 +595,12 @@ pub fn link(
         let (candidates, nearest) =
             source_candidates(sources, speakers, &context.index.paragraph_of, cue);
         let keys = context.source_keys(&content, kind, cue, cue_index, &candidates, nearest);
-        let best = linker.best(&keys).unwrap_or(candidates.len() - 1);
-        source_choices[piece] = Some(candidates[best].0.clone());
+        let (best, probability) = linker.choose(&keys).unwrap_or((candidates.len() - 1, 1.0));
+        source_choices[piece] = Some((candidates[best].0.clone(), probability));
     }
     Decisions {
         cues: decisions,
+        cue_probabilities,
         sources: source_choices,
     }
 }
@@ -582,8 +609,10 @@ pub fn link(
 #[derive(Debug, Clone)]
 pub struct Decisions {
     pub cues: Vec<CueCandidate>,
-    /// The source of each piece whose decision is a cue.
-    pub sources: Vec<Option<SourceCandidate>>,
+    /// The linker's probability of each cue decision.
+    pub cue_probabilities: Vec<f32>,
+    /// The source of each piece whose decision is a cue, and the linker's probability of it.
+    pub sources: Vec<Option<(SourceCandidate, f32)>>,
 }
 
 /// The learned stages, from the rule layers to attributions: tags the content pieces, sources
@@ -716,6 +745,8 @@ fn assemble(
                         cue: None,
                         source: None,
                         carries: Some(owner),
+                        quote_probability: Some(decided.cue_probabilities[piece]),
+                        source_probability: None,
                     });
                 } else {
                     linked[owner].pieces.push(piece);
@@ -726,7 +757,7 @@ fn assemble(
             CueCandidate::Cue(cue) => {
                 content_of_piece.push(linked.len());
                 let source = match &sources[piece] {
-                    Some(SourceCandidate::Span { tokens, .. }) => Some(tokens.clone()),
+                    Some((SourceCandidate::Span { tokens, .. }, _)) => Some(tokens.clone()),
                     _ => None,
                 };
                 linked.push(Linked {
@@ -735,6 +766,10 @@ fn assemble(
                     cue: Some(spans.cues[cue].clone()),
                     source,
                     carries: None,
+                    quote_probability: Some(decided.cue_probabilities[piece]),
+                    source_probability: sources[piece]
+                        .as_ref()
+                        .map(|(_, probability)| *probability),
                 });
             }
             _ => {
@@ -745,6 +780,8 @@ fn assemble(
                     cue: None,
                     source: None,
                     carries: None,
+                    quote_probability: Some(decided.cue_probabilities[piece]),
+                    source_probability: None,
                 });
             }
         }
@@ -797,6 +834,8 @@ fn assemble(
             content.cue = Some(found.cue);
             content.source = Some(found.source);
             content.carries = None;
+            content.quote_probability = None;
+            content.source_probability = None;
         }
     }
     let mut order: Vec<usize> = (0..linked.len()).collect();
@@ -845,6 +884,8 @@ fn assemble(
                 .get(extent.start)
                 .is_some_and(|token| token_text(text, token) == "that"),
             cues_in_sentence: 0,
+            quote_probability: content.quote_probability,
+            source_probability: content.source_probability,
             ..Features::default()
         };
         let (mention, entity) = match (&cue, &content.source) {
@@ -1020,7 +1061,8 @@ impl ExtentChooser<'_> {
                 self.context.fallback_features(proposal, false).0,
                 self.context.fallback_features(proposal, true).0,
             ];
-            let keep = self.linker.best(&features) == Some(1);
+            let (choice, probability) = self.linker.choose(&features).unwrap_or((0, 1.0));
+            let keep = choice == 1;
             if let Some(recorded) = &mut self.recorded_fallbacks {
                 recorded.push(FallbackRecord {
                     content: proposal.content.clone(),
@@ -1035,6 +1077,8 @@ impl ExtentChooser<'_> {
                     cue: proposal.cue.clone(),
                     source: proposal.source.clone(),
                     carries: None,
+                    quote_probability: Some(probability),
+                    source_probability: None,
                 });
             }
         }

@@ -297,3 +297,46 @@ fn constructions_read_only_the_tokens_around_the_quotation() {
     )
     .is_none());
 }
+
+#[test]
+fn a_choice_s_probability_is_its_softmax_among_the_candidates() {
+    let (index, probability) = super::best_of(&[0.0, 2.0, 1.0]).expect("three candidates");
+    assert_eq!(index, 1);
+    let expected = 2f32.exp() / (1.0 + 2f32.exp() + 1f32.exp());
+    assert!((probability - expected).abs() < 1e-6, "{probability}");
+    // The first of equal scores, at an even share; one candidate is certain; none is no choice.
+    assert_eq!(super::best_of(&[3.0, 3.0]), Some((0, 0.5)));
+    assert_eq!(super::best_of(&[-40.0]), Some((0, 1.0)));
+    assert_eq!(super::best_of(&[]), None);
+}
+
+#[test]
+fn the_linker_s_probabilities_reach_the_confidence_features() {
+    let pipeline = Pipeline::new(PipelineConfig::default()).expect("the shipped models load");
+    let text = "The minister said the budget would pass next week. Critics were not convinced.";
+    let document = pipeline.analyse("test", text);
+    let attribution = document
+        .attributions
+        .first()
+        .unwrap_or_else(|| panic!("no attribution in {text:?}"));
+    let quote = attribution
+        .features
+        .quote_probability
+        .expect("the linker decided the quote");
+    let source = attribution
+        .features
+        .source_probability
+        .expect("and its source");
+    assert!(quote > 0.0 && quote <= 1.0, "{quote}");
+    assert!(source > 0.0 && source <= 1.0, "{source}");
+    // The rule stages alone decide without the linker.
+    let rules = Pipeline::new(PipelineConfig {
+        spans: crate::pipeline::SpanChoice::Rules,
+        ..PipelineConfig::default()
+    })
+    .expect("the shipped models load");
+    for attribution in &rules.analyse("test", text).attributions {
+        assert_eq!(attribution.features.quote_probability, None);
+        assert_eq!(attribution.features.source_probability, None);
+    }
+}

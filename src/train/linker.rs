@@ -406,6 +406,17 @@ impl Default for LinkerTrainOptions {
     }
 }
 
+impl LinkerTrainOptions {
+    /// The options `models/linker.json` was trained with (its provenance gives the command),
+    /// for the linkers that stand in for it on held-out folds.
+    pub fn shipped() -> Self {
+        LinkerTrainOptions {
+            with_gold_spans: true,
+            ..LinkerTrainOptions::default()
+        }
+    }
+}
+
 /// The share of decisions a linker gets right.
 pub fn accuracy(linker: &Linker, examples: &[LinkExample]) -> f64 {
     if examples.is_empty() {
@@ -825,16 +836,16 @@ pub fn train_confidence_command(
     let gold = crate::eval::brat::read_brat_dir(polnear)?;
     let span_examples =
         crate::train::spans::examples_from_gold(&rules, &gold, span_options.table_bits);
-    let tagged = cross_tagged(
-        &span_examples,
-        &LinkerTrainOptions::default(),
-        &span_options,
-    );
-    drop(span_examples);
     // Each fold's attributions come from a linker fitted on the other folds, as the tagger's
     // spans do: a linker's decisions on its own training documents are surer than on unseen
-    // text, and the confidence model reads how sure they are.
-    let folds = LinkerTrainOptions::default().folds.max(2);
+    // text, and the confidence model reads how sure they are. Fold linkers trained otherwise
+    // than the shipped one (without the gold spans, say) are less sure of their choices, and
+    // the confidence model would read the shipped linker's surer probabilities as more right
+    // than they are.
+    let recipe = LinkerTrainOptions::shipped();
+    let tagged = cross_tagged(&span_examples, &recipe, &span_options);
+    drop(span_examples);
+    let folds = recipe.folds.max(2);
     let mut examples = Vec::new();
     for fold in 0..folds {
         let part = |held: bool| -> (Vec<GoldDocument>, Vec<Vec<TaggedSpan>>) {
@@ -847,7 +858,8 @@ pub fn train_confidence_command(
         };
         let (train_gold, train_tagged) = part(false);
         let (held_gold, held_tagged) = part(true);
-        let (cues, sources) = examples_from_gold(&rules, &train_gold, &train_tagged, false);
+        let (cues, sources) =
+            examples_from_gold(&rules, &train_gold, &train_tagged, recipe.with_gold_spans);
         let mut decisions = cues;
         decisions.extend(sources);
         let (mut fold_linker, _) = fit_with_extents(
@@ -855,7 +867,7 @@ pub fn train_confidence_command(
             &train_gold,
             &train_tagged,
             decisions,
-            &LinkerTrainOptions::default(),
+            &recipe,
             String::new(),
         );
         fold_linker.not_a_quote_bias = linker.not_a_quote_bias;
@@ -877,7 +889,7 @@ pub fn train_confidence_command(
         "PolNeAR {} ({} documents), the attributions of the learned stages, each fold's spans tagged and linked by models fitted on the other {} folds",
         polnear.display(),
         gold.len(),
-        LinkerTrainOptions::default().folds - 1
+        folds - 1
     );
     let model = crate::confidence::ConfidenceModel::fit(
         &examples,
