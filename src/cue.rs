@@ -144,10 +144,28 @@ impl CueModel {
         Some(1.0 / (1.0 + (-f64::from(logit)).exp()))
     }
 
+    /// [`CueModel::score`] of every token of `segmented`, each within its sentence.
+    pub fn score_all(&self, text: &str, segmented: &crate::segment::Segmented) -> Vec<Option<f64>> {
+        let mut scores = vec![None; segmented.tokens.len()];
+        for sentence in &segmented.sentences {
+            for index in sentence.tokens.clone() {
+                if let Some(slot) = scores.get_mut(index) {
+                    *slot = self.score(text, &segmented.tokens, index, &sentence.tokens);
+                }
+            }
+        }
+        scores
+    }
+
+    /// Whether a probability from [`CueModel::score`] makes its word a cue.
+    pub fn passes(&self, probability: f64) -> bool {
+        probability >= f64::from(self.threshold)
+    }
+
     /// Whether the word at `index` of the sentence `sentence` is a cue.
     pub fn is_cue(&self, text: &str, tokens: &[Token], index: usize, sentence: &Sentence) -> bool {
         self.score(text, tokens, index, sentence)
-            .is_some_and(|probability| probability >= f64::from(self.threshold))
+            .is_some_and(|probability| self.passes(probability))
     }
 }
 
@@ -627,6 +645,23 @@ mod tests {
                 model.probability(&cue_features(text, &segmented.tokens, index, sentence));
             assert!((streamed - strings).abs() < 1e-6, "token {index}");
         }
+    }
+
+    #[test]
+    fn scoring_every_token_at_once_gives_each_token_s_own_score() {
+        let model = CueModel::shipped().unwrap();
+        let text =
+            "Kerry said the talks went well. The said treaty, officials told reporters, holds.";
+        let segmented = segment(text);
+        let scores = model.score_all(text, &segmented);
+        assert_eq!(scores.len(), segmented.tokens.len());
+        for sentence in &segmented.sentences {
+            for index in sentence.tokens.clone() {
+                let own = model.score(text, &segmented.tokens, index, &sentence.tokens);
+                assert_eq!(scores[index], own, "token {index}");
+            }
+        }
+        assert!(scores.iter().any(Option::is_some) && scores.iter().any(Option::is_none));
     }
 
     #[test]

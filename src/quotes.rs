@@ -25,6 +25,9 @@ pub enum CueDetector<'a> {
     Listed,
     /// The learned model, which reads the word's context.
     Learned(&'a CueModel),
+    /// The learned model's scores of every token, made beforehand by
+    /// [`CueModel::score_all`].
+    Scored(&'a CueModel, &'a [Option<f64>]),
 }
 
 /// How far a cue may stand from the quote it introduces or follows, in tokens.
@@ -174,6 +177,14 @@ fn cue_at(
         CueDetector::Listed => lexicon.cue_words.contains(word),
         CueDetector::Learned(model) => {
             lexicon.cue_words.contains(word) || model.is_cue(text, tokens, index, sentence)
+        }
+        CueDetector::Scored(model, scores) => {
+            lexicon.cue_words.contains(word)
+                || scores
+                    .get(index)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|probability| model.passes(probability))
         }
     };
     if !is_cue {
@@ -428,15 +439,6 @@ pub struct QuoteStage {
     pub cues: Option<CueModel>,
 }
 
-impl QuoteStage {
-    fn detector(&self) -> CueDetector<'_> {
-        match &self.cues {
-            Some(model) => CueDetector::Learned(model),
-            None => CueDetector::Listed,
-        }
-    }
-}
-
 impl DocumentStage for QuoteStage {
     fn name(&self) -> &'static str {
         "quotes"
@@ -446,11 +448,19 @@ impl DocumentStage for QuoteStage {
         let text = &document.normalised.text;
         document.regions =
             quoted_regions_checked(text, &document.normalised, &document.segmented, clock)?;
+        document.cue_scores = match &self.cues {
+            Some(model) => model.score_all(text, &document.segmented),
+            None => Vec::new(),
+        };
+        let detector = match &self.cues {
+            Some(model) => CueDetector::Scored(model, &document.cue_scores),
+            None => CueDetector::Listed,
+        };
         document.quotes = find_quotes_checked(
             text,
             &document.segmented,
             &document.regions,
-            self.detector(),
+            detector,
             clock,
         )?;
         Ok(())

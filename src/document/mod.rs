@@ -115,6 +115,10 @@ pub struct Document {
     pub segmented: Segmented,
     /// Stretches between paired quotation marks ([`crate::quotes`]).
     pub regions: Vec<QuotedRegion>,
+    /// The learned cue model's probability for each token, `None` where the token is no
+    /// candidate word; empty where the hand-made list finds cues ([`crate::quotes`]). Quote
+    /// finding and the span tagger both read it, so each word is scored once.
+    pub cue_scores: Vec<Option<f64>>,
     /// Proposed quotes, each with its cue and where its source should be ([`crate::quotes`]).
     pub quotes: Vec<Quote>,
     /// Mentions of people and organisations, grouped into entities ([`crate::speakers`]).
@@ -162,6 +166,7 @@ impl Document {
             normalised: Normalised::default(),
             segmented: Segmented::default(),
             regions: Vec::new(),
+            cue_scores: Vec::new(),
             quotes: Vec::new(),
             speakers: Speakers::default(),
             attributions: Vec::new(),
@@ -212,6 +217,7 @@ impl Document {
     pub fn release_working_layers(&mut self) {
         self.segmented = Segmented::default();
         self.regions = Vec::new();
+        self.cue_scores = Vec::new();
         self.quotes = Vec::new();
         self.found_speakers = None;
         self.tagged = None;

@@ -36,6 +36,9 @@ pub struct Layers<'a> {
     pub proposals: &'a [Proposal],
     /// The learned cue model, where quote finding used one.
     pub cues: Option<&'a CueModel>,
+    /// Its scores of every token, where quote finding kept them (the document's
+    /// [`crate::document::Document::cue_scores`]); scored again where this is empty.
+    pub cue_scores: &'a [Option<f64>],
 }
 
 /// The hashed features of every token: token `i` has the rows
@@ -395,6 +398,9 @@ impl TokenFacts {
                 }
                 let word = token_text(text, token);
                 let mut level = match layers.cues {
+                    Some(_) if layers.cue_scores.len() == count => {
+                        cue_level(layers.cue_scores[index])
+                    }
                     Some(model) => cue_level(model.score(text, tokens, index, &sentence.tokens)),
                     None => 0,
                 };

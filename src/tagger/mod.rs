@@ -492,6 +492,7 @@ pub fn layers<'a>(
         speakers: &document.speakers,
         proposals,
         cues,
+        cue_scores: &document.cue_scores,
     }
 }
 
