@@ -605,6 +605,25 @@ pub fn link(
     }
 }
 
+/// Whether a content is one function word ("that", "the", "to"): a tagged piece cut short,
+/// not a proposition. PolNeAR's one-word contents are nouns and names ("attacked Machado").
+fn is_function_word(text: &str, tokens: &[Token], extent: &Range<usize>) -> bool {
+    const OTHERS: [&str; 8] = ["to", "which", "what", "who", "whom", "whose", "being", "of"];
+    if extent.len() != 1 {
+        return false;
+    }
+    let Some(token) = tokens.get(extent.start) else {
+        return false;
+    };
+    let lexicon = Lexicon::get();
+    let word = token_text(text, token);
+    crate::lexicon::with_lower(word, |lowered| {
+        lexicon.determiners.contains(lowered)
+            || lexicon.articles.contains(lowered)
+            || OTHERS.contains(&lowered)
+    })
+}
+
 /// What [`link`] decided for each piece.
 #[derive(Debug, Clone)]
 pub struct Decisions {
@@ -863,7 +882,7 @@ fn assemble(
     let sentence_of = |token: usize| index.sentence_of.get(token).copied().unwrap_or(0);
     for number in order {
         let content = &linked[number];
-        if nested[number] {
+        if nested[number] || is_function_word(text, tokens, &content.extent) {
             continue;
         }
         let extent = content.extent.clone();

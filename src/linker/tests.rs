@@ -340,3 +340,40 @@ fn the_linker_s_probabilities_reach_the_confidence_features() {
         assert_eq!(attribution.features.source_probability, None);
     }
 }
+
+#[test]
+fn a_content_of_one_function_word_is_no_quote_but_one_noun_may_be() {
+    let text = "He echoed that. She attacked Machado. They backed the";
+    let segmented = crate::segment::segment(text);
+    let token = |word: &str| {
+        segmented
+            .tokens
+            .iter()
+            .position(|token| &text[token.start..token.end] == word)
+            .unwrap_or_else(|| panic!("no token {word:?}"))
+    };
+    let one = |word: &str| token(word)..token(word) + 1;
+    assert!(super::is_function_word(
+        text,
+        &segmented.tokens,
+        &one("that")
+    ));
+    assert!(super::is_function_word(
+        text,
+        &segmented.tokens,
+        &one("the")
+    ));
+    assert!(!super::is_function_word(
+        text,
+        &segmented.tokens,
+        &one("Machado")
+    ));
+    // Two words are a content to weigh, whatever they are.
+    let two = token("attacked")..token("Machado") + 1;
+    assert!(!super::is_function_word(text, &segmented.tokens, &two));
+    assert!(!super::is_function_word(
+        text,
+        &segmented.tokens,
+        &(99..100)
+    ));
+}
