@@ -382,8 +382,9 @@ fn extend_apposition(
 }
 
 /// "The United States and Russia say ...": two names joined by "and" speak together. The joined
-/// mention is added, with an entity of its own for the pair.
-fn join_coordination(
+/// mention is added, with an entity of its own for the pair, named after both ("United States
+/// and Russia"); a pair named again is the same entity.
+pub(crate) fn join_coordination(
     text: &str,
     segmented: &Segmented,
     speakers: &mut Speakers,
@@ -432,7 +433,17 @@ fn join_coordination(
         entity: None,
         ..second
     });
-    let entity = speakers.new_entity(group, name, kind);
+    let known = speakers
+        .entities
+        .iter()
+        .position(|entity| entity.name == name && entity.kind == kind);
+    let entity = match known {
+        Some(entity) => {
+            speakers.link(group, entity);
+            entity
+        }
+        None => speakers.new_entity(group, name, kind),
+    };
     Some((group, entity))
 }
 

@@ -34,7 +34,31 @@ type Expected<'a> = (
 
 #[test]
 fn every_kerry_and_lavrov_quote_is_attributed_right() {
-    let record = seed_record();
+    assert_kerry_and_lavrov_attributed_right(&seed_record(), Cues::Whole);
+}
+
+/// How closely a mode's cues must match the expected ones.
+#[derive(Clone, Copy, PartialEq)]
+enum Cues {
+    Whole,
+    /// The cue's first word is enough: the transformer tags "pointed" where the rules take the
+    /// phrasal verb "pointed to", and PolNeAR has both.
+    HeadWord,
+}
+
+/// The default mode (the transformer tagger) finds the same eight; what it makes of the two
+/// men's joint acts ("Kerry and Lavrov could point to…") belongs to the pair, not to either.
+#[cfg(feature = "transformer")]
+#[test]
+fn every_kerry_and_lavrov_quote_is_attributed_right_in_the_default_mode() {
+    let record = Pipeline::new(PipelineConfig::default_mode(Some(2)))
+        .expect("the encoder installed by scripts/setup loads")
+        .extract("seed", SEED);
+    assert_offsets(SEED, &record);
+    assert_kerry_and_lavrov_attributed_right(&record, Cues::HeadWord);
+}
+
+fn assert_kerry_and_lavrov_attributed_right(record: &DocumentRecord, cues: Cues) {
     // Eight attributions; two are quotes that "Kerry said" and "Lavrov said" interrupt, each
     // one quote with two pieces, as PolNeAR annotates them.
     let kerry_close = ["”We are close,”", "“But we are not going to rush to an agreement until it satisfies fully the needs of the Syrian people.”"];
@@ -84,15 +108,16 @@ fn every_kerry_and_lavrov_quote_is_attributed_right() {
         ),
     ];
     for (content, kinds, speaker, cue, pieces) in expected {
-        let quote = quote_with(&record, content);
+        let quote = quote_with(record, content);
         assert!(kinds.contains(&quote.kind), "{content}: {:?}", quote.kind);
         let found = quote.speaker.as_ref().expect("a speaker");
         assert_eq!(found.name, speaker, "{content}");
-        assert_eq!(
-            quote.cue.as_ref().map(|cue| cue.text.as_str()),
-            cue,
-            "{content}"
-        );
+        let head = |cue: &str| cue.split(' ').next().unwrap_or_default().to_string();
+        let found_cue = quote.cue.as_ref().map(|cue| cue.text.as_str());
+        match cues {
+            Cues::Whole => assert_eq!(found_cue, cue, "{content}"),
+            Cues::HeadWord => assert_eq!(found_cue.map(head), cue.map(head), "{content}"),
+        }
         let found_pieces: Vec<&str> = quote
             .pieces
             .iter()

@@ -18,7 +18,9 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::attribute::{resolve, Attribution, Features, MentionIndex, Resolution};
+use crate::attribute::{
+    join_coordination, resolve, Attribution, Features, MentionIndex, Resolution,
+};
 use crate::cue::CueModel;
 use crate::document::Document;
 use crate::error::{Error, Result};
@@ -915,18 +917,37 @@ fn assemble(
                 );
                 features.source_after_cue = source.start >= cue.tokens.end;
                 features.cue_distance = source.start.abs_diff(cue.tokens.start);
+                // The last name of a source that is "Kerry and Lavrov", looked up before the
+                // source becomes a mention of its own and the longest one ending there.
+                let last_name = speakers
+                    .mention_ending_at(source.end - 1)
+                    .filter(|&inner| speakers.mentions[inner].tokens.start > source.start);
                 let mention = source_mention(text, tokens, &mut speakers, source.clone());
-                let (entity, resolution) = resolve(
-                    text,
-                    segmented,
-                    &mut speakers,
-                    &mention_index,
-                    mention,
-                    sentence,
-                    last_speaker,
-                );
-                features.resolution = resolution;
-                (Some(mention), entity)
+                // Names joined by "and" before the cue speak together: "Kerry and Lavrov
+                // agreed". After it, "and" more often joins the next clause.
+                let joined = if features.source_after_cue {
+                    None
+                } else {
+                    last_name.into_iter().chain([mention]).find_map(|second| {
+                        join_coordination(text, segmented, &mut speakers, second)
+                    })
+                };
+                match joined {
+                    Some((group, entity)) => (Some(group), Some(entity)),
+                    None => {
+                        let (entity, resolution) = resolve(
+                            text,
+                            segmented,
+                            &mut speakers,
+                            &mention_index,
+                            mention,
+                            sentence,
+                            last_speaker,
+                        );
+                        features.resolution = resolution;
+                        (Some(mention), entity)
+                    }
+                }
             }
             (Some(cue), _) => {
                 features.speech_cue = contains_lower(

@@ -377,3 +377,22 @@ fn a_content_of_one_function_word_is_no_quote_but_one_noun_may_be() {
         &(99..100)
     ));
 }
+
+#[test]
+fn names_joined_by_and_before_the_cue_speak_together_as_one_pair() {
+    let text = "Secretary of State John Kerry and Foreign Minister Sergey Lavrov said the talks would go on. Later, Kerry and Lavrov agreed that the truce should hold.";
+    let record = extract(text);
+    assert_offsets(text, &record);
+    let talks = quote(&record, "the talks would go on");
+    assert_eq!(speaker(talks), Some("John Kerry and Sergey Lavrov"));
+    let truce = quote(&record, "the truce should hold");
+    assert_eq!(speaker(truce), Some("John Kerry and Sergey Lavrov"));
+    assert_eq!(mention(truce), Some("Kerry and Lavrov"));
+    // The pair named twice is one entity, and neither man speaks alone.
+    let pair = |quote: &QuoteRecord| quote.speaker.as_ref().map(|speaker| speaker.entity.clone());
+    assert_eq!(pair(talks), pair(truce));
+    assert!(record
+        .quotes
+        .iter()
+        .all(|quote| !matches!(speaker(quote), Some("John Kerry" | "Sergey Lavrov"))));
+}
