@@ -111,7 +111,8 @@ pub struct DocumentRecord {
 
 impl EntityRecord {
     /// Whether `query` names this entity: its canonical name or an alias, a bare surname, or a
-    /// variant spelling of the first name ("Sergei Lavrov" for "Sergey Lavrov").
+    /// variant spelling of the first name ("Sergei Lavrov" for "Sergey Lavrov"). A pair that
+    /// speaks together ("John Kerry and Sergey Lavrov") answers to either of its names.
     pub fn answers_to(&self, query: &str) -> bool {
         let query_words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
         if query_words.is_empty() {
@@ -119,6 +120,7 @@ impl EntityRecord {
         }
         std::iter::once(&self.name)
             .chain(&self.aliases)
+            .flat_map(|name| std::iter::once(name.as_str()).chain(name.split(" and ")))
             .any(|name| {
                 let words: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
                 if words == query_words {

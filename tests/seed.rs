@@ -43,6 +43,7 @@ enum Cues {
     Whole,
     /// The cue's first word is enough: the transformer tags "pointed" where the rules take the
     /// phrasal verb "pointed to", and PolNeAR has both.
+    #[cfg_attr(not(feature = "transformer"), allow(dead_code))]
     HeadWord,
 }
 
