@@ -607,10 +607,21 @@ pub fn link(
     }
 }
 
-/// Whether a content is one function word ("that", "the", "to"): a tagged piece cut short,
-/// not a proposition. PolNeAR's one-word contents are nouns and names ("attacked Machado").
-fn is_function_word(text: &str, tokens: &[Token], extent: &Range<usize>) -> bool {
+/// Whether a content holds no proposition: no word at all (a lone quotation mark), or one
+/// function word ("that", "the", "to"), a tagged piece cut short. PolNeAR's one-word contents
+/// are nouns and names ("attacked Machado").
+fn holds_no_proposition(text: &str, tokens: &[Token], extent: &Range<usize>) -> bool {
     const OTHERS: [&str; 8] = ["to", "which", "what", "who", "whom", "whose", "being", "of"];
+    let Some(content) = tokens.get(extent.clone()) else {
+        return false;
+    };
+    let words = content
+        .iter()
+        .filter(|token| matches!(token.kind, TokenKind::Word | TokenKind::Number))
+        .count();
+    if words == 0 && !content.is_empty() {
+        return true;
+    }
     if extent.len() != 1 {
         return false;
     }
@@ -884,7 +895,7 @@ fn assemble(
     let sentence_of = |token: usize| index.sentence_of.get(token).copied().unwrap_or(0);
     for number in order {
         let content = &linked[number];
-        if nested[number] || is_function_word(text, tokens, &content.extent) {
+        if nested[number] || holds_no_proposition(text, tokens, &content.extent) {
             continue;
         }
         let extent = content.extent.clone();

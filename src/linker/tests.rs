@@ -342,7 +342,7 @@ fn the_linker_s_probabilities_reach_the_confidence_features() {
 }
 
 #[test]
-fn a_content_of_one_function_word_is_no_quote_but_one_noun_may_be() {
+fn a_content_of_one_function_word_or_no_word_is_no_quote_but_one_noun_may_be() {
     let text = "He echoed that. She attacked Machado. They backed the";
     let segmented = crate::segment::segment(text);
     let token = |word: &str| {
@@ -353,28 +353,28 @@ fn a_content_of_one_function_word_is_no_quote_but_one_noun_may_be() {
             .unwrap_or_else(|| panic!("no token {word:?}"))
     };
     let one = |word: &str| token(word)..token(word) + 1;
-    assert!(super::is_function_word(
-        text,
-        &segmented.tokens,
-        &one("that")
-    ));
-    assert!(super::is_function_word(
-        text,
-        &segmented.tokens,
-        &one("the")
-    ));
-    assert!(!super::is_function_word(
-        text,
-        &segmented.tokens,
-        &one("Machado")
-    ));
+    let empty = |extent: std::ops::Range<usize>| {
+        super::holds_no_proposition(text, &segmented.tokens, &extent)
+    };
+    assert!(empty(one("that")));
+    assert!(empty(one("the")));
+    assert!(!empty(one("Machado")));
     // Two words are a content to weigh, whatever they are.
-    let two = token("attacked")..token("Machado") + 1;
-    assert!(!super::is_function_word(text, &segmented.tokens, &two));
-    assert!(!super::is_function_word(
-        text,
+    assert!(!empty(token("attacked")..token("Machado") + 1));
+    assert!(!empty(99..100));
+    // No word at all: a lone quotation mark before a speaker's label in a transcript (as
+    // normalisation leaves it, curly).
+    let marks = "“WALLACE: But, Governor.";
+    let segmented = crate::segment::segment(marks);
+    assert!(super::holds_no_proposition(
+        marks,
         &segmented.tokens,
-        &(99..100)
+        &(0..1)
+    ));
+    assert!(!super::holds_no_proposition(
+        marks,
+        &segmented.tokens,
+        &(0..2)
     ));
 }
 
