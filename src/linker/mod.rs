@@ -622,10 +622,7 @@ fn holds_no_proposition(text: &str, tokens: &[Token], extent: &Range<usize>) -> 
     if words == 0 && !content.is_empty() {
         return true;
     }
-    if extent.len() != 1 {
-        return false;
-    }
-    let Some(token) = tokens.get(extent.start) else {
+    let [token] = content else {
         return false;
     };
     let lexicon = Lexicon::get();
@@ -930,8 +927,10 @@ fn assemble(
                 features.cue_distance = source.start.abs_diff(cue.tokens.start);
                 // The last name of a source that is "Kerry and Lavrov", looked up before the
                 // source becomes a mention of its own and the longest one ending there.
-                let last_name = speakers
-                    .mention_ending_at(source.end - 1)
+                let last_name = source
+                    .end
+                    .checked_sub(1)
+                    .and_then(|last| speakers.mention_ending_at(last))
                     .filter(|&inner| speakers.mentions[inner].tokens.start > source.start);
                 let mention = source_mention(text, tokens, &mut speakers, source.clone());
                 // Names joined by "and" before the cue speak together: "Kerry and Lavrov
