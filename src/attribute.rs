@@ -124,27 +124,19 @@ pub fn attribute_checked<C: Check>(
                     extend_apposition(text, segmented, speakers, mention, cue, quote.sentence);
                 let source_token = speakers.mentions[mention].tokens.start;
                 features.cue_distance = source_token.abs_diff(cue.tokens.start);
-                let joined = if after_cue {
-                    None
-                } else {
-                    join_coordination(text, segmented, speakers, mention)
-                };
-                match joined {
-                    Some((group, entity)) => (Some(group), Some(entity)),
-                    None => {
-                        let (entity, resolution) = resolve(
-                            text,
-                            segmented,
-                            speakers,
-                            &index,
-                            mention,
-                            quote.sentence,
-                            last_speaker,
-                        );
-                        features.resolution = resolution;
-                        (Some(mention), entity)
-                    }
-                }
+                let joinable: &[usize] = if after_cue { &[] } else { &[mention] };
+                let (mention, entity, resolution) = join_or_resolve(
+                    text,
+                    segmented,
+                    speakers,
+                    &index,
+                    joinable,
+                    mention,
+                    quote.sentence,
+                    last_speaker,
+                );
+                features.resolution = resolution;
+                (Some(mention), entity)
             }
             _ => match last_speaker {
                 Some((entity, mention, sentence))
@@ -384,7 +376,7 @@ fn extend_apposition(
 /// "The United States and Russia say ...": two names joined by "and" speak together. The joined
 /// mention is added, with an entity of its own for the pair, named after both ("United States
 /// and Russia"); a pair named again is the same entity.
-pub(crate) fn join_coordination(
+fn join_coordination(
     text: &str,
     segmented: &Segmented,
     speakers: &mut Speakers,
@@ -445,6 +437,38 @@ pub(crate) fn join_coordination(
         None => speakers.new_entity(group, name, kind),
     };
     Some((group, entity))
+}
+
+/// The speaker of a source: the pair, where one of `joinable` is the second of two names joined
+/// by "and" ([`join_coordination`]); otherwise the entity `mention` resolves to ([`resolve`]).
+/// Returns the source mention (the joined one for a pair), its entity, and how it was reached.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn join_or_resolve(
+    text: &str,
+    segmented: &Segmented,
+    speakers: &mut Speakers,
+    index: &MentionIndex,
+    joinable: &[usize],
+    mention: usize,
+    sentence: usize,
+    last_speaker: Option<(usize, Option<usize>, usize)>,
+) -> (usize, Option<usize>, Resolution) {
+    let joined = joinable
+        .iter()
+        .find_map(|&second| join_coordination(text, segmented, speakers, second));
+    if let Some((group, entity)) = joined {
+        return (group, Some(entity), Resolution::Direct);
+    }
+    let (entity, resolution) = resolve(
+        text,
+        segmented,
+        speakers,
+        index,
+        mention,
+        sentence,
+        last_speaker,
+    );
+    (mention, entity, resolution)
 }
 
 /// The entity a source mention refers to, creating one where nothing in the text resolves it.

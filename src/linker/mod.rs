@@ -18,9 +18,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::attribute::{
-    join_coordination, resolve, Attribution, Features, MentionIndex, Resolution,
-};
+use crate::attribute::{join_or_resolve, Attribution, Features, MentionIndex, Resolution};
 use crate::cue::CueModel;
 use crate::document::Document;
 use crate::error::{Error, Result};
@@ -935,29 +933,23 @@ fn assemble(
                 let mention = source_mention(text, tokens, &mut speakers, source.clone());
                 // Names joined by "and" before the cue speak together: "Kerry and Lavrov
                 // agreed". After it, "and" more often joins the next clause.
-                let joined = if features.source_after_cue {
-                    None
+                let joinable: Vec<usize> = if features.source_after_cue {
+                    Vec::new()
                 } else {
-                    last_name.into_iter().chain([mention]).find_map(|second| {
-                        join_coordination(text, segmented, &mut speakers, second)
-                    })
+                    last_name.into_iter().chain([mention]).collect()
                 };
-                match joined {
-                    Some((group, entity)) => (Some(group), Some(entity)),
-                    None => {
-                        let (entity, resolution) = resolve(
-                            text,
-                            segmented,
-                            &mut speakers,
-                            &mention_index,
-                            mention,
-                            sentence,
-                            last_speaker,
-                        );
-                        features.resolution = resolution;
-                        (Some(mention), entity)
-                    }
-                }
+                let (mention, entity, resolution) = join_or_resolve(
+                    text,
+                    segmented,
+                    &mut speakers,
+                    &mention_index,
+                    &joinable,
+                    mention,
+                    sentence,
+                    last_speaker,
+                );
+                features.resolution = resolution;
+                (Some(mention), entity)
             }
             (Some(cue), _) => {
                 features.speech_cue = contains_lower(
