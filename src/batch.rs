@@ -306,15 +306,13 @@ pub fn run_batch(
             }
             let mut documents = documents_of(chunk.documents);
             pipeline.run_for_records(&mut documents, stop.as_deref());
-            let cut_short = documents
-                .iter()
-                .any(|document| document.outcome == Outcome::Stopped);
             // Only the documents before the first one a stop cut short are written, so that the
             // output stays in input order and --resume picks up exactly where it ends.
             let done = documents
                 .iter()
                 .position(|document| document.outcome == Outcome::Stopped)
                 .unwrap_or(documents.len());
+            let cut_short = done < documents.len();
             documents.truncate(done);
             // On rayon's threads: building records (offsets in code points, span texts) on
             // this thread alone left the other cores idle between chunks.
