@@ -245,6 +245,18 @@ impl TaggerNet {
         }
     }
 
+    /// The head, over the same tensors, for inference.
+    pub fn head(&self) -> TaggerHead {
+        let share = |linear: &nn::Linear| nn::Linear {
+            ws: linear.ws.shallow_clone(),
+            bs: linear.bs.as_ref().map(Tensor::shallow_clone),
+        };
+        TaggerHead {
+            states: share(&self.head_states),
+            evidence: self.head_evidence.as_ref().map(share),
+        }
+    }
+
     /// The head's scores from the states of a batch of windows, `[windows, width, ROW]`.
     pub fn window_scores(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Result<Tensor> {
         let (states, _) = self.window_states(ids, mask, train)?;
@@ -563,7 +575,7 @@ pub struct TransformerTagger {
     pub header: TaggerHeader,
     /// SHA-256 of the tagger's file, in hex: what a stance head that reads its states names.
     pub digest: String,
-    net: TaggerNet,
+    head: TaggerHead,
     /// The network's encoder for inference, over the same weights.
     encoder: InferenceBert,
     tokenizer: Tokenizer,
@@ -574,8 +586,8 @@ pub struct TransformerTagger {
     sep: i64,
     /// The tagger's file, as errors name it.
     path: PathBuf,
-    /// Owns the network's tensors, which copies share (`sharing_weights`).
-    store: nn::VarStore,
+    /// The network's tensors by name, which copies share (`sharing_weights`).
+    variables: HashMap<String, Tensor>,
 }
 
 impl TransformerTagger {
@@ -611,14 +623,18 @@ impl TransformerTagger {
             Precision::BFloat16 => store.bfloat16(),
             Precision::Float32 => store.float(),
         }
-        // After the conversion, which gives the variables new storage.
-        let encoder = inference_encoder(&store, &bert_config)?;
+        // After the conversion, which gives the variables new storage. The network itself is
+        // not kept: inference reads its tensors through the encoder and the head.
+        drop(net);
+        let variables = store.variables();
+        let encoder = inference_encoder_of(&variables, &bert_config)?;
+        let head = TaggerHead::from_variables(&variables)?;
         let cls = special_id(&tokenizer, "[CLS]", &config.encoder_dir)?;
         let sep = special_id(&tokenizer, "[SEP]", &config.encoder_dir)?;
         Ok(TransformerTagger {
             header,
             digest,
-            net,
+            head,
             encoder,
             tokenizer,
             path,
@@ -626,32 +642,43 @@ impl TransformerTagger {
             bert_config,
             cls,
             sep,
-            store,
+            variables,
         })
     }
 
     /// Another tagger over this one's weights (the same storage, not a copy), for another
     /// thread.
     pub fn sharing_weights(&self) -> Result<Self> {
-        let store = nn::VarStore::new(Device::Cpu);
-        let net = TaggerNet::new(&store.root(), &self.bert_config, &self.header.settings);
-        crate::encoder::share_weights(&self.store, &store).map_err(|name| {
-            Error::model(&self.path, format!("{name}: the tagger has no such weight"))
-        })?;
-        let encoder = inference_encoder(&store, &self.bert_config)?;
+        let variables: HashMap<String, Tensor> = self
+            .variables
+            .iter()
+            .map(|(name, tensor)| (name.clone(), tensor.shallow_clone()))
+            .collect();
         Ok(TransformerTagger {
             header: self.header.clone(),
             digest: self.digest.clone(),
-            net,
-            encoder,
+            head: TaggerHead::from_variables(&variables)?,
+            encoder: inference_encoder_of(&variables, &self.bert_config)?,
             tokenizer: self.tokenizer.clone(),
             path: self.path.clone(),
             config: self.config.clone(),
             bert_config: self.bert_config.clone(),
             cls: self.cls,
             sep: self.sep,
-            store,
+            variables,
         })
+    }
+
+    /// Whether `other` reads the same tensors as this tagger (a copy from
+    /// [`Self::sharing_weights`]), not copies of them.
+    pub fn shares_storage_with(&self, other: &TransformerTagger) -> bool {
+        self.variables.len() == other.variables.len()
+            && self.variables.iter().all(|(name, tensor)| {
+                other
+                    .variables
+                    .get(name)
+                    .is_some_and(|theirs| theirs.data_ptr() == tensor.data_ptr())
+            })
     }
 
     /// The layer after which the configuration keeps piece states, if it does.
@@ -680,7 +707,7 @@ impl TransformerTagger {
     /// Each token's log-probabilities ([`ROW`] per token: three tags in each channel), for
     /// some documents' inputs.
     pub fn scores(&self, inputs: &[&TaggerInput]) -> Result<Vec<Vec<f32>>> {
-        score_inputs(&self.net, &self.encoder, self.cls, self.sep, inputs, None)
+        score_inputs(&self.head, &self.encoder, self.cls, self.sep, inputs, None)
             .map_err(|error| Error::model(&self.path, error))
     }
 
@@ -700,7 +727,7 @@ impl TransformerTagger {
         let mut states = Vec::new();
         let layer = self.kept_layer();
         let scores = score_inputs(
-            &self.net,
+            &self.head,
             &self.encoder,
             self.cls,
             self.sep,
@@ -713,7 +740,7 @@ impl TransformerTagger {
 
     /// The width of the encoder's states.
     pub fn hidden_size(&self) -> usize {
-        self.net.head_states.ws.size()[1] as usize
+        self.head.states.ws.size()[1] as usize
     }
 }
 
@@ -756,7 +783,7 @@ impl TaggerPool {
         let (head, layer, path) = {
             let first = self.first();
             let head = first
-                .net
+                .head
                 .head_terms()
                 .map_err(|error| Error::model(&first.path, error))?;
             (head, first.kept_layer(), first.path.clone())
@@ -770,7 +797,7 @@ impl TaggerPool {
                     break;
                 };
                 let range = inputs[document].windows[window].clone();
-                let output = tagger.net.score_window(
+                let output = tagger.head.score_window(
                     &tagger.encoder,
                     &inputs[document].pieces.ids[range],
                     tagger.cls,
@@ -826,8 +853,16 @@ impl TaggerPool {
 /// The encoder of a network built at `store`'s root, for inference ([`InferenceBert`]), over
 /// the store's weights as they are now.
 pub fn inference_encoder(store: &nn::VarStore, bert_config: &BertConfig) -> Result<InferenceBert> {
+    inference_encoder_of(&store.variables(), bert_config)
+}
+
+/// [`inference_encoder`] over a network's variables by name.
+fn inference_encoder_of(
+    variables: &HashMap<String, Tensor>,
+    bert_config: &BertConfig,
+) -> Result<InferenceBert> {
     InferenceBert::from_variables(
-        &store.variables(),
+        variables,
         bert_config.num_hidden_layers as usize,
         bert_config.num_attention_heads as usize,
         // rust-bert's BERT normalises with this epsilon whatever the config says.
@@ -843,7 +878,39 @@ pub struct WindowOutput {
     pub states: Option<Vec<f32>>,
 }
 
-impl TaggerNet {
+/// The tagger's head for inference: its linear layers over the encoder's states and over the
+/// rule stages' evidence. Inference needs no more of the network than this and the
+/// [`InferenceBert`], so copies of a loaded tagger share both without building a network,
+/// whose construction fills every weight with random numbers first.
+pub struct TaggerHead {
+    states: nn::Linear,
+    evidence: Option<nn::Linear>,
+}
+
+impl TaggerHead {
+    /// Takes the head's weights from a network's variables, as [`TaggerNet`] names them.
+    fn from_variables(variables: &HashMap<String, Tensor>) -> Result<Self> {
+        let weight = |layer: &str| {
+            variables
+                .get(&format!("{layer}.weight"))
+                .map(Tensor::shallow_clone)
+                .ok_or_else(|| Error::Internal(format!("the tagger has no {layer}.weight")))
+        };
+        Ok(TaggerHead {
+            states: nn::Linear {
+                ws: weight(HEAD_STATES)?,
+                bs: variables
+                    .get(&format!("{HEAD_STATES}.bias"))
+                    .map(Tensor::shallow_clone),
+            },
+            evidence: variables
+                .contains_key(&format!("{HEAD_EVIDENCE}.weight"))
+                .then(|| weight(HEAD_EVIDENCE))
+                .transpose()?
+                .map(|ws| nn::Linear { ws, bs: None }),
+        })
+    }
+
     /// The outputs of one window of word pieces, by itself. `keep_layer` asks for the states
     /// after that many layers (after the last where the network gives no inner states).
     ///
@@ -874,7 +941,7 @@ impl TaggerNet {
                 .view(-1);
             Vec::<f32>::try_from(&rows).map_err(|error| error.to_string())
         };
-        let scores = pieces_of(&self.head_states.forward(&last))?;
+        let scores = pieces_of(&self.states.forward(&last))?;
         let states = match keep_layer {
             // `all_hidden_states[k - 1]` is the output of layer k.
             Some(layer) => Some(pieces_of(match &inner {
@@ -888,14 +955,14 @@ impl TaggerNet {
 
     /// What stitching needs of the head besides the windows' outputs.
     fn head_terms(&self) -> std::result::Result<HeadTerms, String> {
-        let evidence_weights = match &self.head_evidence {
+        let evidence_weights = match &self.evidence {
             Some(linear) => {
                 Vec::<f32>::try_from(linear.ws.to_kind(Kind::Float).contiguous().view(-1))
                     .map_err(|error| error.to_string())?
             }
             None => Vec::new(),
         };
-        let bias = match &self.head_states.bs {
+        let bias = match &self.states.bs {
             Some(bias) => Some(
                 Vec::<f32>::try_from(bias.to_kind(Kind::Float))
                     .map_err(|error| error.to_string())?,
@@ -905,7 +972,7 @@ impl TaggerNet {
         Ok(HeadTerms {
             evidence_weights,
             bias,
-            hidden: self.head_states.ws.size()[1] as usize,
+            hidden: self.states.ws.size()[1] as usize,
         })
     }
 }
@@ -929,10 +996,10 @@ fn window_jobs(inputs: &[&TaggerInput]) -> Vec<(usize, usize)> {
 
 /// Each token's log-probabilities ([`ROW`] per token: three tags in each channel), for some
 /// documents' inputs, from a network on this thread; every window goes through the encoder once,
-/// by itself ([`TaggerNet::score_window`]). With `piece_states`, each document's piece states
+/// by itself ([`TaggerHead::score_window`]). With `piece_states`, each document's piece states
 /// after a layer too.
 pub fn score_inputs(
-    net: &TaggerNet,
+    head: &TaggerHead,
     encoder: &InferenceBert,
     cls: i64,
     sep: i64,
@@ -945,7 +1012,7 @@ pub fn score_inputs(
         .iter()
         .map(|&(document, window)| {
             let range = inputs[document].windows[window].clone();
-            net.score_window(
+            head.score_window(
                 encoder,
                 &inputs[document].pieces.ids[range],
                 cls,
@@ -955,7 +1022,7 @@ pub fn score_inputs(
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(stitch(
-        &net.head_terms()?,
+        &head.head_terms()?,
         inputs,
         &jobs,
         outputs,

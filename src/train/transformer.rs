@@ -397,7 +397,7 @@ pub fn score_held_out(
     for chunk in examples.chunks(16) {
         let inputs: Vec<&TaggerInput> = chunk.iter().map(|example| &example.input).collect();
         let token_scores =
-            score_inputs(net, encoder, cls, sep, &inputs, None).map_err(Error::Internal)?;
+            score_inputs(&net.head(), encoder, cls, sep, &inputs, None).map_err(Error::Internal)?;
         for (example, token_scores) in chunk.iter().zip(&token_scores) {
             let predicted = decode(token_scores, &example.input.segments);
             for role in Role::ALL {
@@ -998,6 +998,35 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_of_the_shipped_tagger_shares_its_tensors_and_scores_alike() {
+        let options = smoke_options();
+        if !encoder_installed(&options) {
+            return;
+        }
+        let _turn = torch_turn();
+        let tagger = crate::tagger::transformer::TransformerTagger::new(TransformerTaggerConfig {
+            encoder_dir: options.encoder_dir.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+        let copy = tagger.sharing_weights().unwrap();
+        assert!(tagger.shares_storage_with(&copy));
+        let examples = tagger_examples(
+            &five_documents(),
+            &tagger.header.settings,
+            &options.encoder_dir,
+            LinearEvidence::Model(SpanModel::shipped().unwrap()),
+        )
+        .unwrap();
+        let inputs: Vec<&TaggerInput> = examples.iter().map(|example| &example.input).collect();
+        let original = tagger.scores(&inputs).unwrap();
+        assert_eq!(copy.scores(&inputs).unwrap(), original);
+        // And the scores are the network's, not a constant: tokens differ.
+        let first = &original[0];
+        assert!(first.chunks(ROW).any(|row| row != &first[..ROW]));
+    }
+
+    #[test]
     fn a_tokens_scores_come_from_its_own_window_whatever_the_batch() {
         let options = smoke_options();
         if !encoder_installed(&options) {
@@ -1024,7 +1053,7 @@ mod tests {
         let inputs: Vec<&TaggerInput> = examples.iter().map(|example| &example.input).collect();
         // All documents' windows, stitched.
         let encoder = inference_encoder(&store, &bert_config).unwrap();
-        let together = score_inputs(&net, &encoder, cls, sep, &inputs, None).unwrap();
+        let together = score_inputs(&net.head(), &encoder, cls, sep, &inputs, None).unwrap();
         for (input, scores) in inputs.iter().zip(&together) {
             let owner = owners(input.pieces.ids.len(), &input.windows);
             // Each window as a document of its own.
@@ -1051,7 +1080,7 @@ mod tests {
                         evidence_width: input.evidence_width,
                         segments: input.segments.clone(),
                     };
-                    score_inputs(&net, &encoder, cls, sep, &[&single], None)
+                    score_inputs(&net.head(), &encoder, cls, sep, &[&single], None)
                         .unwrap()
                         .remove(0)
                 })
