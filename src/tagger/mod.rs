@@ -266,7 +266,15 @@ impl SpanModel {
 
     fn write_emissions(&self, features: &TokenFeatures, scores: &mut [f32]) {
         let scale = self.header.scale;
+        let tokens = features.len();
+        let ahead = PREFETCH_TOKENS_AHEAD;
+        for token in 0..ahead.min(tokens) {
+            self.prefetch_rows(features.of(token));
+        }
         for (token, out) in scores.chunks_exact_mut(ROW).enumerate() {
+            if token + ahead < tokens {
+                self.prefetch_rows(features.of(token + ahead));
+            }
             let mut sum = [0i32; 8];
             for &row in features.of(token) {
                 let Some(packed) = self.table.get(row as usize) else {
@@ -279,6 +287,14 @@ impl SpanModel {
             for channel in 0..3 {
                 out[channel * TAGS + 1] = sum[channel * 2] as f32 * scale;
                 out[channel * TAGS + 2] = sum[channel * 2 + 1] as f32 * scale;
+            }
+        }
+    }
+
+    fn prefetch_rows(&self, rows: &[u32]) {
+        for &row in rows {
+            if let Some(packed) = self.table.get(row as usize) {
+                prefetch(packed);
             }
         }
     }
@@ -701,5 +717,24 @@ mod tests {
         let spans = model.tag_layers(&layers);
         assert!(spans.len() > 200);
         assert_eq!(spans, model.tag(&whole, &document.segmented));
+    }
+}
+
+/// How many tokens ahead [`SpanModel::write_emissions`] asks for the table rows it will read. The
+/// table (2^16 rows of 16 bytes) does not stay in cache beside the other stages' tables, and
+/// summing a token's 45 rows waited on their loads: 73% of the function's samples sat on the
+/// instruction after the first load. Asking two tokens ahead took fast mode's user time on
+/// PolNeAR train+dev ×3 from 7.74 s to 7.48 s (medians of five interleaved runs).
+const PREFETCH_TOKENS_AHEAD: usize = 2;
+
+/// Asks the CPU to bring `value` into its cache; elsewhere than x86-64, nothing.
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+            (value as *const T).cast::<i8>(),
+        );
     }
 }
