@@ -512,6 +512,25 @@ pub fn layers<'a>(
     }
 }
 
+/// How many tokens ahead [`SpanModel::write_emissions`] asks for the table rows it will read. The
+/// table (2^16 rows of 16 bytes) does not stay in cache beside the other stages' tables, and
+/// summing a token's 45 rows waited on their loads: 73% of the function's samples sat on the
+/// instruction after the first load. Asking two tokens ahead took fast mode's user time on
+/// PolNeAR train+dev ×3 from 7.74 s to 7.48 s (medians of five interleaved runs).
+const PREFETCH_TOKENS_AHEAD: usize = 2;
+
+/// Asks the CPU to bring `value` into its cache; elsewhere than x86-64, nothing.
+#[inline(always)]
+fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+            (value as *const T).cast::<i8>(),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -717,24 +736,5 @@ mod tests {
         let spans = model.tag_layers(&layers);
         assert!(spans.len() > 200);
         assert_eq!(spans, model.tag(&whole, &document.segmented));
-    }
-}
-
-/// How many tokens ahead [`SpanModel::write_emissions`] asks for the table rows it will read. The
-/// table (2^16 rows of 16 bytes) does not stay in cache beside the other stages' tables, and
-/// summing a token's 45 rows waited on their loads: 73% of the function's samples sat on the
-/// instruction after the first load. Asking two tokens ahead took fast mode's user time on
-/// PolNeAR train+dev ×3 from 7.74 s to 7.48 s (medians of five interleaved runs).
-const PREFETCH_TOKENS_AHEAD: usize = 2;
-
-/// Asks the CPU to bring `value` into its cache; elsewhere than x86-64, nothing.
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-            (value as *const T).cast::<i8>(),
-        );
     }
 }
