@@ -495,30 +495,14 @@ impl TokenFacts {
 struct Sink<'a> {
     rows: &'a mut Vec<u32>,
     mask: u64,
-    /// Templates left out, for ablation experiments.
-    ablated: &'a [u64],
 }
 
 impl Sink<'_> {
     #[inline]
     fn add(&mut self, template: Template, value: u64) {
-        if !self.ablated.is_empty() && self.ablated.contains(&(template as u64)) {
-            return;
-        }
         self.rows
             .push((mix(template as u64, value) & self.mask) as u32);
     }
-}
-
-fn ablated() -> &'static [u64] {
-    static ABLATED: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
-    ABLATED.get_or_init(|| {
-        std::env::var("WHOSAID_ABLATE")
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|id| id.parse().ok())
-            .collect()
-    })
 }
 
 /// Packs small numbers into one value.
@@ -551,7 +535,6 @@ pub struct FeaturePlan<'a> {
     cues_in_sentence: Vec<u64>,
     tail_comma: Vec<Option<usize>>,
     head_cue: Vec<Option<usize>>,
-    ablated: &'static [u64],
 }
 
 impl<'a> FeaturePlan<'a> {
@@ -648,7 +631,6 @@ impl<'a> FeaturePlan<'a> {
             cues_in_sentence,
             tail_comma,
             head_cue,
-            ablated: ablated(),
         }
     }
 
@@ -675,7 +657,6 @@ impl<'a> FeaturePlan<'a> {
             cues_in_sentence,
             tail_comma,
             head_cue,
-            ablated,
         } = self;
         let (mask, none) = (*mask, *none);
         let tokens = &layers.segmented.tokens;
@@ -688,11 +669,7 @@ impl<'a> FeaturePlan<'a> {
         // The index addresses several per-token arrays at once, and neighbours of the token.
         #[allow(clippy::needless_range_loop)]
         for index in block {
-            let mut sink = Sink {
-                rows,
-                mask,
-                ablated,
-            };
+            let mut sink = Sink { rows, mask };
             let lower_at = |offset: isize| {
                 index
                     .checked_add_signed(offset)
