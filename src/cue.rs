@@ -7,7 +7,6 @@
 //! ending and its neighbours.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -15,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::segmented::{token_text, Token, TokenKind};
 use crate::error::{Error, Result};
-use crate::hash::{hash_str, Fnv};
+use crate::hash::{hash_str, Fnv, KeyTable};
 use crate::lexicon::{contains_lower, Lexicon};
 
 /// The learned cue model.
@@ -33,32 +32,13 @@ pub struct CueModel {
     /// the ordered maps keep the file stable and readable, and these let a lookup (once per
     /// word of every document) stream its feature's hash instead of formatting the string.
     #[serde(skip)]
-    candidate_lookup: KeyMap<()>,
+    candidate_lookup: KeyTable<()>,
     #[serde(skip)]
-    weight_lookup: KeyMap<f32>,
+    weight_lookup: KeyTable<f32>,
 }
 
-/// A map keyed by a feature's 64-bit hash, which is already well mixed: the map uses it as it is.
-type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
-
-/// The hasher of [`KeyMap`]: the key is the hash.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed; this fallback keeps other uses correct.
-        self.0 = crate::hash::Fnv::new().bytes(bytes).finish();
-    }
-
-    fn write_u64(&mut self, key: u64) {
-        self.0 = key;
-    }
-}
+/// The most feature keys [`for_each_feature_key`] gives one word (it gives at most 18).
+const MAX_CUE_FEATURES: usize = 24;
 
 const SHIPPED_MODEL: &str = include_str!("../models/cue-model.json");
 
@@ -110,7 +90,7 @@ impl CueModel {
         for &byte in word.as_bytes() {
             key = key.byte(byte.to_ascii_lowercase());
         }
-        self.candidate_lookup.contains_key(&key.finish())
+        self.candidate_lookup.get(key.finish()).is_some()
     }
 
     /// The probability that the word these features (from [`cue_features`]) describe is a cue.
@@ -118,7 +98,7 @@ impl CueModel {
         let logit = self.bias
             + features
                 .iter()
-                .filter_map(|feature| self.weight_lookup.get(&hash_str(feature)))
+                .filter_map(|feature| self.weight_lookup.get(hash_str(feature)))
                 .sum::<f32>();
         1.0 / (1.0 + (-f64::from(logit)).exp())
     }
@@ -137,10 +117,28 @@ impl CueModel {
         if token.kind != TokenKind::Word || !self.is_candidate(token_text(text, token)) {
             return None;
         }
-        let mut logit = self.bias;
+        // The keys first, then their slots asked for all at once, then the sum in the keys'
+        // order: the lookups' cache misses overlap instead of coming one after another.
+        let mut keys = [0u64; MAX_CUE_FEATURES];
+        let mut count = 0;
         for_each_feature_key(text, tokens, index, sentence, |key| {
-            logit += self.weight_lookup.get(&key).copied().unwrap_or(0.0);
+            debug_assert!(
+                count < MAX_CUE_FEATURES,
+                "more cue features than MAX_CUE_FEATURES"
+            );
+            if let Some(slot) = keys.get_mut(count) {
+                *slot = key;
+                count += 1;
+            }
         });
+        let keys = &keys[..count];
+        for &key in keys {
+            self.weight_lookup.prefetch(key);
+        }
+        let mut logit = self.bias;
+        for &key in keys {
+            logit += self.weight_lookup.get(key).unwrap_or(0.0);
+        }
         Some(1.0 / (1.0 + (-f64::from(logit)).exp()))
     }
 
@@ -526,8 +524,8 @@ pub fn fit_cue_model(
         weights,
         bias: (bias * 1e4).round() / 1e4,
         threshold: options.threshold,
-        candidate_lookup: KeyMap::default(),
-        weight_lookup: KeyMap::default(),
+        candidate_lookup: KeyTable::default(),
+        weight_lookup: KeyTable::default(),
     }
     .prepared()
 }
@@ -626,8 +624,21 @@ mod tests {
                     streamed.push(key)
                 });
                 assert_eq!(streamed, strings, "token {index}");
+                assert!(streamed.len() <= MAX_CUE_FEATURES, "token {index}");
             }
         }
+    }
+
+    #[test]
+    fn a_word_with_every_optional_feature_fits_the_key_buffer() {
+        // "said" is listed, opens its sentence, ends it but for one word, and "that" follows.
+        let text = "said that";
+        let segmented = segment(text);
+        let sentence = &segmented.sentences[0].tokens;
+        let mut count = 0;
+        for_each_feature_key(text, &segmented.tokens, 0, sentence, |_| count += 1);
+        assert_eq!(count, 18);
+        assert!(count <= MAX_CUE_FEATURES);
     }
 
     #[test]

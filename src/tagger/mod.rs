@@ -294,7 +294,7 @@ impl SpanModel {
     fn prefetch_rows(&self, rows: &[u32]) {
         for &row in rows {
             if let Some(packed) = self.table.get(row as usize) {
-                prefetch(packed);
+                crate::hash::prefetch(packed);
             }
         }
     }
@@ -518,18 +518,6 @@ pub fn layers<'a>(
 /// instruction after the first load. Asking two tokens ahead took fast mode's user time on
 /// PolNeAR train+dev ×3 from 7.74 s to 7.48 s (medians of five interleaved runs).
 const PREFETCH_TOKENS_AHEAD: usize = 2;
-
-/// Asks the CPU to bring `value` into its cache; elsewhere than x86-64, nothing.
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint; it reads nothing and cannot fault.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-            (value as *const T).cast::<i8>(),
-        );
-    }
-}
 
 #[cfg(test)]
 mod tests {
