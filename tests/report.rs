@@ -123,6 +123,7 @@ fn report_page_holds_the_tables_and_plots() {
         "id=\"metrics\"",
         "content exact",
         "direct end-to-end",
+        "also counted as quotation marks",
         "id=\"calibration\"",
         "id=\"thresholds\"",
         "quote type",

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::gold::{GoldAttribution, GoldDocument, Piece};
-use crate::lexicon::SCORED_DOUBLE_QUOTATION_MARKS;
+use crate::lexicon::{DOUBLE_QUOTATION_DIGRAPHS, SCORED_DOUBLE_QUOTATION_MARKS};
 use crate::record::{DocumentRecord, QuoteKind, QuoteRecord, SpanRecord};
 
 /// The least intersection-over-union for an overlap match, of contents and of sources.
@@ -111,6 +111,12 @@ pub struct EvalReport {
     pub cue: Prf,
     pub end_to_end: Prf,
     pub direct: SubsetReport,
+    /// The direct-quote subset with two apostrophes or two backticks also counted as a double
+    /// quotation mark on the gold side. The convention's subset ([`EvalReport::direct`]) leaves
+    /// them out, but New York Times texts quote with them, so the quotes whosaid rightly types
+    /// direct there count against it; this subset shows by how much.
+    #[serde(default)]
+    pub direct_with_digraphs: SubsetReport,
     pub calibration: CalibrationReport,
 }
 
@@ -136,13 +142,8 @@ pub fn score(gold: &[GoldDocument], predicted: &[DocumentRecord]) -> EvalReport 
         source: totals.source.prf(),
         cue: totals.cue.prf(),
         end_to_end: totals.end_to_end.prf(),
-        direct: SubsetReport {
-            gold_attributions: totals.direct_gold,
-            predicted_quotes: totals.direct_predicted,
-            content_exact: totals.direct_content_exact.prf(),
-            content_overlap: totals.direct_content_overlap.prf(),
-            end_to_end: totals.direct_end_to_end.prf(),
-        },
+        direct: totals.direct.report(),
+        direct_with_digraphs: totals.direct_with_digraphs.report(),
         calibration: calibration_report(&totals.calibration),
     }
 }
@@ -294,6 +295,8 @@ pub(super) struct GoldItem {
     pub(super) content_extent: Option<(usize, usize)>,
     pub(super) source: Option<Region>,
     pub(super) direct: bool,
+    /// Direct when two apostrophes or backticks count as a quotation mark too.
+    pub(super) direct_with_digraphs: bool,
 }
 
 pub(super) struct PredictedItem {
@@ -327,6 +330,8 @@ impl ScoredDocument {
                     .as_ref()
                     .map(|pieces| pieces_region(&chars, pieces)),
                 direct: is_direct(&chars, attribution),
+                direct_with_digraphs: is_direct(&chars, attribution)
+                    || has_digraph_mark(&chars, attribution),
             })
             .collect();
         let predicted = quotes
@@ -354,6 +359,12 @@ impl ScoredDocument {
 
     pub(super) fn all_predicted(&self) -> Vec<usize> {
         (0..self.predicted.len()).collect()
+    }
+
+    fn direct_gold_with_digraphs(&self) -> Vec<usize> {
+        (0..self.gold.len())
+            .filter(|&i| self.gold[i].direct_with_digraphs)
+            .collect()
     }
 
     fn direct_gold(&self) -> Vec<usize> {
@@ -451,6 +462,19 @@ fn is_direct(chars: &[char], attribution: &GoldAttribution) -> bool {
     })
 }
 
+/// Whether a gold content holds a double quotation mark spelt with two characters (`''`, as the
+/// New York Times writes it, or two backticks).
+fn has_digraph_mark(chars: &[char], attribution: &GoldAttribution) -> bool {
+    attribution.content.iter().any(|piece| {
+        let end = piece.end.min(chars.len());
+        chars[piece.start.min(end)..end].windows(2).any(|pair| {
+            DOUBLE_QUOTATION_DIGRAPHS
+                .iter()
+                .any(|digraph| digraph.chars().eq(pair.iter().copied()))
+        })
+    })
+}
+
 /// Takes candidates best first (ties to the earlier gold, then the earlier prediction), keeping a
 /// pair only while neither side is taken.
 pub(super) fn greedy_one_to_one(mut candidates: Vec<Candidate>) -> Vec<(usize, usize)> {
@@ -500,12 +524,48 @@ struct Totals {
     source: Tally,
     cue: Tally,
     end_to_end: Tally,
-    direct_gold: usize,
-    direct_predicted: usize,
-    direct_content_exact: Tally,
-    direct_content_overlap: Tally,
-    direct_end_to_end: Tally,
+    direct: SubsetTotals,
+    direct_with_digraphs: SubsetTotals,
     calibration: Vec<(f64, bool)>,
+}
+
+/// The tallies of a subset of the gold against a subset of the predictions.
+#[derive(Default)]
+struct SubsetTotals {
+    gold: usize,
+    predicted: usize,
+    content_exact: Tally,
+    content_overlap: Tally,
+    end_to_end: Tally,
+}
+
+impl SubsetTotals {
+    fn add(&mut self, scored: &ScoredDocument, gold: &[usize], predicted: &[usize]) {
+        self.gold += gold.len();
+        self.predicted += predicted.len();
+        let exact = scored.content_exact_matches(gold, predicted);
+        self.content_exact
+            .add(exact.len(), gold.len(), predicted.len());
+        let overlap = scored.content_overlap_matches(gold, predicted);
+        self.content_overlap
+            .add(overlap.len(), gold.len(), predicted.len());
+        let end_to_end = scored.end_to_end_matches(gold, predicted);
+        self.end_to_end.add(
+            end_to_end.len(),
+            scored.gold_with_source(gold),
+            scored.predicted_with_mention(predicted),
+        );
+    }
+
+    fn report(&self) -> SubsetReport {
+        SubsetReport {
+            gold_attributions: self.gold,
+            predicted_quotes: self.predicted,
+            content_exact: self.content_exact.prf(),
+            content_overlap: self.content_overlap.prf(),
+            end_to_end: self.end_to_end.prf(),
+        }
+    }
 }
 
 impl Totals {
@@ -527,26 +587,13 @@ impl Totals {
             scored.predicted_with_mention(&predicted),
         );
 
-        let (direct_gold, direct_predicted) = (scored.direct_gold(), scored.direct_predicted());
-        self.direct_gold += direct_gold.len();
-        self.direct_predicted += direct_predicted.len();
-        let direct_exact = scored.content_exact_matches(&direct_gold, &direct_predicted);
-        self.direct_content_exact.add(
-            direct_exact.len(),
-            direct_gold.len(),
-            direct_predicted.len(),
-        );
-        let direct_overlap = scored.content_overlap_matches(&direct_gold, &direct_predicted);
-        self.direct_content_overlap.add(
-            direct_overlap.len(),
-            direct_gold.len(),
-            direct_predicted.len(),
-        );
-        let direct_end_to_end = scored.end_to_end_matches(&direct_gold, &direct_predicted);
-        self.direct_end_to_end.add(
-            direct_end_to_end.len(),
-            scored.gold_with_source(&direct_gold),
-            scored.predicted_with_mention(&direct_predicted),
+        let direct_predicted = scored.direct_predicted();
+        self.direct
+            .add(&scored, &scored.direct_gold(), &direct_predicted);
+        self.direct_with_digraphs.add(
+            &scored,
+            &scored.direct_gold_with_digraphs(),
+            &direct_predicted,
         );
 
         let chars: Vec<char> = gold_doc.text.chars().collect();
@@ -679,7 +726,28 @@ impl EvalReport {
             ("direct end-to-end", &self.direct.end_to_end),
         ]
     }
+
+    /// The rows of [`EvalReport::direct_with_digraphs`].
+    pub fn digraph_rows(&self) -> [(&'static str, &Prf); 3] {
+        [
+            (
+                "direct+'' content exact",
+                &self.direct_with_digraphs.content_exact,
+            ),
+            (
+                "direct+'' overlap",
+                &self.direct_with_digraphs.content_overlap,
+            ),
+            (
+                "direct+'' end-to-end",
+                &self.direct_with_digraphs.end_to_end,
+            ),
+        ]
+    }
 }
+
+/// Says what the `direct+''` rows are, under the table.
+pub const DIGRAPH_ROWS_NOTE: &str = "direct+'': the direct subset with '' and `` also counted as quotation marks in gold contents (New York Times texts quote with ''; the convention's subset above leaves them out)";
 
 impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -705,7 +773,7 @@ impl fmt::Display for EvalReport {
             "{:<24} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7}",
             "measure", "P", "R", "F1", "tp", "fp", "fn"
         )?;
-        for (name, prf) in self.rows() {
+        for (name, prf) in self.rows().into_iter().chain(self.digraph_rows()) {
             writeln!(
                 f,
                 "{:<24} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7}",
@@ -718,6 +786,7 @@ impl fmt::Display for EvalReport {
                 prf.fn_
             )?;
         }
+        writeln!(f, "{DIGRAPH_ROWS_NOTE}")?;
         let calibration = &self.calibration;
         match (calibration.ece, calibration.brier) {
             (Some(ece), Some(brier)) => write!(
@@ -1044,6 +1113,64 @@ mod tests {
         );
         // Gold cues {said, said, added}; predicted {said 21..25, out of range}.
         assert_eq!((report.cue.tp, report.cue.fp, report.cue.fn_), (1, 1, 2));
+    }
+
+    #[test]
+    fn the_digraph_subset_also_counts_two_apostrophes_as_quotation_marks() {
+        let text = "''We are close,'' Kerry said. \
+                    Lavrov said “the trust is growing.”";
+        let chars: Vec<char> = text.chars().collect();
+        let find = |needle: &str| {
+            let at = text.find(needle).unwrap();
+            let start = text[..at].chars().count();
+            (start, start + needle.chars().count())
+        };
+        let (nyt, kerry, said) = (find("''We are close,''"), find("Kerry"), find("said"));
+        let (curly, lavrov) = (find("“the trust is growing.”"), find("Lavrov"));
+        assert_eq!(
+            chars[nyt.0..nyt.1].iter().collect::<String>(),
+            "''We are close,''"
+        );
+        let gold = vec![GoldDocument {
+            id: "d1".into(),
+            text: text.into(),
+            attributions: vec![
+                GoldAttribution {
+                    content: pieces(&[nyt]),
+                    source: Some(pieces(&[kerry])),
+                    cue: Some(pieces(&[said])),
+                },
+                GoldAttribution {
+                    content: pieces(&[curly]),
+                    source: Some(pieces(&[lavrov])),
+                    cue: None,
+                },
+            ],
+        }];
+        let predicted = vec![prediction(
+            "d1",
+            vec![
+                quote(QuoteKind::Direct, nyt, Some(kerry), None, 0.5),
+                quote(QuoteKind::Direct, curly, Some(lavrov), None, 0.5),
+            ],
+        )];
+        let report = score(&gold, &predicted);
+        // The convention's subset: only the curly quote is direct gold, so the quote in ''
+        // is a false positive there.
+        assert_eq!(report.direct.gold_attributions, 1);
+        assert_eq!(report.direct.end_to_end.tp, 1);
+        assert_eq!(report.direct.end_to_end.fp, 1);
+        // With the digraph counted, both are direct gold and both predictions match.
+        let digraphs = &report.direct_with_digraphs;
+        assert_eq!(digraphs.gold_attributions, 2);
+        assert_eq!(digraphs.predicted_quotes, 2);
+        assert_eq!((digraphs.end_to_end.tp, digraphs.end_to_end.fp), (2, 0));
+        assert_eq!(digraphs.content_exact.tp, 2);
+        // Everything else is the same either way.
+        assert_eq!(report.end_to_end.tp, 2);
+        let printed = report.to_string();
+        assert!(printed.contains("direct+'' end-to-end"), "{printed}");
+        assert!(printed.contains(DIGRAPH_ROWS_NOTE), "{printed}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use super::errors::{
     count_by_kind, elide, most_confident_wrong, Breakdown, ErrorCase, GroupCounts,
 };
-use super::metrics::{EvalReport, Prf};
+use super::metrics::{EvalReport, Prf, DIGRAPH_ROWS_NOTE};
 use super::threshold::{confidence_histogram, threshold_curve, HistogramBin, ThresholdPoint};
 use crate::html::escape_html;
 use crate::record::{MentionKind, QuoteKind, SpanRecord};
@@ -182,10 +182,11 @@ fn metric_tables(page: &mut String, report: &EvalReport) {
         report.direct.predicted_quotes
     );
     page.push_str("<table id=\"metrics\"><tr><th>measure</th><th>P</th><th>R</th><th>F1</th><th>tp</th><th>fp</th><th>fn</th></tr>\n");
-    for (name, prf) in report.rows() {
+    for (name, prf) in report.rows().into_iter().chain(report.digraph_rows()) {
         prf_row(page, name, prf);
     }
     page.push_str("</table>\n");
+    let _ = writeln!(page, "<p>{}</p>", escape_html(DIGRAPH_ROWS_NOTE));
     let calibration = &report.calibration;
     match (calibration.ece, calibration.brier) {
         (Some(ece), Some(brier)) => {
