@@ -12,7 +12,6 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::document::{Document, Outcome};
@@ -304,28 +303,28 @@ pub fn run_batch(
                 summary.interrupted = true;
                 break;
             }
-            let mut documents = documents_of(chunk.documents);
-            pipeline.run_for_records(&mut documents, stop.as_deref());
-            // Only the documents before the first one a stop cut short are written, so that the
-            // output stays in input order and --resume picks up exactly where it ends.
-            let done = documents
-                .iter()
-                .position(|document| document.outcome == Outcome::Stopped)
-                .unwrap_or(documents.len());
-            let cut_short = done < documents.len();
-            documents.truncate(done);
-            // On rayon's threads: building records (offsets in code points, span texts) on
-            // this thread alone left the other cores idle between chunks.
-            let finished: Finished = documents
-                .into_par_iter()
-                .map(|document| {
+            // Each document becomes its record (code-point offsets, span texts) on rayon's
+            // threads as soon as its stages are done; a stop marks the documents in flight.
+            let mut finished: Vec<(Outcome, (DocumentRecord, Option<String>))> =
+                pipeline.run_into(documents_of(chunk.documents), stop.as_deref(), |document| {
                     let mut record = document.to_record();
                     if !options.speakers.is_empty() {
                         record.keep_speakers(&options.speakers);
                     }
-                    (record, wants_text.then_some(document.text))
-                })
-                .collect();
+                    (
+                        document.outcome,
+                        (record, wants_text.then_some(document.text)),
+                    )
+                });
+            // Only the documents before the first one a stop cut short are written, so that the
+            // output stays in input order and --resume picks up exactly where it ends.
+            let done = finished
+                .iter()
+                .position(|(outcome, _)| *outcome == Outcome::Stopped)
+                .unwrap_or(finished.len());
+            let cut_short = done < finished.len();
+            finished.truncate(done);
+            let finished: Finished = finished.into_iter().map(|(_, record)| record).collect();
             if record_sender.send(finished).is_err() {
                 // The writer failed; its error is the run's.
                 input_ended = false;

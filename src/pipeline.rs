@@ -291,24 +291,71 @@ impl Pipeline {
 
     fn run_keeping(&self, documents: &mut [Document], stop: Option<&AtomicBool>, keep: bool) {
         let clock = ChunkClock::new(self.budget, stop);
-        let mut at = 0;
-        while at < self.stages.len() {
-            let run_end = self.stages[at..]
+        self.run_stages(documents, &clock, 0..self.stages.len(), keep);
+    }
+
+    /// [`Pipeline::run_for_records`], handing each document to `finish` (which makes its
+    /// record) as soon as it is done: where the list ends with per-document stages, in the same
+    /// task as those stages, so that a document's layers go as soon as its record is made, and
+    /// the chunk waits for its slowest document once instead of twice. The results come back
+    /// in the documents' order.
+    pub fn run_into<T: Send>(
+        &self,
+        mut documents: Vec<Document>,
+        stop: Option<&AtomicBool>,
+        finish: impl Fn(Document) -> T + Sync + Send,
+    ) -> Vec<T> {
+        let clock = ChunkClock::new(self.budget, stop);
+        // The last run of per-document stages: everything after the last batch stage.
+        let last_run = self
+            .stages
+            .iter()
+            .rposition(|stage| matches!(stage, Stage::Batch(_)))
+            .map_or(0, |batch| batch + 1);
+        self.run_stages(&mut documents, &clock, 0..last_run, false);
+        let run = self.document_run(last_run..self.stages.len());
+        documents
+            .into_par_iter()
+            .map(|mut document| {
+                run_document_stages(&run, &mut document, &clock);
+                document.release_working_layers();
+                finish(document)
+            })
+            .collect()
+    }
+
+    /// The per-document stages of `range`, with their timers.
+    fn document_run(&self, range: std::ops::Range<usize>) -> Vec<(&dyn DocumentStage, &AtomicU64)> {
+        self.stages[range.clone()]
+            .iter()
+            .zip(&self.stage_nanos[range])
+            .filter_map(|(stage, nanos)| match stage {
+                Stage::Document(stage) => Some((stage.as_ref(), nanos)),
+                Stage::Batch(_) => None,
+            })
+            .collect()
+    }
+
+    /// Runs the stages of `range` over a chunk: each run of per-document stages in one
+    /// parallel pass, each batch stage over the whole chunk.
+    fn run_stages(
+        &self,
+        documents: &mut [Document],
+        clock: &ChunkClock,
+        range: std::ops::Range<usize>,
+        keep: bool,
+    ) {
+        let mut at = range.start;
+        while at < range.end {
+            let run_end = self.stages[at..range.end]
                 .iter()
                 .position(|stage| matches!(stage, Stage::Batch(_)))
-                .map_or(self.stages.len(), |offset| at + offset);
+                .map_or(range.end, |offset| at + offset);
             if run_end > at {
-                let run: Vec<(&dyn DocumentStage, &AtomicU64)> = self.stages[at..run_end]
-                    .iter()
-                    .zip(&self.stage_nanos[at..run_end])
-                    .filter_map(|(stage, nanos)| match stage {
-                        Stage::Document(stage) => Some((stage.as_ref(), nanos)),
-                        Stage::Batch(_) => None,
-                    })
-                    .collect();
+                let run = self.document_run(at..run_end);
                 let last = run_end == self.stages.len();
                 documents.par_iter_mut().for_each(|document| {
-                    run_document_stages(&run, document, &clock);
+                    run_document_stages(&run, document, clock);
                     if last && !keep {
                         document.release_working_layers();
                     }
@@ -316,7 +363,7 @@ impl Pipeline {
                 at = run_end;
             } else if let Stage::Batch(stage) = &self.stages[at] {
                 let started = Instant::now();
-                run_batch_stage(stage.as_ref(), documents, &clock);
+                run_batch_stage(stage.as_ref(), documents, clock);
                 add_time(&self.stage_nanos[at], started.elapsed());
                 at += 1;
             }
@@ -455,5 +502,22 @@ mod tests {
             assert_eq!(kept.to_record(), dropped.to_record());
         }
         assert!(!kept[0].to_record().quotes.is_empty());
+
+        // Made in the stages' own pass, the records are the same, in the documents' order, and
+        // the documents reach `finish` without their working layers.
+        for config in [PipelineConfig::default(), PipelineConfig::fast()] {
+            let pipeline = Pipeline::new(config).expect("the shipped models load");
+            let mut whole = documents();
+            pipeline.run(&mut whole, None);
+            let made = pipeline.run_into(documents(), None, |document| {
+                assert!(document.segmented.tokens.is_empty());
+                (document.id.clone(), document.to_record())
+            });
+            let ids: Vec<&str> = made.iter().map(|(id, _)| id.as_str()).collect();
+            assert_eq!(ids, ["0", "1", "2"]);
+            for ((_, record), document) in made.iter().zip(&whole) {
+                assert_eq!(record, &document.to_record());
+            }
+        }
     }
 }
