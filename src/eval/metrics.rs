@@ -322,16 +322,18 @@ impl ScoredDocument {
         let gold = gold_doc
             .attributions
             .iter()
-            .map(|attribution| GoldItem {
-                content: pieces_region(&chars, &attribution.content),
-                content_extent: pieces_extent(&chars, &attribution.content),
-                source: attribution
-                    .source
-                    .as_ref()
-                    .map(|pieces| pieces_region(&chars, pieces)),
-                direct: is_direct(&chars, attribution),
-                direct_with_digraphs: is_direct(&chars, attribution)
-                    || has_digraph_mark(&chars, attribution),
+            .map(|attribution| {
+                let direct = is_direct(&chars, attribution);
+                GoldItem {
+                    content: pieces_region(&chars, &attribution.content),
+                    content_extent: pieces_extent(&chars, &attribution.content),
+                    source: attribution
+                        .source
+                        .as_ref()
+                        .map(|pieces| pieces_region(&chars, pieces)),
+                    direct,
+                    direct_with_digraphs: direct || has_digraph_mark(&chars, attribution),
+                }
             })
             .collect();
         let predicted = quotes
@@ -361,16 +363,18 @@ impl ScoredDocument {
         (0..self.predicted.len()).collect()
     }
 
-    fn direct_gold_with_digraphs(&self) -> Vec<usize> {
+    fn gold_where(&self, keep: impl Fn(&GoldItem) -> bool) -> Vec<usize> {
         (0..self.gold.len())
-            .filter(|&i| self.gold[i].direct_with_digraphs)
+            .filter(|&i| keep(&self.gold[i]))
             .collect()
     }
 
     fn direct_gold(&self) -> Vec<usize> {
-        (0..self.gold.len())
-            .filter(|&i| self.gold[i].direct)
-            .collect()
+        self.gold_where(|item| item.direct)
+    }
+
+    fn direct_gold_with_digraphs(&self) -> Vec<usize> {
+        self.gold_where(|item| item.direct_with_digraphs)
     }
 
     fn direct_predicted(&self) -> Vec<usize> {
@@ -453,10 +457,20 @@ impl ScoredDocument {
     }
 }
 
-fn is_direct(chars: &[char], attribution: &GoldAttribution) -> bool {
-    attribution.content.iter().any(|piece| {
+/// The characters of each piece of a gold content, clamped to the text.
+fn content_pieces<'a>(
+    chars: &'a [char],
+    attribution: &'a GoldAttribution,
+) -> impl Iterator<Item = &'a [char]> + 'a {
+    attribution.content.iter().map(move |piece| {
         let end = piece.end.min(chars.len());
-        chars[piece.start.min(end)..end]
+        &chars[piece.start.min(end)..end]
+    })
+}
+
+fn is_direct(chars: &[char], attribution: &GoldAttribution) -> bool {
+    content_pieces(chars, attribution).any(|piece| {
+        piece
             .iter()
             .any(|c| SCORED_DOUBLE_QUOTATION_MARKS.contains(c))
     })
@@ -465,9 +479,8 @@ fn is_direct(chars: &[char], attribution: &GoldAttribution) -> bool {
 /// Whether a gold content holds a double quotation mark spelt with two characters (`''`, as the
 /// New York Times writes it, or two backticks).
 fn has_digraph_mark(chars: &[char], attribution: &GoldAttribution) -> bool {
-    attribution.content.iter().any(|piece| {
-        let end = piece.end.min(chars.len());
-        chars[piece.start.min(end)..end].windows(2).any(|pair| {
+    content_pieces(chars, attribution).any(|piece| {
+        piece.windows(2).any(|pair| {
             DOUBLE_QUOTATION_DIGRAPHS
                 .iter()
                 .any(|digraph| digraph.chars().eq(pair.iter().copied()))

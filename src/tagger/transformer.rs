@@ -671,7 +671,8 @@ impl TransformerTagger {
 
     /// Whether `other` reads the same tensors as this tagger (a copy from
     /// [`Self::sharing_weights`]), not copies of them.
-    pub fn shares_storage_with(&self, other: &TransformerTagger) -> bool {
+    #[cfg(test)]
+    pub(crate) fn shares_storage_with(&self, other: &TransformerTagger) -> bool {
         self.variables.len() == other.variables.len()
             && self.variables.iter().all(|(name, tensor)| {
                 other
@@ -904,10 +905,11 @@ impl TaggerHead {
                     .map(Tensor::shallow_clone),
             },
             evidence: variables
-                .contains_key(&format!("{HEAD_EVIDENCE}.weight"))
-                .then(|| weight(HEAD_EVIDENCE))
-                .transpose()?
-                .map(|ws| nn::Linear { ws, bs: None }),
+                .get(&format!("{HEAD_EVIDENCE}.weight"))
+                .map(|ws| nn::Linear {
+                    ws: ws.shallow_clone(),
+                    bs: None,
+                }),
         })
     }
 
