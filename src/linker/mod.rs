@@ -12,6 +12,7 @@
 pub mod candidates;
 pub mod constructions;
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -887,6 +888,9 @@ fn assemble(
     // The attribution index of each linked content, once made.
     let mut made: Vec<Option<usize>> = vec![None; linked.len()];
     let mut last_speaker: Option<(usize, Option<usize>, usize)> = None;
+    // The mentions made for source spans, so that a span that is the source of several
+    // contents is one mention, not one each.
+    let mut source_mentions: HashMap<Range<usize>, usize> = HashMap::new();
     let sentence_of = |token: usize| index.sentence_of.get(token).copied().unwrap_or(0);
     for number in order {
         let content = &linked[number];
@@ -930,7 +934,9 @@ fn assemble(
                     .checked_sub(1)
                     .and_then(|last| speakers.mention_ending_at(last))
                     .filter(|&inner| speakers.mentions[inner].tokens.start > source.start);
-                let mention = source_mention(text, tokens, &mut speakers, source.clone());
+                let mention = *source_mentions
+                    .entry(source.clone())
+                    .or_insert_with(|| source_mention(text, tokens, &mut speakers, source.clone()));
                 // Names joined by "and" before the cue speak together: "Kerry and Lavrov
                 // agreed". After it, "and" more often joins the next clause.
                 let joinable: Vec<usize> = if features.source_after_cue {
