@@ -6,6 +6,7 @@
 //! `docs/EVALUATION.md` gives its expected calibration error on PolNeAR dev.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,7 @@ use crate::quotes::Pattern;
 use crate::stage::{Check, Clock, DocumentStage, Halt};
 
 /// The names of the features, in the order of [`feature_vector`].
-pub const FEATURE_NAMES: [&str; 25] = [
+pub const FEATURE_NAMES: [&str; 27] = [
     "pattern_direct_cue_after",
     "pattern_direct_cue_before",
     "pattern_direct_floating",
@@ -44,6 +45,8 @@ pub const FEATURE_NAMES: [&str; 25] = [
     "log_cues_in_sentence",
     "linker_quote_probability",
     "linker_source_probability",
+    "linker_quote_log_odds",
+    "linker_source_log_odds",
 ];
 
 /// The model's input for one attribution.
@@ -79,7 +82,15 @@ pub fn feature_vector(features: &Features) -> [f64; FEATURE_NAMES.len()] {
         // Where no linker decided, a rule did, and the rules' own features carry the rest.
         features.quote_probability.map_or(1.0, f64::from),
         features.source_probability.map_or(1.0, f64::from),
+        log_odds(features.quote_probability),
+        log_odds(features.source_probability),
     ]
+}
+
+/// A linker probability as log-odds, bounded so that a sure decision stays a finite input.
+fn log_odds(probability: Option<f32>) -> f64 {
+    let probability = probability.map_or(1.0, f64::from).clamp(1e-4, 1.0 - 1e-4);
+    (probability / (1.0 - probability)).ln()
 }
 
 /// A fitted logistic regression over standardised features.
@@ -94,6 +105,9 @@ pub struct ConfidenceModel {
     pub scales: Vec<f64>,
     pub weights: Vec<f64>,
     pub bias: f64,
+    /// Where each of `features` is in [`feature_vector`], found once, on first use.
+    #[serde(skip)]
+    columns: OnceLock<Vec<usize>>,
 }
 
 /// The models shipped in `models/`, built into the binary so that they run from anywhere: one
@@ -108,6 +122,14 @@ impl ModelFile for ConfidenceModel {
 
     fn expected_features() -> Vec<String> {
         FEATURE_NAMES.iter().map(|name| name.to_string()).collect()
+    }
+    /// A model may read any of the features this build computes, each once, so that a model
+    /// fitted before a feature was added still runs; a feature this build does not compute is
+    /// an error.
+    fn reads_known_features(features: &[String]) -> bool {
+        features.iter().enumerate().all(|(index, name)| {
+            FEATURE_NAMES.contains(&name.as_str()) && !features[..index].contains(name)
+        })
     }
     crate::model_file::header_fields!();
     fn validate(&self) -> std::result::Result<(), String> {
@@ -156,9 +178,16 @@ impl ConfidenceModel {
 
     fn logit(&self, features: &Features) -> f64 {
         let vector = feature_vector(features);
-        self.bias
-            + vector
+        let columns = self.columns.get_or_init(|| {
+            self.features
                 .iter()
+                .filter_map(|name| FEATURE_NAMES.iter().position(|known| known == name))
+                .collect()
+        });
+        self.bias
+            + columns
+                .iter()
+                .map(|&column| vector[column])
                 .zip(&self.means)
                 .zip(&self.scales)
                 .zip(&self.weights)
@@ -266,6 +295,7 @@ impl ConfidenceModel {
             scales,
             weights,
             bias,
+            columns: OnceLock::new(),
         }
     }
 }
@@ -358,6 +388,100 @@ mod tests {
             carried.provenance,
             model_file::provenance("carried", "test")
         );
+    }
+
+    /// The model as a file that reads only `keep` of its features.
+    fn reading_only(model: &ConfidenceModel, keep: &[&str]) -> String {
+        let columns: Vec<usize> = keep
+            .iter()
+            .map(|name| {
+                model
+                    .features
+                    .iter()
+                    .position(|known| known == name)
+                    .unwrap()
+            })
+            .collect();
+        let pick = |values: &[f64]| -> Vec<f64> { columns.iter().map(|&at| values[at]).collect() };
+        serde_json::to_string(&ConfidenceModel {
+            features: keep.iter().map(|name| name.to_string()).collect(),
+            means: pick(&model.means),
+            scales: pick(&model.scales),
+            weights: pick(&model.weights),
+            columns: OnceLock::new(),
+            ..model.clone()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_model_may_read_some_of_the_features_in_its_own_order_but_not_unknown_ones() {
+        let examples = two_patterns(90, 30);
+        let model = ConfidenceModel::fit(&examples, model_file::provenance("test", "test"));
+        // The two features that tell the patterns apart, in the reverse of the build's order.
+        let path = Path::new("models/subset.json");
+        let subset: ConfidenceModel = model_file::parse(
+            &reading_only(
+                &model,
+                &["pattern_direct_floating", "pattern_direct_cue_after"],
+            ),
+            path,
+        )
+        .expect("a model of known features loads");
+        for (features, _) in &examples[..2] {
+            let (all, some) = (model.probability(features), subset.probability(features));
+            assert!((all - some).abs() < 1e-9, "{all} {some}");
+        }
+        for bad in [
+            reading_only(
+                &model,
+                &["pattern_direct_floating", "pattern_direct_floating"],
+            ),
+            reading_only(&model, &["pattern_direct_floating"])
+                .replace("pattern_direct_floating", "a_feature_this_build_lacks"),
+        ] {
+            let error = model_file::parse::<ConfidenceModel>(&bad, path)
+                .expect_err("a repeated or unknown feature is refused")
+                .to_string();
+            assert!(error.contains("models/subset.json"), "{error}");
+            assert!(error.contains("do not match"), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_linker_s_probabilities_also_enter_as_bounded_log_odds() {
+        let vector = |quote: Option<f32>| {
+            feature_vector(&Features {
+                quote_probability: quote,
+                ..Features::default()
+            })
+        };
+        let column = |name: &str| {
+            FEATURE_NAMES
+                .iter()
+                .position(|known| *known == name)
+                .unwrap()
+        };
+        let log_odds = column("linker_quote_log_odds");
+        assert!(vector(Some(0.5))[log_odds].abs() < 1e-9);
+        assert!((vector(Some(0.9))[log_odds] - 9f64.ln()).abs() < 1e-6);
+        // A rule's decision (no probability) and a certain one are the same large finite value.
+        let sure = vector(None)[log_odds];
+        assert!(sure.is_finite() && sure > 9.0, "{sure}");
+        assert_eq!(vector(Some(1.0))[log_odds], sure);
+        assert!((vector(Some(0.0))[log_odds] + sure).abs() < 1e-9);
+    }
+
+    #[test]
+    fn every_shipped_model_loads() {
+        for model in [
+            ConfidenceModel::shipped(),
+            ConfidenceModel::shipped_for_rules(),
+            ConfidenceModel::shipped_for_transformer(),
+        ] {
+            let model = model.expect("a shipped model loads");
+            assert!((0.0..=1.0).contains(&model.probability(&Features::default())));
+        }
     }
 
     #[test]

@@ -31,6 +31,12 @@ pub trait ModelFile: Serialize + DeserializeOwned {
     fn provenance(&self) -> &str;
     fn features(&self) -> &[String];
 
+    /// Whether a model that reads `features` can run in this build: by default, only one that
+    /// reads exactly [`ModelFile::expected_features`], in order.
+    fn reads_known_features(features: &[String]) -> bool {
+        features == Self::expected_features().as_slice()
+    }
+
     /// Checks the model's own fields (their shapes), beyond the common header.
     fn validate(&self) -> std::result::Result<(), String> {
         Ok(())
@@ -113,7 +119,7 @@ pub fn parse<M: ModelFile>(json: &str, path: &Path) -> Result<M> {
         ));
     }
     let expected = M::expected_features();
-    if model.features() != expected.as_slice() {
+    if !M::reads_known_features(model.features()) {
         return Err(Error::model(
             path,
             format!(

@@ -283,6 +283,15 @@ mod tests {
                 "The U.N. envoy came."
             ]
         );
+        // The titles of delegates, attorneys and detectives, which PolNeAR's news uses.
+        let text = "\"It is a waste,\" said Del. Stacey Plaskett, with Atty. Gen. Ana Ruiz and Det. Sgt. Bo Li. They left.";
+        assert_eq!(
+            sentences(text),
+            [
+                "\"It is a waste,\" said Del. Stacey Plaskett, with Atty. Gen. Ana Ruiz and Det. Sgt. Bo Li.",
+                "They left."
+            ]
+        );
     }
 
     #[test]
