@@ -110,7 +110,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         let tagger = whosaid::tagger::transformer::TransformerTaggerConfig {
             weights: args.tagger_model.clone(),
             precision: args.precision.into(),
-            copies: args.threads.unwrap_or_else(super::all_cores),
+            copies: args.threads.unwrap_or_else(super::process::all_cores),
             ..Default::default()
         };
         return eval_stance(path, args.stance_head, tagger, args.json);
@@ -131,7 +131,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                     #[cfg(feature = "transformer")]
                     tagger: (!args.fast).then(|| {
                         let mut config = whosaid::tagger::transformer::TransformerTaggerConfig {
-                            copies: args.threads.unwrap_or_else(super::all_cores),
+                            copies: args.threads.unwrap_or_else(super::process::all_cores),
                             ..Default::default()
                         };
                         if let Some(path) = &args.tagger_model {

@@ -3,24 +3,27 @@
 
 pub mod eval;
 pub mod extract;
+mod process;
 pub mod render;
+mod terminal;
 pub mod train;
+#[cfg(feature = "transformer")]
+pub mod train_stance;
 #[cfg(feature = "transformer")]
 pub mod train_tagger;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 
-use whosaid::batch::{Reporter, Warning};
 use whosaid::linker::Continuations;
 use whosaid::pipeline::{CueChoice, Pipeline, PipelineConfig, SpanChoice};
 use whosaid::stage::Budget;
 use whosaid::{Error, Result};
+
+pub use process::set_threads;
+pub use terminal::{stop_on_signals, Terminal};
 
 #[derive(Parser)]
 #[command(
@@ -77,7 +80,7 @@ impl AnalysisArgs {
         let stance = self.stance.config(self.threads)?;
         #[cfg(feature = "transformer")]
         if stance.is_some() {
-            keep_freed_memory();
+            process::keep_freed_memory();
         }
         Pipeline::new(PipelineConfig {
             confidence_model: self.model.clone(),
@@ -233,7 +236,7 @@ impl StanceArgs {
         Ok(Some(whosaid::stance::StanceConfig {
             encoder,
             head: self.stance_head.clone(),
-            encoder_threads: threads.unwrap_or_else(all_cores),
+            encoder_threads: threads.unwrap_or_else(process::all_cores),
             tagger: self.tagger_config(threads),
         }))
     }
@@ -249,7 +252,7 @@ impl StanceArgs {
         }
         let mut config = whosaid::tagger::transformer::TransformerTaggerConfig {
             precision: self.precision.into(),
-            copies: threads.unwrap_or_else(all_cores),
+            copies: threads.unwrap_or_else(process::all_cores),
             ..Default::default()
         };
         if let Some(dir) = &self.encoder {
@@ -281,122 +284,5 @@ impl From<PrecisionArg> for whosaid::encoder::Precision {
             PrecisionArg::F32 => whosaid::encoder::Precision::Float32,
             PrecisionArg::Bf16 => whosaid::encoder::Precision::BFloat16,
         }
-    }
-}
-
-/// The machine's cores, the default thread count.
-pub fn all_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-/// Sets rayon's thread count for the analysis.
-pub fn set_threads(threads: Option<usize>) -> Result<()> {
-    limit_malloc_arenas(threads.unwrap_or_else(all_cores));
-    if let Some(threads) = threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build_global()
-            .map_err(|error| Error::Usage(error.to_string()))?;
-    }
-    Ok(())
-}
-
-/// Bounds glibc's malloc arenas by the threads that work (at least two). glibc gives threads
-/// arenas of their own up to eight per core, and each keeps what its thread freed: the
-/// transformer's copies allocate a window's activations (tens of MB) on threads of their own,
-/// and with an arena each the default mode's peak memory at 2 threads was about 580 MiB,
-/// with two arenas 500 MiB, no slower (PolNeAR dev, docs/BENCHMARKS.md). glibc's own
-/// `MALLOC_ARENA_MAX`, where the environment sets it, is left to rule.
-fn limit_malloc_arenas(threads: usize) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        let arenas = i32::try_from(threads.max(2)).unwrap_or(i32::MAX);
-        // SAFETY: mallopt only sets a malloc parameter; it is called before the worker threads
-        // start, and a refusal (a zero return) leaves glibc's default.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, arenas);
-        }
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = threads;
-}
-
-/// Warnings and progress on the terminal: a spinner with documents per second when stderr is
-/// a terminal, warnings as lines on stderr.
-pub struct Terminal {
-    bar: ProgressBar,
-}
-
-impl Terminal {
-    pub fn new() -> Self {
-        use std::io::IsTerminal;
-        if !std::io::stderr().is_terminal() {
-            return Terminal {
-                bar: ProgressBar::hidden(),
-            };
-        }
-        let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {pos} documents, {per_sec}, {elapsed}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        Terminal { bar }
-    }
-
-    /// Prints a line on stderr, clear of the spinner.
-    pub fn line(&self, line: &str) {
-        self.bar.suspend(|| eprintln!("{line}"));
-    }
-
-    pub fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
-}
-
-impl Reporter for Terminal {
-    fn warning(&self, warning: &Warning) {
-        self.line(&format!("whosaid: warning: {warning}"));
-    }
-
-    fn progress(&self, documents_written: usize) {
-        self.bar.set_position(documents_written as u64);
-    }
-}
-
-/// A flag that the first SIGINT or SIGTERM sets: the documents already finished are written and
-/// those in flight are dropped (a resumed run does them again), so the run ends within moments;
-/// a second signal ends the process at once.
-pub fn stop_on_signals() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = Arc::clone(&stop);
-    let installed = ctrlc::set_handler(move || {
-        if handler_stop.swap(true, Ordering::SeqCst) {
-            // `_exit`, not `exit`: `exit` runs C++ static destructors (libtorch's) under the
-            // threads still using them, which crashed or hung the process.
-            // SAFETY: `_exit` takes no pointers and does not return.
-            unsafe { libc::_exit(130) };
-        }
-        eprintln!(
-            "whosaid: stopping: writing the documents already finished (signal again to quit now)"
-        );
-    });
-    if let Err(error) = installed {
-        eprintln!("whosaid: warning: cannot catch SIGINT/SIGTERM ({error}); a signal will stop the run at once");
-    }
-    stop
-}
-
-/// Has glibc's allocator keep freed memory for reuse, in the default mode. The encoder allocates
-/// and frees buffers of megabytes for every window; by default glibc maps each afresh and
-/// returns it on free, and the kernel's page faults and zeroing then cost a third of the
-/// default mode's time. Fast mode has no such buffers and keeps glibc's defaults, which hold its
-/// peak memory lower.
-#[cfg(feature = "transformer")]
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters, before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
     }
 }
