@@ -417,14 +417,22 @@ fn join_coordination(
     } else {
         EntityKind::Person
     };
-    let group = speakers.add_mention(crate::speakers::Mention {
-        tokens: start..second.tokens.end,
-        start: tokens[start].start,
-        end: second.end,
-        name_tokens: start..second.tokens.end,
-        entity: None,
-        ..second
-    });
+    // The source over the same words may already be a mention (of the last name's entity, by
+    // the name inside it): it becomes the pair's, so that no two entities share a mention.
+    let span = start..second.tokens.end;
+    let group = speakers
+        .mention_starting_at(start)
+        .filter(|&existing| speakers.mentions[existing].tokens == span)
+        .unwrap_or_else(|| {
+            speakers.add_mention(crate::speakers::Mention {
+                tokens: span.clone(),
+                start: tokens[start].start,
+                end: second.end,
+                name_tokens: span.clone(),
+                entity: None,
+                ..second
+            })
+        });
     let known = speakers
         .entities
         .iter()

@@ -75,10 +75,18 @@ impl Speakers {
         index
     }
 
-    /// Links a mention to an entity.
+    /// Links a mention to an entity, and out of the one it was linked to before: a mention is of
+    /// one entity.
     pub fn link(&mut self, mention: usize, entity: usize) {
-        if self.mentions[mention].entity == Some(entity) {
+        let before = self.mentions[mention].entity;
+        if before == Some(entity) {
             return;
+        }
+        if let Some(before) = before {
+            let mentions = &mut self.entities[before].mentions;
+            if let Ok(position) = mentions.binary_search(&mention) {
+                mentions.remove(position);
+            }
         }
         self.mentions[mention].entity = Some(entity);
         let mentions = &mut self.entities[entity].mentions;

@@ -1220,9 +1220,15 @@ fn source_mention(
     speakers: &mut Speakers,
     source: Range<usize>,
 ) -> usize {
-    if let Some(mention) = speakers
-        .mention_starting_at(source.start)
-        .filter(|&mention| speakers.mentions[mention].tokens == source)
+    // The index keeps the longest mention at each end, so a shorter one with exactly these
+    // tokens is found at whichever end no longer mention shares.
+    if let Some(mention) = [
+        speakers.mention_starting_at(source.start),
+        speakers.mention_ending_at(source.end - 1),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|&mention| speakers.mentions[mention].tokens == source)
     {
         return mention;
     }

@@ -396,3 +396,33 @@ fn names_joined_by_and_before_the_cue_speak_together_as_one_pair() {
         .iter()
         .all(|quote| !matches!(speaker(quote), Some("John Kerry" | "Sergey Lavrov"))));
 }
+
+/// Each mention of the records' entities is of one entity: no two entities list the same words.
+fn assert_each_mention_is_of_one_entity(record: &DocumentRecord) {
+    let mut owners = std::collections::HashMap::new();
+    for entity in &record.entities {
+        for mention in &entity.mentions {
+            if let Some(other) = owners.insert((mention.start, mention.end), &entity.name) {
+                panic!(
+                    "{:?} is a mention of both {other:?} and {:?}",
+                    mention.text, entity.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_pair_of_names_and_a_source_that_speaks_twice_are_each_one_mention() {
+    for text in [
+        // The pair is the tagged source, and its last name an entity of its own.
+        "France said the vote was fair. Later, Britain and France said the talks would go on. Britain and France added that the truce should hold.",
+        "Mr. Obama and Mr. Xi said the deal was historic. Mr. Xi said the deal was fair. Mr. Obama and Mr. Xi agreed that the talks would go on.",
+        // A source that is the speaker of two quotes, with a longer mention at its first word.
+        "Stephanie McCrummen said the report was late. “It was late,” McCrummen said. “It is over,” McCrummen said.",
+    ] {
+        let record = extract(text);
+        assert_offsets(text, &record);
+        assert_each_mention_is_of_one_entity(&record);
+    }
+}
