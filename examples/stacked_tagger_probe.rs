@@ -11,36 +11,20 @@ use std::ops::Range;
 use std::path::Path;
 
 use whosaid::pipeline::{Pipeline, PipelineConfig, SpanChoice};
-use whosaid::tagger::{Role, Tag};
+use whosaid::tagger::Tag;
 use whosaid::train::spans::{
-    examples_from_gold, fit_span_model, score_examples, SpanExample, SpanTrainOptions,
+    channel_tags, examples_from_gold, fit_span_model, score_examples, SpanExample, SpanTrainOptions,
 };
 
 fn tags_of(model: &whosaid::tagger::SpanModel, example: &SpanExample) -> ([Vec<Tag>; 3], Vec<f32>) {
     let emissions = model.emissions(&example.features);
-    let mut back = Vec::new();
-    let mut out: [Vec<Tag>; 3] = Default::default();
-    for role in Role::ALL {
-        let mut tags = vec![Tag::Outside; example.features.len()];
-        for segment in &example.segments {
-            model.decode(&emissions, role, segment.clone(), &mut tags, &mut back);
-        }
-        out[role.index()] = tags;
-    }
-    (out, emissions)
-}
-
-fn mix(mut value: u64) -> u64 {
-    value = value.wrapping_add(0x9E3779B97F4A7C15);
-    value = (value ^ (value >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-    value = (value ^ (value >> 27)).wrapping_mul(0x94D049BB133111EB);
-    value ^ (value >> 31)
+    (channel_tags(model, &emissions, example), emissions)
 }
 
 fn hash(parts: &[u64]) -> u64 {
-    parts
-        .iter()
-        .fold(0xcbf29ce484222325, |hash, &part| mix(hash ^ part))
+    parts.iter().fold(0xcbf29ce484222325, |hash, &part| {
+        whosaid::hash::mix(hash, part)
+    })
 }
 
 fn bucket(distance: usize) -> u64 {

@@ -260,32 +260,33 @@ impl Averaged {
 
 /// The spans a model tags in an example.
 pub fn tag_example(model: &SpanModel, example: &SpanExample) -> Vec<crate::tagger::TaggedSpan> {
-    let emissions = model.emissions(&example.features);
-    let mut tags = vec![Tag::Outside; example.features.len()];
+    let tags = channel_tags(model, &model.emissions(&example.features), example);
+    Role::ALL
+        .into_iter()
+        .flat_map(|role| spans_of(&tags[role.index()], role))
+        .collect()
+}
+
+/// The tags a model decodes for each channel of an example, from its `emissions`, paragraph by
+/// paragraph; indexed by [`Role::index`].
+pub fn channel_tags(model: &SpanModel, emissions: &[f32], example: &SpanExample) -> [Vec<Tag>; 3] {
     let mut back = Vec::new();
-    let mut spans = Vec::new();
-    for role in Role::ALL {
-        tags.iter_mut().for_each(|tag| *tag = Tag::Outside);
+    Role::ALL.map(|role| {
+        let mut tags = vec![Tag::Outside; example.features.len()];
         for segment in &example.segments {
-            model.decode(&emissions, role, segment.clone(), &mut tags, &mut back);
+            model.decode(emissions, role, segment.clone(), &mut tags, &mut back);
         }
-        spans.extend(spans_of(&tags, role));
-    }
-    spans
+        tags
+    })
 }
 
 /// Scores a model's spans against the gold spans of `examples`.
 pub fn score_examples(model: &SpanModel, examples: &[SpanExample]) -> [SpanScore; 3] {
     let mut scores = [SpanScore::default(); 3];
-    let mut back = Vec::new();
     for example in examples {
-        let emissions = model.emissions(&example.features);
+        let tags = channel_tags(model, &model.emissions(&example.features), example);
         for role in Role::ALL {
-            let mut tags = vec![Tag::Outside; example.features.len()];
-            for segment in &example.segments {
-                model.decode(&emissions, role, segment.clone(), &mut tags, &mut back);
-            }
-            let predicted: Vec<Range<usize>> = spans_of(&tags, role)
+            let predicted: Vec<Range<usize>> = spans_of(&tags[role.index()], role)
                 .into_iter()
                 .map(|span| span.tokens)
                 .collect();
