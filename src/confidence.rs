@@ -125,6 +125,7 @@ impl PartialEq for Columns {
 const SHIPPED_MODEL: &str = include_str!("../models/attribution-confidence.json");
 const SHIPPED_RULE_MODEL: &str = include_str!("../models/rule-confidence.json");
 const SHIPPED_TRANSFORMER_MODEL: &str = include_str!("../models/transformer-confidence.json");
+const SHIPPED_FAST_MODEL: &str = include_str!("../models/fast-confidence.json");
 
 impl ModelFile for ConfidenceModel {
     const FORMAT: &'static str = "whosaid-confidence-model";
@@ -171,6 +172,12 @@ impl ConfidenceModel {
             SHIPPED_TRANSFORMER_MODEL,
             Path::new("models/transformer-confidence.json"),
         )
+    }
+
+    /// The model shipped with whosaid for fast mode's attributions (the learned stages with the
+    /// shipped linear tagger): [`ConfidenceModel::shipped`] recalibrated on dev.
+    pub fn shipped_for_fast() -> Result<Self> {
+        model_file::parse(SHIPPED_FAST_MODEL, Path::new("models/fast-confidence.json"))
     }
 
     pub fn load(path: &Path) -> Result<Self> {
@@ -497,6 +504,7 @@ mod tests {
             ConfidenceModel::shipped(),
             ConfidenceModel::shipped_for_rules(),
             ConfidenceModel::shipped_for_transformer(),
+            ConfidenceModel::shipped_for_fast(),
         ] {
             let model = model.expect("a shipped model loads");
             assert!((0.0..=1.0).contains(&model.probability(&Features::default())));

@@ -150,6 +150,9 @@ impl Pipeline {
             (Some(path), _) => ConfidenceModel::load(path)?,
             (None, SpanChoice::Rules) => ConfidenceModel::shipped_for_rules()?,
             (None, _) if transformer_tagged => ConfidenceModel::shipped_for_transformer()?,
+            // Recalibrated for the shipped models only: other taggers and linkers, and quotes
+            // split at sentence ends, get the model fitted across folds of train.
+            (None, SpanChoice::Learned) => ConfidenceModel::shipped_for_fast()?,
             (None, _) => ConfidenceModel::shipped()?,
         };
         let cues = match &config.cues {
@@ -158,6 +161,11 @@ impl Pipeline {
             CueChoice::Listed => None,
         };
         let learned = LearnedSpans::from_choice(&config.spans)?;
+        let learned = if transformer_tagged {
+            learned.map(LearnedSpans::for_transformer_spans)
+        } else {
+            learned
+        };
         #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
         let mut holds_states = false;
         #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
@@ -241,6 +249,15 @@ impl Pipeline {
             budget,
             cues: None,
             holds_states: false,
+        }
+    }
+
+    /// Drops the stage named `name` and every stage after it: to run the stages before it
+    /// alone, as training does to read the transformer's spans before the linker links them.
+    pub fn truncate_before(&mut self, name: &str) {
+        if let Some(at) = self.stages.iter().position(|stage| stage.name() == name) {
+            self.stages.truncate(at);
+            self.stage_nanos.truncate(at);
         }
     }
 

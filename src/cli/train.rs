@@ -33,8 +33,12 @@ pub enum TrainCommand {
         /// Fit it for the default mode, with this transformer tagger (on a split it did not
         /// train on).
         #[cfg(feature = "transformer")]
-        #[arg(long, conflicts_with_all = ["rule_spans", "split_quotes"])]
+        #[arg(long, conflicts_with_all = ["rule_spans", "split_quotes", "recalibrate"])]
         tagger_model: Option<PathBuf>,
+        /// Recalibrate the shipped model (Platt) for fast mode, on a split its taggers did not
+        /// train on (dev), instead of fitting one.
+        #[arg(long, conflicts_with_all = ["rule_spans", "split_quotes"])]
+        recalibrate: bool,
     },
     /// Fit the cue model on PolNeAR (brat) data.
     Cue {
@@ -88,6 +92,11 @@ pub enum TrainCommand {
         /// Also learn from the gold spans.
         #[arg(long)]
         with_gold_spans: bool,
+        /// With --dev: also choose the bias of "not a quote" for this transformer tagger's
+        /// spans (the default mode's).
+        #[cfg(feature = "transformer")]
+        #[arg(long, requires = "dev")]
+        tagger_model: Option<PathBuf>,
     },
     /// Fine-tune the default mode's transformer tagger on PolNeAR (brat) data, on CPU.
     #[cfg(feature = "transformer")]
@@ -107,6 +116,7 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             split_quotes,
             #[cfg(feature = "transformer")]
             tagger_model,
+            recalibrate,
         } => {
             set_threads(threads)?;
             ConfidenceRecipe {
@@ -116,6 +126,7 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
                 split_quotes,
                 #[cfg(feature = "transformer")]
                 tagger: tagger_model,
+                recalibrate,
             }
             .run(&progress)?
         }
@@ -162,6 +173,8 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             seed,
             folds,
             with_gold_spans,
+            #[cfg(feature = "transformer")]
+            tagger_model,
         } => {
             let mut command = format!(
                 "whosaid train linker --polnear {} --output {} --epochs {epochs} --seed {seed} --folds {folds}{}",
@@ -175,11 +188,17 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             if let Some(path) = &span_model {
                 command.push_str(&format!(" --span-model {}", path.display()));
             }
+            #[cfg(feature = "transformer")]
+            if let Some(path) = &tagger_model {
+                command.push_str(&format!(" --tagger-model {}", path.display()));
+            }
             let options = LinkerTrainOptions {
                 epochs,
                 seed,
                 folds,
                 with_gold_spans,
+                #[cfg(feature = "transformer")]
+                transformer_tagger: tagger_model,
                 ..Default::default()
             };
             whosaid::train::linker::train_command(

@@ -1,5 +1,6 @@
 //! Tests of the linker and the seam, on small hand-made texts, with the shipped models.
 
+use super::SpanSet;
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::record::{DocumentRecord, QuoteKind, QuoteRecord, SpanRecord};
 
@@ -425,4 +426,77 @@ fn a_pair_of_names_and_a_source_that_speaks_twice_are_each_one_mention() {
         assert_offsets(text, &record);
         assert_each_mention_is_of_one_entity(&record);
     }
+}
+
+/// The token range of the first occurrence of `words` in `text`'s tokens.
+fn tokens_of(text: &str, tokens: &[crate::segment::Token], words: &str) -> std::ops::Range<usize> {
+    let at = text.find(words).expect("the words are in the text");
+    let first = tokens
+        .iter()
+        .position(|token| token.start == at)
+        .expect("the words start a token");
+    let last = tokens
+        .iter()
+        .position(|token| token.end == at + words.len())
+        .expect("the words end a token");
+    first..last + 1
+}
+
+#[test]
+fn a_content_piece_run_across_a_tagged_cue_becomes_two_without_the_joining_word() {
+    use crate::tagger::{Role, TaggedSpan};
+    let text = "Lavrov echoed that, saying “we still need to finalize a few issues” and pointed \
+                to the need to separate fighters from the al-Nusra Front.";
+    let segmented = crate::segment::segment(text);
+    let tokens = &segmented.tokens;
+    let content = |words: &str| TaggedSpan {
+        role: Role::Content,
+        tokens: tokens_of(text, tokens, words),
+    };
+    let cue = |words: &str| TaggedSpan {
+        role: Role::Cue,
+        tokens: tokens_of(text, tokens, words),
+    };
+    let run_together = "“we still need to finalize a few issues” and pointed to the need to \
+                        separate fighters from the al-Nusra Front";
+    let spans = SpanSet::from_tagged(
+        vec![content(run_together), cue("saying"), cue("pointed to")],
+        tokens,
+        text,
+    );
+    let pieces: Vec<&str> = spans
+        .pieces
+        .iter()
+        .map(|piece| &text[tokens[piece.start].start..tokens[piece.end - 1].end])
+        .collect();
+    assert_eq!(
+        pieces,
+        [
+            "“we still need to finalize a few issues”",
+            "the need to separate fighters from the al-Nusra Front"
+        ]
+    );
+    assert_eq!(spans.cues.len(), 2);
+
+    // A cue at either edge of a piece leaves it whole, and so does a piece with no cue.
+    let whole = SpanSet::from_tagged(
+        vec![
+            content("saying “we still need to finalize a few issues”"),
+            cue("saying"),
+        ],
+        tokens,
+        text,
+    );
+    assert_eq!(
+        whole.pieces,
+        [tokens_of(
+            text,
+            tokens,
+            "saying “we still need to finalize a few issues”"
+        )]
+    );
+    assert_eq!(
+        SpanSet::from_tagged_as_they_are(vec![content(run_together), cue("pointed to")]).pieces,
+        [tokens_of(text, tokens, run_together)]
+    );
 }

@@ -60,6 +60,9 @@ pub struct ConfidenceRecipe {
     /// was trained on PolNeAR train, so fit on a split it has not seen (dev).
     #[cfg(feature = "transformer")]
     pub tagger: Option<PathBuf>,
+    /// Recalibrate the shipped model of the learned stages (Platt) on fast mode's attributions
+    /// of the split, which its taggers did not train on (dev), instead of fitting one.
+    pub recalibrate: bool,
 }
 
 /// What a recipe did, for the person who ran it.
@@ -75,6 +78,18 @@ impl ConfidenceRecipe {
         #[cfg(feature = "transformer")]
         if let Some(tagger) = &self.tagger {
             return self.run_for_tagger(tagger, progress);
+        }
+        if self.recalibrate {
+            let pipeline = Pipeline::new(PipelineConfig {
+                budget: None,
+                ..PipelineConfig::fast()
+            })?;
+            let command = format!(
+                "whosaid train confidence --recalibrate --polnear {} --output {}",
+                self.polnear.display(),
+                self.output.display()
+            );
+            return self.recalibrate_on(&pipeline, "fast mode", command);
         }
         if !self.rule_spans {
             let command = format!(
@@ -139,10 +154,16 @@ impl ConfidenceRecipe {
             self.polnear.display(),
             self.output.display()
         );
+        self.recalibrate_on(&pipeline, "the default mode", command)
+    }
+
+    /// Platt-scales the shipped model of the learned stages on what `pipeline` makes of the
+    /// split, and writes it.
+    fn recalibrate_on(&self, pipeline: &Pipeline, mode: &str, command: String) -> Result<Trained> {
         let gold = read_brat_dir(&self.polnear)?;
-        let examples = labelled_attributions(&pipeline, &gold);
+        let examples = labelled_attributions(pipeline, &gold);
         let trained_on = format!(
-            "models/attribution-confidence.json recalibrated (Platt) on the default mode's \
+            "models/attribution-confidence.json recalibrated (Platt) on {mode}'s \
              attributions of PolNeAR {} ({} documents, {} attributions)",
             self.polnear.display(),
             gold.len(),

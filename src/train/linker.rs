@@ -95,7 +95,7 @@ pub fn link_examples(
     gold: &GoldDocument,
 ) -> (Vec<LinkExample>, Vec<LinkExample>) {
     let links = gold_links(document, gold);
-    let mut spans = SpanSet::from_tagged(tagged);
+    let mut spans = SpanSet::from_tagged_as_they_are(tagged);
     spans.pieces.clear();
     for link in &links {
         spans.pieces.extend(link.pieces.iter().cloned());
@@ -244,8 +244,9 @@ pub fn examples_from_predictions(
     gold: &GoldDocument,
 ) -> (Vec<LinkExample>, Vec<LinkExample>) {
     let links = gold_links(document, gold);
-    let spans = SpanSet::from_tagged(tagged).with_rule_cues(proposals);
     let text = document.normalised.text.as_str();
+    let spans =
+        SpanSet::from_tagged(tagged, &document.segmented.tokens, text).with_rule_cues(proposals);
     let segmented = &document.segmented;
     let linking = LinkIndex::new(text, segmented, &spans, proposals);
     let index = &linking.index;
@@ -389,6 +390,10 @@ pub struct LinkerTrainOptions {
     pub learning_rate: f32,
     pub l2: f32,
     pub seed: u64,
+    /// Also choose the bias of "not a quote" for this transformer tagger's spans, on the
+    /// held-out split.
+    #[cfg(feature = "transformer")]
+    pub transformer_tagger: Option<std::path::PathBuf>,
 }
 
 impl Default for LinkerTrainOptions {
@@ -402,6 +407,8 @@ impl Default for LinkerTrainOptions {
             learning_rate: 0.1,
             l2: 1e-6,
             seed: 29,
+            #[cfg(feature = "transformer")]
+            transformer_tagger: None,
         }
     }
 }
@@ -623,6 +630,61 @@ fn held_out_records(
         .collect()
 }
 
+/// The bias on "not a quote" that gives the best end-to-end F1 on a held-out split, whose
+/// documents' spans are `tagged`; `linker` is left with the last bias tried.
+fn best_not_a_quote_bias(
+    rules: &crate::pipeline::Pipeline,
+    gold: &[GoldDocument],
+    tagged: &[Vec<TaggedSpan>],
+    linker: &mut Linker,
+    progress: &dyn Fn(&str),
+) -> f32 {
+    let mut best = (f64::NEG_INFINITY, 0.0f32);
+    for step in -12..=4 {
+        linker.not_a_quote_bias = step as f32 * 0.25;
+        let records = held_out_records(rules, gold, tagged, linker);
+        let report = crate::eval::metrics::score(gold, &records);
+        let f1 = report.end_to_end.f1;
+        progress(&format!(
+            "  not-a-quote bias {:+.2}: end-to-end F1 {:.1}, content exact {:.1}",
+            linker.not_a_quote_bias,
+            100.0 * f1,
+            100.0 * report.content_exact.f1
+        ));
+        if f1 > best.0 {
+            best = (f1, linker.not_a_quote_bias);
+        }
+    }
+    best.1
+}
+
+/// The spans the default mode's transformer tagger finds in each document, before linking.
+#[cfg(feature = "transformer")]
+fn transformer_tagged(
+    tagger: &std::path::Path,
+    gold: &[GoldDocument],
+) -> crate::error::Result<Vec<Vec<TaggedSpan>>> {
+    use crate::pipeline::{Pipeline, PipelineConfig};
+    let mut pipeline = Pipeline::new(PipelineConfig {
+        budget: None,
+        tagger: Some(crate::tagger::transformer::TransformerTaggerConfig {
+            weights: Some(tagger.to_path_buf()),
+            ..Default::default()
+        }),
+        ..PipelineConfig::default()
+    })?;
+    pipeline.truncate_before("tag and link");
+    let mut documents: Vec<Document> = gold
+        .iter()
+        .map(|document| Document::new(document.id.clone(), document.text.clone()))
+        .collect();
+    pipeline.run(&mut documents, None);
+    Ok(documents
+        .into_iter()
+        .map(|document| document.tagged.unwrap_or_default())
+        .collect())
+}
+
 /// The spans of every training document, each tagged by a tagger trained on the other folds
 /// (document `i` is in fold `i % folds`).
 pub fn cross_tagged(
@@ -748,24 +810,25 @@ pub fn train_command(
             100.0 * accuracy(&linker, &dev_sources),
             dev_sources.len()
         ));
-        // The bias on "not a quote" that gives the best end-to-end F1 on the held-out split.
-        let mut best = (f64::NEG_INFINITY, 0.0f32);
-        for step in -12..=4 {
-            linker.not_a_quote_bias = step as f32 * 0.25;
-            let records = held_out_records(&rules, &dev_gold, &dev_tagged, &linker);
-            let report = crate::eval::metrics::score(&dev_gold, &records);
-            let f1 = report.end_to_end.f1;
+        linker.not_a_quote_bias =
+            best_not_a_quote_bias(&rules, &dev_gold, &dev_tagged, &mut linker, progress);
+        #[cfg(feature = "transformer")]
+        if let Some(tagger) = &options.transformer_tagger {
             progress(&format!(
-                "  not-a-quote bias {:+.2}: end-to-end F1 {:.1}, content exact {:.1}",
-                linker.not_a_quote_bias,
-                100.0 * f1,
-                100.0 * report.content_exact.f1
+                "tagging {} with the transformer tagger {}",
+                dev.display(),
+                tagger.display()
             ));
-            if f1 > best.0 {
-                best = (f1, linker.not_a_quote_bias);
-            }
+            let transformer_tagged = transformer_tagged(tagger, &dev_gold)?;
+            let mut for_transformer = linker.clone();
+            linker.not_a_quote_bias_transformer = Some(best_not_a_quote_bias(
+                &rules,
+                &dev_gold,
+                &transformer_tagged,
+                &mut for_transformer,
+                progress,
+            ));
         }
-        linker.not_a_quote_bias = best.1;
     }
     linker.save(output)?;
     progress(&format!(
