@@ -478,7 +478,8 @@ fn a_content_piece_run_across_a_tagged_cue_becomes_two_without_the_joining_word(
     );
     assert_eq!(spans.cues.len(), 2);
 
-    // A cue at either edge of a piece leaves it whole, and so does a piece with no cue.
+    // A cue at either edge of a piece leaves it whole, and the training path's reading of the
+    // spans as they are cuts nothing.
     let whole = SpanSet::from_tagged(
         vec![
             content("saying “we still need to finalize a few issues”"),
