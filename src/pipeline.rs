@@ -67,6 +67,20 @@ impl PipelineConfig {
         PipelineConfig::default()
     }
 
+    /// The default mode's attribution with this transformer tagger, without stance and without
+    /// a time budget: what training reads, since it must see every document whole.
+    #[cfg(feature = "transformer")]
+    pub fn training_with_tagger(tagger: &std::path::Path) -> Self {
+        PipelineConfig {
+            budget: None,
+            tagger: Some(crate::tagger::transformer::TransformerTaggerConfig {
+                weights: Some(tagger.to_path_buf()),
+                ..Default::default()
+            }),
+            ..PipelineConfig::default()
+        }
+    }
+
     /// The default mode with the shipped models: the transformer tagger and the stance stage,
     /// their encoder read from the folder `scripts/setup` installed (or `$WHOSAID_ENCODER`).
     /// `threads` bounds the encoder's copies and libtorch's own threads (`None`: every core).

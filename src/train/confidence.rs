@@ -135,14 +135,7 @@ impl ConfidenceRecipe {
     /// The default mode's model: fitted on what the pipeline with the transformer tagger makes.
     #[cfg(feature = "transformer")]
     fn run_for_tagger(&self, tagger: &std::path::Path, progress: &dyn Fn(&str)) -> Result<Trained> {
-        let pipeline = Pipeline::new(PipelineConfig {
-            budget: None,
-            tagger: Some(crate::tagger::transformer::TransformerTaggerConfig {
-                weights: Some(tagger.to_path_buf()),
-                ..Default::default()
-            }),
-            ..PipelineConfig::default()
-        })?;
+        let pipeline = Pipeline::new(PipelineConfig::training_with_tagger(tagger))?;
         progress(&format!(
             "analysing {} with the tagger {}",
             self.polnear.display(),

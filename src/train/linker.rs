@@ -665,14 +665,7 @@ fn transformer_tagged(
     gold: &[GoldDocument],
 ) -> crate::error::Result<Vec<Vec<TaggedSpan>>> {
     use crate::pipeline::{Pipeline, PipelineConfig};
-    let mut pipeline = Pipeline::new(PipelineConfig {
-        budget: None,
-        tagger: Some(crate::tagger::transformer::TransformerTaggerConfig {
-            weights: Some(tagger.to_path_buf()),
-            ..Default::default()
-        }),
-        ..PipelineConfig::default()
-    })?;
+    let mut pipeline = Pipeline::new(PipelineConfig::training_with_tagger(tagger))?;
     pipeline.truncate_before("tag and link");
     let mut documents: Vec<Document> = gold
         .iter()
