@@ -501,3 +501,40 @@ fn a_content_piece_run_across_a_tagged_cue_becomes_two_without_the_joining_word(
         [tokens_of(text, tokens, run_together)]
     );
 }
+
+#[test]
+fn the_transformer_s_spans_get_their_own_bias_of_not_a_quote_where_the_linker_has_one() {
+    let mut linker = super::Linker::from_table(vec![0.0; 16], 4, "test".into());
+    linker.not_a_quote_bias = -1.0;
+    assert_eq!(linker.for_transformer_spans().not_a_quote_bias, -1.0);
+    // A linker file written before the second bias existed reads without it.
+    let written = serde_json::to_string(&linker).expect("the linker serialises");
+    assert!(
+        !written.contains("not_a_quote_bias_transformer"),
+        "{written}"
+    );
+
+    linker.not_a_quote_bias_transformer = Some(-0.25);
+    let read: super::Linker =
+        serde_json::from_str(&serde_json::to_string(&linker).expect("the linker serialises"))
+            .expect("the linker reads back");
+    let for_transformer = read.for_transformer_spans();
+    assert_eq!(for_transformer.not_a_quote_bias, -0.25);
+    assert_eq!(read.not_a_quote_bias, -1.0);
+}
+
+#[test]
+fn a_pipeline_cut_before_a_stage_keeps_only_the_stages_before_it() {
+    let mut pipeline = Pipeline::new(PipelineConfig::default()).expect("the shipped models load");
+    let names = pipeline.stage_names();
+    let at = names
+        .iter()
+        .position(|name| *name == "tag and link")
+        .expect("fast mode tags and links");
+    pipeline.truncate_before("tag and link");
+    assert_eq!(pipeline.stage_names(), names[..at]);
+    assert_eq!(pipeline.stage_times().len(), at);
+    // A name that is not in the list changes nothing.
+    pipeline.truncate_before("no such stage");
+    assert_eq!(pipeline.stage_names().len(), at);
+}
