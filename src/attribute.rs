@@ -3,6 +3,7 @@
 //! A quote with no cue continues the turn of the speaker before it; an indirect proposal whose cue
 //! has no source is dropped, since a cue word without a speaker is usually not reported speech.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 pub use crate::document::attribution::{Attribution, Features, Resolution};
@@ -32,6 +33,12 @@ pub(crate) struct MentionIndex {
     /// The entities with a title, and the title lower-cased, by entity. Attribution makes only
     /// untitled entities, so this stays whole.
     titled_entities: Vec<(usize, String)>,
+    /// Name mentions that attribution appended, by their text, read in as they appear (up to
+    /// the count kept beside them) and dropped once linked: a new entity finds its later bare
+    /// mentions here, where a scan of every appended mention for each new entity was quadratic
+    /// in a document of thousands of sources (1 MB of nested quotations took 1.4 s instead of
+    /// 0.1).
+    appended_names: RefCell<(usize, HashMap<String, Vec<usize>>)>,
 }
 
 impl MentionIndex {
@@ -55,7 +62,28 @@ impl MentionIndex {
             sorted: speakers.mentions.len(),
             unlinked_names,
             titled_entities,
+            appended_names: RefCell::new((speakers.mentions.len(), HashMap::new())),
         }
+    }
+
+    /// The appended name mentions with this text that have no entity yet, in order.
+    fn appended_unlinked_names(&self, text: &str, speakers: &Speakers, name: &str) -> Vec<usize> {
+        let mut appended = self.appended_names.borrow_mut();
+        let (read, by_text) = &mut *appended;
+        for (index, mention) in speakers.mentions.iter().enumerate().skip(*read) {
+            if mention.entity.is_none() && mention.kind == MentionKind::Name {
+                by_text
+                    .entry(text[mention.start..mention.end].to_string())
+                    .or_default()
+                    .push(index);
+            }
+        }
+        *read = speakers.mentions.len();
+        let Some(same_text) = by_text.get_mut(name) else {
+            return Vec::new();
+        };
+        same_text.retain(|&index| speakers.mentions[index].entity.is_none());
+        same_text.clone()
     }
 }
 
@@ -511,8 +539,8 @@ pub(crate) fn resolve(
                 .into_iter()
                 .flatten()
                 .copied();
-            let added = index.sorted..speakers.mentions.len();
-            let mut others: Vec<usize> = same_text.chain(added).collect();
+            let appended = index.appended_unlinked_names(text, speakers, &mention_text);
+            let mut others: Vec<usize> = same_text.chain(appended).collect();
             others.sort_unstable();
             for other in others {
                 let other_mention = &speakers.mentions[other];
