@@ -119,11 +119,7 @@ impl ConfidenceRecipe {
                 summary: "fitted the confidence model of the learned stages".to_string(),
             });
         }
-        let pipeline = Pipeline::new(PipelineConfig {
-            budget: None,
-            spans: crate::pipeline::SpanChoice::Rules,
-            ..PipelineConfig::default()
-        })?;
+        let pipeline = crate::train::spans::rules_pipeline()?;
         let command = format!(
             "whosaid train confidence --rule-spans --polnear {} --output {}",
             self.polnear.display(),

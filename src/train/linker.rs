@@ -630,19 +630,20 @@ fn held_out_records(
         .collect()
 }
 
-/// The bias on "not a quote" that gives the best end-to-end F1 on a held-out split, whose
-/// documents' spans are `tagged`; `linker` is left with the last bias tried.
+/// The bias on "not a quote" that gives `linker` the best end-to-end F1 on a held-out split,
+/// whose documents' spans are `tagged`.
 fn best_not_a_quote_bias(
     rules: &crate::pipeline::Pipeline,
     gold: &[GoldDocument],
     tagged: &[Vec<TaggedSpan>],
-    linker: &mut Linker,
+    linker: &Linker,
     progress: &dyn Fn(&str),
 ) -> f32 {
+    let mut linker = linker.clone();
     let mut best = (f64::NEG_INFINITY, 0.0f32);
     for step in -12..=4 {
         linker.not_a_quote_bias = step as f32 * 0.25;
-        let records = held_out_records(rules, gold, tagged, linker);
+        let records = held_out_records(rules, gold, tagged, &linker);
         let report = crate::eval::metrics::score(gold, &records);
         let f1 = report.end_to_end.f1;
         progress(&format!(
@@ -804,7 +805,7 @@ pub fn train_command(
             dev_sources.len()
         ));
         linker.not_a_quote_bias =
-            best_not_a_quote_bias(&rules, &dev_gold, &dev_tagged, &mut linker, progress);
+            best_not_a_quote_bias(&rules, &dev_gold, &dev_tagged, &linker, progress);
         #[cfg(feature = "transformer")]
         if let Some(tagger) = &options.transformer_tagger {
             progress(&format!(
@@ -813,12 +814,11 @@ pub fn train_command(
                 tagger.display()
             ));
             let transformer_tagged = transformer_tagged(tagger, &dev_gold)?;
-            let mut for_transformer = linker.clone();
             linker.not_a_quote_bias_transformer = Some(best_not_a_quote_bias(
                 &rules,
                 &dev_gold,
                 &transformer_tagged,
-                &mut for_transformer,
+                &linker,
                 progress,
             ));
         }
