@@ -371,6 +371,41 @@ impl SpanSet {
         set
     }
 
+    /// Completes each tagged source that stops inside a name the speaker stage found: "Mrs." of
+    /// "Mrs. Clinton", "Ava" of "Ava DuVernay", "the nominee Hillary" of "Hillary Clinton". The
+    /// tagger cuts a name short now and then, and PolNeAR's sources never do; the span then ends
+    /// with the longest name that starts inside it and runs past its end, unless a cue or a
+    /// content piece starts before that end: a title-case headline reads as one long name
+    /// ("Chris Christie Calls Hillary Clinton…"), whose source the tagger had right.
+    pub fn with_sources_completing_names(mut self, speakers: &Speakers) -> Self {
+        let starts_within = |spans: &[Range<usize>], within: Range<usize>| {
+            let first = spans.partition_point(|span| span.start < within.start);
+            spans.get(first).is_some_and(|span| span.start < within.end)
+        };
+        for source in &mut self.sources {
+            let longest_name_past_the_end = (source.start..source.end)
+                .filter_map(|token| speakers.mention_starting_at(token))
+                .map(|mention| &speakers.mentions[mention])
+                .filter(|mention| {
+                    mention.kind == MentionKind::Name
+                        && !mention.quoted
+                        && mention.tokens.end > source.end
+                })
+                .map(|mention| mention.tokens.end)
+                .max();
+            if let Some(end) = longest_name_past_the_end {
+                let added = source.end..end;
+                if !starts_within(&self.cues, added.clone()) && !starts_within(&self.pieces, added)
+                {
+                    source.end = end;
+                }
+            }
+        }
+        self.sources.sort_by_key(|span| (span.start, span.end));
+        self.sources.dedup();
+        self
+    }
+
     /// Adds the rule stages' cues as candidates beside the tagger's, so that the linker can
     /// fall back on a cue the tagger missed.
     pub fn with_rule_cues(mut self, proposals: &[crate::tagger::features::Proposal]) -> Self {
@@ -775,8 +810,9 @@ pub fn link_spans_with(
     record: bool,
 ) -> ((Vec<Attribution>, Speakers), Records) {
     let text = document.normalised.text.as_str();
-    let spans =
-        SpanSet::from_tagged(tagged, &document.segmented.tokens, text).with_rule_cues(proposals);
+    let spans = SpanSet::from_tagged(tagged, &document.segmented.tokens, text)
+        .with_rule_cues(proposals)
+        .with_sources_completing_names(&found);
     let segmented = &document.segmented;
     let linking = LinkIndex::new(text, segmented, &spans, proposals);
     let index = &linking.index;

@@ -503,6 +503,68 @@ fn a_content_piece_run_across_a_tagged_cue_becomes_two_without_the_joining_word(
 }
 
 #[test]
+fn a_tagged_source_that_stops_inside_a_name_ends_with_the_name() {
+    use crate::tagger::{Role, TaggedSpan};
+    let text = "Mrs. Clinton said the plan would pay for itself. \
+                The director Ava DuVernay told reporters that the film was done.";
+    let segmented = crate::segment::segment(text);
+    let tokens = &segmented.tokens;
+    let speakers = crate::speakers::find_speakers(text, &segmented, &[]);
+    let span = |role: Role, words: &str| TaggedSpan {
+        role,
+        tokens: tokens_of(text, tokens, words),
+    };
+    let words = |range: &std::ops::Range<usize>| {
+        text[tokens[range.start].start..tokens[range.end - 1].end].to_string()
+    };
+    let spans = SpanSet::from_tagged(
+        vec![
+            span(Role::Source, "Mrs."),
+            span(Role::Cue, "said"),
+            span(Role::Content, "the plan would pay for itself"),
+            span(Role::Source, "The director Ava"),
+            span(Role::Cue, "told"),
+        ],
+        tokens,
+        text,
+    )
+    .with_sources_completing_names(&speakers);
+    let sources: Vec<String> = spans.sources.iter().map(words).collect();
+    assert_eq!(sources, ["Mrs. Clinton", "The director Ava DuVernay"]);
+
+    // A name that runs on into the cue (a title-case headline reads as one long name) leaves
+    // the tagged source as it is.
+    let headline = "Chris Christie Calls Hillary Clinton A Disgrace";
+    let segmented = crate::segment::segment(headline);
+    let tokens = &segmented.tokens;
+    let speakers = crate::speakers::find_speakers(headline, &segmented, &[]);
+    let source = tokens_of(headline, tokens, "Chris Christie");
+    let long_name = speakers
+        .mention_starting_at(source.start)
+        .map(|mention| speakers.mentions[mention].tokens.clone());
+    assert!(
+        long_name.as_ref().is_some_and(|name| name.end > source.end),
+        "the speaker stage reads the headline as one name: {long_name:?}"
+    );
+    let spans = SpanSet::from_tagged(
+        vec![
+            TaggedSpan {
+                role: Role::Source,
+                tokens: source.clone(),
+            },
+            TaggedSpan {
+                role: Role::Cue,
+                tokens: tokens_of(headline, tokens, "Calls"),
+            },
+        ],
+        tokens,
+        headline,
+    )
+    .with_sources_completing_names(&speakers);
+    assert_eq!(spans.sources, [source]);
+}
+
+#[test]
 fn the_transformer_s_spans_get_their_own_bias_of_not_a_quote_where_the_linker_has_one() {
     let mut linker = super::Linker::from_table(vec![0.0; 16], 4, "test".into());
     linker.not_a_quote_bias = -1.0;
