@@ -373,10 +373,10 @@ impl SpanSet {
 
     /// Completes each tagged source that stops inside a name the speaker stage found: "Mrs." of
     /// "Mrs. Clinton", "Ava" of "Ava DuVernay", "the nominee Hillary" of "Hillary Clinton". The
-    /// tagger cuts a name short now and then, and PolNeAR's sources never do; the span then ends
-    /// with the longest name that starts inside it and runs past its end, unless a cue or a
-    /// content piece starts before that end: a title-case headline reads as one long name
-    /// ("Chris Christie Calls Hillary Clinton…"), whose source the tagger had right.
+    /// tagger cuts a name short now and then, and PolNeAR's sources hardly ever do; the span
+    /// then ends with the longest name that starts inside it and runs past its end, unless a
+    /// cue or a content piece starts before that end: a title-case headline reads as one long
+    /// name ("Chris Christie Calls Hillary Clinton…"), whose source the tagger had right.
     pub fn with_sources_completing_names(mut self, speakers: &Speakers) -> Self {
         let starts_within = |spans: &[Range<usize>], within: Range<usize>| {
             let first = spans.partition_point(|span| span.start < within.start);
