@@ -427,13 +427,13 @@ impl Pipeline {
     }
 }
 
-/// Runs a run of per-document stages on one document, catching a panic (a bug) so that one
-/// document never stops the batch.
 fn add_time(nanos: &AtomicU64, elapsed: Duration) {
     let elapsed = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
     nanos.fetch_add(elapsed, Ordering::Relaxed);
 }
 
+/// Runs a run of per-document stages on one document, catching a panic (a bug) so that one
+/// document never stops the batch.
 fn run_document_stages(
     stages: &[(&dyn DocumentStage, &AtomicU64)],
     document: &mut Document,
