@@ -68,6 +68,10 @@ pub enum TrainCommand {
         table_bits: u32,
         #[arg(long, default_value_t = SpanTrainOptions::default().seed)]
         seed: u64,
+        /// Add a second pass that also reads the first pass's tags, trained on first-pass tags
+        /// from taggers fitted on this many other folds of the training split (0: none).
+        #[arg(long, default_value_t = SpanTrainOptions::default().second_pass_folds)]
+        second_pass_folds: usize,
     },
     /// Fit the linker of the learned stages on PolNeAR (brat) data, over a tagger's spans.
     Linker {
@@ -137,6 +141,7 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             epochs,
             table_bits,
             seed,
+            second_pass_folds,
         } => {
             let mut command = format!(
                 "whosaid train spans --polnear {} --output {} --epochs {epochs} --table-bits {table_bits} --seed {seed}",
@@ -146,10 +151,14 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             if let Some(dev) = &dev {
                 command.push_str(&format!(" --dev {}", dev.display()));
             }
+            if second_pass_folds >= 2 {
+                command.push_str(&format!(" --second-pass-folds {second_pass_folds}"));
+            }
             let options = SpanTrainOptions {
                 epochs,
                 table_bits,
                 seed,
+                second_pass_folds,
             };
             whosaid::train::spans::train_command(
                 &polnear,

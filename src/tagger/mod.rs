@@ -12,6 +12,7 @@
 #[cfg(feature = "transformer")]
 pub mod bert;
 pub mod features;
+pub mod stacked;
 #[cfg(feature = "transformer")]
 pub mod transformer;
 #[cfg(feature = "transformer")]
@@ -73,6 +74,9 @@ pub struct SpanModel {
     pub header: ModelHeader,
     table: Vec<PackedRow>,
     transitions: Vec<f32>,
+    /// The second pass, which also reads this model's tags ([`stacked`]); where there is one,
+    /// its spans are the tagger's.
+    second: Option<Box<SpanModel>>,
 }
 
 /// One row of the table: B and I of each channel, then two unused lanes.
@@ -137,6 +141,37 @@ impl SpanModel {
             },
             table,
             transitions: transitions.to_vec(),
+            second: None,
+        }
+    }
+
+    /// This model as the first pass of a stacked tagger whose second pass is `second`; the two
+    /// hash features into tables of the same size.
+    pub fn with_second_pass(mut self, second: SpanModel) -> std::result::Result<Self, String> {
+        if second.table_bits() != self.table_bits() {
+            return Err(format!(
+                "a second pass of 2^{} rows after a first of 2^{}",
+                second.table_bits(),
+                self.table_bits()
+            ));
+        }
+        if second.second.is_some() {
+            return Err("a second pass with a second pass of its own".into());
+        }
+        self.second = Some(Box::new(second));
+        Ok(self)
+    }
+
+    /// The second pass, where this tagger is stacked.
+    pub fn second_pass(&self) -> Option<&SpanModel> {
+        self.second.as_deref()
+    }
+
+    /// This model without its second pass: the first pass alone.
+    pub fn first_pass(&self) -> SpanModel {
+        SpanModel {
+            second: None,
+            ..self.clone()
         }
     }
 
@@ -198,6 +233,10 @@ impl SpanModel {
                 bytes.extend_from_slice(&weight.to_le_bytes());
             }
         }
+        // A stacked tagger's second pass follows its first, written the same way.
+        if let Some(second) = &self.second {
+            bytes.extend_from_slice(&second.to_bytes());
+        }
         bytes
     }
 
@@ -231,14 +270,20 @@ impl SpanModel {
                 slot.0[lane] = i16::from_le_bytes(reader.array()?);
             }
         }
-        if reader.at != bytes.len() {
-            return Err("trailing bytes".into());
-        }
-        Ok(SpanModel {
+        let first = SpanModel {
             header,
             table,
             transitions,
-        })
+            second: None,
+        };
+        match &bytes[reader.at..] {
+            [] => Ok(first),
+            rest => {
+                let second = SpanModel::from_bytes(rest)
+                    .map_err(|message| format!("its second pass: {message}"))?;
+                first.with_second_pass(second)
+            }
+        }
     }
 
     /// The emission scores of every token: [`ROW`] per token, O scoring zero.
@@ -252,16 +297,10 @@ impl SpanModel {
     /// tokens at a time into one reused buffer: the same numbers, without holding a long
     /// document's feature rows (about 180 bytes a token) all at once.
     pub fn emissions_of(&self, layers: &features::Layers) -> Vec<f32> {
-        const BLOCK: usize = 2048;
         let plan = features::FeaturePlan::new(layers, self.table_bits());
-        let mut scores = vec![0f32; plan.len() * ROW];
-        let mut block_features = TokenFeatures::default();
-        for (block, out) in scores.chunks_mut(BLOCK * ROW).enumerate() {
-            let start = block * BLOCK;
-            plan.write(start..start + out.len() / ROW, &mut block_features);
-            self.write_emissions(&block_features, out);
-        }
-        scores
+        emissions_in_blocks(&plan, |_, features, out| {
+            self.write_emissions(features, out)
+        })
     }
 
     fn write_emissions(&self, features: &TokenFeatures, scores: &mut [f32]) {
@@ -313,13 +352,54 @@ impl SpanModel {
 
     /// Tags every channel of a document and returns the spans, paragraph by paragraph.
     pub fn tag(&self, features: &TokenFeatures, segmented: &Segmented) -> Vec<TaggedSpan> {
-        self.tag_emissions(&self.emissions(features), segmented)
+        let emissions = self.emissions(features);
+        let Some(second) = &self.second else {
+            return self.tag_emissions(&emissions, segmented);
+        };
+        let first = self.first_pass_of(&emissions, segmented);
+        let mut stacked = TokenFeatures::default();
+        first.stack(features, 0, self.mask(), &mut stacked);
+        second.tag_emissions(&second.emissions(&stacked), segmented)
     }
 
     /// Tags every channel of the document these layers describe; the same spans as
     /// [`SpanModel::tag`] of its [`features::token_features`].
     pub fn tag_layers(&self, layers: &features::Layers) -> Vec<TaggedSpan> {
-        self.tag_emissions(&self.emissions_of(layers), layers.segmented)
+        let Some(second) = &self.second else {
+            return self.tag_emissions(&self.emissions_of(layers), layers.segmented);
+        };
+        // The first pass's features are hashed again for the second, a block at a time, rather
+        // than kept: a long document's rows would not fit the memory a block takes.
+        let plan = features::FeaturePlan::new(layers, self.table_bits());
+        let emissions = emissions_in_blocks(&plan, |_, features, out| {
+            self.write_emissions(features, out)
+        });
+        let first = self.first_pass_of(&emissions, layers.segmented);
+        let mask = self.mask();
+        let mut stacked = TokenFeatures::default();
+        let emissions = emissions_in_blocks(&plan, |start, features, out| {
+            first.stack(features, start, mask, &mut stacked);
+            second.write_emissions(&stacked, out);
+        });
+        second.tag_emissions(&emissions, layers.segmented)
+    }
+
+    fn mask(&self) -> u64 {
+        (1u64 << self.table_bits()) - 1
+    }
+
+    /// This model's tags of every channel, as the second pass reads them.
+    fn first_pass_of(&self, emissions: &[f32], segmented: &Segmented) -> stacked::FirstPass {
+        let segments = segments(segmented);
+        let mut back = Vec::new();
+        let tags = Role::ALL.map(|role| {
+            let mut tags = vec![Tag::Outside; emissions.len() / ROW];
+            for segment in &segments {
+                self.decode(emissions, role, segment.clone(), &mut tags, &mut back);
+            }
+            tags
+        });
+        stacked::FirstPass::new(tags, &segments)
     }
 
     fn tag_emissions(&self, emissions: &[f32], segmented: &Segmented) -> Vec<TaggedSpan> {
@@ -336,6 +416,24 @@ impl SpanModel {
         }
         spans
     }
+}
+
+/// The emissions of every token of `plan`: its features are written a block of tokens at a
+/// time, and `write` turns a block's features (and its first token's index) into the block's
+/// emissions.
+fn emissions_in_blocks(
+    plan: &features::FeaturePlan,
+    mut write: impl FnMut(usize, &TokenFeatures, &mut [f32]),
+) -> Vec<f32> {
+    const BLOCK: usize = 2048;
+    let mut scores = vec![0f32; plan.len() * ROW];
+    let mut block_features = TokenFeatures::default();
+    for (block, out) in scores.chunks_mut(BLOCK * ROW).enumerate() {
+        let start = block * BLOCK;
+        plan.write(start..start + out.len() / ROW, &mut block_features);
+        write(start, &block_features, out);
+    }
+    scores
 }
 
 struct Reader<'a> {
@@ -708,6 +806,51 @@ mod tests {
                 .all(|span| span.tokens.end <= document.segmented.tokens.len()));
         }
     }
+    /// A model of random weights in a table of `2^table_bits` rows.
+    fn random_model(table_bits: u32, seed: u64) -> SpanModel {
+        let mut random = numbers(seed);
+        let weights: Vec<f32> = (0..(1usize << table_bits) * ROW)
+            .map(|_| random())
+            .collect();
+        let transitions: Vec<f32> = (0..3 * TRANSITIONS).map(|_| random()).collect();
+        SpanModel::from_weights(table_bits, &weights, &transitions, "random".into())
+    }
+
+    #[test]
+    fn a_stacked_tagger_reads_back_what_it_wrote_and_tags_by_blocks_as_in_one_piece() {
+        let first = SpanModel::shipped().unwrap().first_pass();
+        let stacked = first
+            .clone()
+            .with_second_pass(random_model(first.table_bits(), 11))
+            .unwrap();
+        assert!(first
+            .clone()
+            .with_second_pass(random_model(first.table_bits() - 1, 11))
+            .is_err());
+        let read = SpanModel::from_bytes(&stacked.to_bytes()).unwrap();
+        let second = read.second_pass().expect("the second pass is read back");
+        assert_eq!(second.table, stacked.second_pass().unwrap().table);
+        assert_eq!(read.first_pass().table, first.table);
+        let bytes = stacked.to_bytes();
+        assert!(SpanModel::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+
+        let cues = crate::cue::CueModel::shipped().ok();
+        let text = "“We are close,” Secretary Kerry said on Friday. Lavrov told reporters that \
+                    talks would go on, calling them “a first step”. "
+            .repeat(300);
+        let (document, found) = layers_of(&text);
+        let layers = layers(&document, &found, cues);
+        assert!(document.segmented.tokens.len() > 3 * 2048);
+        let whole = features::token_features(&layers, first.table_bits());
+        let spans = stacked.tag_layers(&layers);
+        assert_eq!(spans, stacked.tag(&whole, &document.segmented));
+        // The second pass's spans are the tagger's, not the first pass's.
+        assert_ne!(spans, first.tag_layers(&layers));
+        assert!(spans
+            .iter()
+            .all(|span| span.tokens.end <= document.segmented.tokens.len()));
+    }
+
     #[test]
     fn a_long_document_is_tagged_block_by_block_as_in_one_piece() {
         let model = SpanModel::shipped().unwrap();

@@ -701,7 +701,7 @@ pub fn cross_tagged(
             ..span_options.clone()
         };
         let model =
-            crate::train::spans::fit_span_model(&train, &[], &options, String::new(), |_| {});
+            crate::train::spans::fit_tagger(&train, &[], &options, String::new(), |_, _| {});
         let held: Vec<(usize, Vec<TaggedSpan>)> = examples
             .par_iter()
             .enumerate()
@@ -753,6 +753,7 @@ pub fn train_command(
     };
     let span_options = crate::train::spans::SpanTrainOptions {
         table_bits: tagger.table_bits(),
+        second_pass_folds: crate::train::spans::second_pass_folds_of(&tagger),
         ..Default::default()
     };
     let gold = crate::eval::brat::read_brat_dir(polnear)?;
@@ -887,6 +888,7 @@ pub fn train_confidence_command(
     let linker = Linker::shipped()?;
     let span_options = crate::train::spans::SpanTrainOptions {
         table_bits: tagger.table_bits(),
+        second_pass_folds: crate::train::spans::second_pass_folds_of(tagger),
         ..Default::default()
     };
     let gold = crate::eval::brat::read_brat_dir(polnear)?;

@@ -8,6 +8,7 @@ use crate::document::Document;
 use crate::eval::gold::{GoldDocument, Piece};
 use crate::offsets::CharIndex;
 use crate::tagger::features::{token_features, Layers, TokenFeatures};
+use crate::tagger::stacked::FirstPass;
 use crate::tagger::{
     allowed, segments, spans_of, transition_slot, Role, SpanModel, Tag, ROW, TAGS,
 };
@@ -137,6 +138,10 @@ pub struct SpanTrainOptions {
     pub epochs: usize,
     pub table_bits: u32,
     pub seed: u64,
+    /// Folds for a second pass ([`crate::tagger::stacked`]): it trains on first-pass tags of
+    /// each training document from a first pass fitted on the other folds, as it would see
+    /// them on new text. Under 2: no second pass.
+    pub second_pass_folds: usize,
 }
 
 impl Default for SpanTrainOptions {
@@ -145,6 +150,7 @@ impl Default for SpanTrainOptions {
             epochs: 12,
             table_bits: 20,
             seed: 17,
+            second_pass_folds: 0,
         }
     }
 }
@@ -260,7 +266,13 @@ impl Averaged {
 
 /// The spans a model tags in an example.
 pub fn tag_example(model: &SpanModel, example: &SpanExample) -> Vec<crate::tagger::TaggedSpan> {
-    let tags = channel_tags(model, &model.emissions(&example.features), example);
+    let tags = match model.second_pass() {
+        None => channel_tags(model, &model.emissions(&example.features), example),
+        Some(second) => {
+            let stacked = stacked_example(example, &first_pass_of(model, example), model);
+            channel_tags(second, &second.emissions(&stacked.features), &stacked)
+        }
+    };
     Role::ALL
         .into_iter()
         .flat_map(|role| spans_of(&tags[role.index()], role))
@@ -284,11 +296,12 @@ pub fn channel_tags(model: &SpanModel, emissions: &[f32], example: &SpanExample)
 pub fn score_examples(model: &SpanModel, examples: &[SpanExample]) -> [SpanScore; 3] {
     let mut scores = [SpanScore::default(); 3];
     for example in examples {
-        let tags = channel_tags(model, &model.emissions(&example.features), example);
+        let tagged = tag_example(model, example);
         for role in Role::ALL {
-            let predicted: Vec<Range<usize>> = spans_of(&tags[role.index()], role)
-                .into_iter()
-                .map(|span| span.tokens)
+            let predicted: Vec<Range<usize>> = tagged
+                .iter()
+                .filter(|span| span.role == role)
+                .map(|span| span.tokens.clone())
                 .collect();
             scores[role.index()].add(&predicted, &example.gold[role.index()], role);
         }
@@ -353,6 +366,105 @@ pub fn fit_span_model(
         Some((_, model)) => model,
         None => state.average(&provenance),
     }
+}
+
+/// What a second pass reads of `model`'s first pass over an example.
+fn first_pass_of(model: &SpanModel, example: &SpanExample) -> FirstPass {
+    let tags = channel_tags(model, &model.emissions(&example.features), example);
+    FirstPass::new(tags, &example.segments)
+}
+
+/// The example as a second pass after `model` sees it: its features with `first`'s tags added.
+fn stacked_example(example: &SpanExample, first: &FirstPass, model: &SpanModel) -> SpanExample {
+    let mut features = TokenFeatures::default();
+    let mask = (1u64 << model.table_bits()) - 1;
+    first.stack(&example.features, 0, mask, &mut features);
+    SpanExample {
+        features,
+        gold: example.gold.clone(),
+        segments: example.segments.clone(),
+    }
+}
+
+/// Folds of second-pass training, where a tagger has a second pass: the taggers that stand in
+/// for it on held-out folds (the linker's and the confidence model's training) are made the
+/// same way.
+pub fn second_pass_folds_of(model: &SpanModel) -> usize {
+    if model.second_pass().is_some() {
+        SECOND_PASS_FOLDS
+    } else {
+        0
+    }
+}
+
+/// The folds of the shipped tagger's second pass (its provenance records them).
+pub const SECOND_PASS_FOLDS: usize = 4;
+
+/// Which pass of a stacked tagger an epoch's report is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    First,
+    Second,
+}
+
+/// Trains the tagger, with a second pass where `options.second_pass_folds` asks for one: the
+/// first pass as [`fit_span_model`] trains it; then, for each fold of `train`, a first pass
+/// fitted on the other folds (`options.epochs`, no held-out choice) tags the fold; the second
+/// pass trains on those tags, and is scored on `held_out` as tagged by the first pass.
+pub fn fit_tagger(
+    train: &[&SpanExample],
+    held_out: &[SpanExample],
+    options: &SpanTrainOptions,
+    provenance: String,
+    mut report: impl FnMut(Pass, &EpochReport),
+) -> SpanModel {
+    let first = fit_span_model(train, held_out, options, provenance.clone(), |epoch| {
+        report(Pass::First, epoch)
+    });
+    let folds = options.second_pass_folds;
+    if folds < 2 {
+        return first;
+    }
+    let mut first_passes: Vec<Option<FirstPass>> = vec![None; train.len()];
+    for fold in 0..folds {
+        let part: Vec<&SpanExample> = train
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| index % folds != fold)
+            .map(|(_, example)| *example)
+            .collect();
+        let model = fit_span_model(&part, &[], options, String::new(), |_| {});
+        for (index, example) in train.iter().enumerate() {
+            if index % folds == fold {
+                first_passes[index] = Some(first_pass_of(&model, example));
+            }
+        }
+    }
+    let stacked_train: Vec<SpanExample> = train
+        .iter()
+        .zip(&first_passes)
+        .filter_map(|(example, first_pass)| {
+            Some(stacked_example(example, first_pass.as_ref()?, &first))
+        })
+        .collect();
+    let stacked_held_out: Vec<SpanExample> = held_out
+        .iter()
+        .map(|example| stacked_example(example, &first_pass_of(&first, example), &first))
+        .collect();
+    let stacked_train: Vec<&SpanExample> = stacked_train.iter().collect();
+    let second = fit_span_model(
+        &stacked_train,
+        &stacked_held_out,
+        options,
+        provenance,
+        |epoch| report(Pass::Second, epoch),
+    );
+    let table_bits = first.table_bits();
+    first.with_second_pass(second).unwrap_or_else(|message| {
+        // Both passes are fitted here with the same table, so this cannot happen.
+        debug_assert!(false, "{message}");
+        SpanModel::empty(table_bits, message)
+    })
 }
 
 /// One perceptron step on one paragraph: decode each channel, and where it differs from the
@@ -475,10 +587,14 @@ pub fn train_command(
         gold.len()
     );
     let train: Vec<&SpanExample> = train.iter().collect();
-    let model = fit_span_model(&train, &held_out, options, provenance, |report| {
+    let model = fit_tagger(&train, &held_out, options, provenance, |pass, report| {
         let [content, source, cue] = report.scores;
+        let pass = match pass {
+            Pass::First => "",
+            Pass::Second => "second pass, ",
+        };
         progress(&format!(
-            "epoch {:>2}: held-out exact span F1 content {:.1} source {:.1} cue {:.1} ({:.1} s)",
+            "{pass}epoch {:>2}: held-out exact span F1 content {:.1} source {:.1} cue {:.1} ({:.1} s)",
             report.epoch,
             100.0 * content.f1(),
             100.0 * source.f1(),
@@ -592,6 +708,7 @@ pub(crate) mod tests {
             epochs: 60,
             table_bits: 12,
             seed: 5,
+            second_pass_folds: 0,
         };
         let model = fit_span_model(&train, &examples, &options, "test".into(), |_| {});
         let scores = score_examples(&model, &examples);
@@ -601,5 +718,44 @@ pub(crate) mod tests {
         }
         let again = fit_span_model(&train, &examples, &options, "test".into(), |_| {});
         assert_eq!(again.to_bytes(), model.to_bytes());
+    }
+
+    #[test]
+    fn a_second_pass_trains_on_other_folds_tags_and_is_deterministic() {
+        let corpus = tiny_corpus();
+        let pipeline = rules();
+        let examples = examples_from_gold(&pipeline, &corpus, 12);
+        let train: Vec<&SpanExample> = examples.iter().collect();
+        let options = SpanTrainOptions {
+            epochs: 60,
+            table_bits: 12,
+            seed: 5,
+            second_pass_folds: 2,
+        };
+        let mut passes = Vec::new();
+        let model = fit_tagger(&train, &examples, &options, "test".into(), |pass, _| {
+            passes.push(pass)
+        });
+        assert!(model.second_pass().is_some());
+        assert_eq!(second_pass_folds_of(&model), SECOND_PASS_FOLDS);
+        assert_eq!(
+            passes,
+            [vec![Pass::First; 60], vec![Pass::Second; 60]].concat(),
+            "each pass reports its epochs on the held-out documents"
+        );
+        // The stacked tagger's spans are the second pass's: on the documents it learned, the
+        // gold spans.
+        for (role, score) in Role::ALL.iter().zip(score_examples(&model, &examples)) {
+            assert_eq!(score.true_positives, score.gold, "{role:?}: {score:?}");
+            assert_eq!(score.predicted, score.gold, "{role:?}: {score:?}");
+        }
+        let again = fit_tagger(&train, &examples, &options, "test".into(), |_, _| {});
+        assert_eq!(again.to_bytes(), model.to_bytes());
+        let first_only = SpanTrainOptions {
+            second_pass_folds: 1,
+            ..options
+        };
+        let plain = fit_tagger(&train, &examples, &first_only, "test".into(), |_, _| {});
+        assert!(plain.second_pass().is_none());
     }
 }

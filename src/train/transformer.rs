@@ -132,6 +132,7 @@ pub fn tagger_examples(
                 epochs: 8,
                 table_bits: 16,
                 seed: 17,
+                second_pass_folds: 0,
             };
             let examples = examples_from_gold(&rules, gold, options.table_bits);
             let folds = folds.max(2);
