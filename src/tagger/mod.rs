@@ -806,6 +806,17 @@ mod tests {
                 .all(|span| span.tokens.end <= document.segmented.tokens.len()));
         }
     }
+    /// A document of several feature blocks, with sentences, quotes and attributions across
+    /// their edges.
+    fn long_document() -> (crate::document::Document, Vec<features::Proposal>) {
+        let text = "“We are close,” Secretary Kerry said on Friday. Lavrov told reporters that \
+                    talks would go on, calling them “a first step”. "
+            .repeat(300);
+        let (document, found) = layers_of(&text);
+        assert!(document.segmented.tokens.len() > 3 * 2048);
+        (document, found)
+    }
+
     /// A model of random weights in a table of `2^table_bits` rows.
     fn random_model(table_bits: u32, seed: u64) -> SpanModel {
         let mut random = numbers(seed);
@@ -834,13 +845,8 @@ mod tests {
         let bytes = stacked.to_bytes();
         assert!(SpanModel::from_bytes(&bytes[..bytes.len() - 1]).is_err());
 
-        let cues = crate::cue::CueModel::shipped().ok();
-        let text = "“We are close,” Secretary Kerry said on Friday. Lavrov told reporters that \
-                    talks would go on, calling them “a first step”. "
-            .repeat(300);
-        let (document, found) = layers_of(&text);
-        let layers = layers(&document, &found, cues);
-        assert!(document.segmented.tokens.len() > 3 * 2048);
+        let (document, found) = long_document();
+        let layers = layers(&document, &found, crate::cue::CueModel::shipped().ok());
         let whole = features::token_features(&layers, first.table_bits());
         let spans = stacked.tag_layers(&layers);
         assert_eq!(spans, stacked.tag(&whole, &document.segmented));
@@ -854,14 +860,8 @@ mod tests {
     #[test]
     fn a_long_document_is_tagged_block_by_block_as_in_one_piece() {
         let model = SpanModel::shipped().unwrap();
-        let cues = crate::cue::CueModel::shipped().ok();
-        // Several feature blocks, with sentences, quotes and attributions across their edges.
-        let text = "“We are close,” Secretary Kerry said on Friday. Lavrov told reporters that \
-                    talks would go on, calling them “a first step”. "
-            .repeat(300);
-        let (document, found) = layers_of(&text);
-        let layers = layers(&document, &found, cues);
-        assert!(document.segmented.tokens.len() > 3 * 2048);
+        let (document, found) = long_document();
+        let layers = layers(&document, &found, crate::cue::CueModel::shipped().ok());
         let whole = features::token_features(&layers, model.table_bits());
         assert_eq!(model.emissions_of(&layers), model.emissions(&whole));
         let spans = model.tag_layers(&layers);

@@ -696,42 +696,41 @@ pub(crate) mod tests {
         assert_eq!(words(Role::Cue), ["told"]);
     }
 
-    #[test]
-    fn training_on_tiny_documents_learns_them_and_is_deterministic() {
-        let corpus = tiny_corpus();
-        let pipeline = rules();
-        let examples = examples_from_gold(&pipeline, &corpus, 12);
-        let train: Vec<&SpanExample> = examples.iter().collect();
-        // Averaging keeps the early epochs' mistakes for a while: three documents need many
-        // epochs (a real corpus has tens of thousands of paragraphs per epoch).
+    /// The tiny corpus's examples, and options that learn them. Averaging keeps the early
+    /// epochs' mistakes for a while: three documents need many epochs (a real corpus has tens
+    /// of thousands of paragraphs per epoch).
+    fn tiny_training(second_pass_folds: usize) -> (Vec<SpanExample>, SpanTrainOptions) {
+        let examples = examples_from_gold(&rules(), &tiny_corpus(), 12);
         let options = SpanTrainOptions {
             epochs: 60,
             table_bits: 12,
             seed: 5,
-            second_pass_folds: 0,
+            second_pass_folds,
         };
-        let model = fit_span_model(&train, &examples, &options, "test".into(), |_| {});
-        let scores = score_examples(&model, &examples);
-        for (role, score) in Role::ALL.iter().zip(scores) {
+        (examples, options)
+    }
+
+    fn assert_tags_the_gold(model: &SpanModel, examples: &[SpanExample]) {
+        for (role, score) in Role::ALL.iter().zip(score_examples(model, examples)) {
             assert_eq!(score.true_positives, score.gold, "{role:?}: {score:?}");
             assert_eq!(score.predicted, score.gold, "{role:?}: {score:?}");
         }
+    }
+
+    #[test]
+    fn training_on_tiny_documents_learns_them_and_is_deterministic() {
+        let (examples, options) = tiny_training(0);
+        let train: Vec<&SpanExample> = examples.iter().collect();
+        let model = fit_span_model(&train, &examples, &options, "test".into(), |_| {});
+        assert_tags_the_gold(&model, &examples);
         let again = fit_span_model(&train, &examples, &options, "test".into(), |_| {});
         assert_eq!(again.to_bytes(), model.to_bytes());
     }
 
     #[test]
     fn a_second_pass_trains_on_other_folds_tags_and_is_deterministic() {
-        let corpus = tiny_corpus();
-        let pipeline = rules();
-        let examples = examples_from_gold(&pipeline, &corpus, 12);
+        let (examples, options) = tiny_training(2);
         let train: Vec<&SpanExample> = examples.iter().collect();
-        let options = SpanTrainOptions {
-            epochs: 60,
-            table_bits: 12,
-            seed: 5,
-            second_pass_folds: 2,
-        };
         let mut passes = Vec::new();
         let model = fit_tagger(&train, &examples, &options, "test".into(), |pass, _| {
             passes.push(pass)
@@ -745,10 +744,7 @@ pub(crate) mod tests {
         );
         // The stacked tagger's spans are the second pass's: on the documents it learned, the
         // gold spans.
-        for (role, score) in Role::ALL.iter().zip(score_examples(&model, &examples)) {
-            assert_eq!(score.true_positives, score.gold, "{role:?}: {score:?}");
-            assert_eq!(score.predicted, score.gold, "{role:?}: {score:?}");
-        }
+        assert_tags_the_gold(&model, &examples);
         let again = fit_tagger(&train, &examples, &options, "test".into(), |_, _| {});
         assert_eq!(again.to_bytes(), model.to_bytes());
         let first_only = SpanTrainOptions {
