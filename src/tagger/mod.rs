@@ -242,6 +242,20 @@ impl SpanModel {
 
     pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Self, String> {
         let mut reader = Reader { bytes, at: 0 };
+        let first = SpanModel::read_one(&mut reader)?;
+        if reader.at == bytes.len() {
+            return Ok(first);
+        }
+        let second = SpanModel::read_one(&mut reader)
+            .map_err(|message| format!("its second pass: {message}"))?;
+        if reader.at != bytes.len() {
+            return Err("trailing bytes after the second pass".into());
+        }
+        first.with_second_pass(second)
+    }
+
+    /// Reads one pass: magic, header, transitions, rows.
+    fn read_one(reader: &mut Reader) -> std::result::Result<Self, String> {
         if reader.take(MAGIC.len())? != MAGIC {
             return Err("not a whosaid span model of this version".into());
         }
@@ -270,20 +284,12 @@ impl SpanModel {
                 slot.0[lane] = i16::from_le_bytes(reader.array()?);
             }
         }
-        let first = SpanModel {
+        Ok(SpanModel {
             header,
             table,
             transitions,
             second: None,
-        };
-        match &bytes[reader.at..] {
-            [] => Ok(first),
-            rest => {
-                let second = SpanModel::from_bytes(rest)
-                    .map_err(|message| format!("its second pass: {message}"))?;
-                first.with_second_pass(second)
-            }
-        }
+        })
     }
 
     /// The emission scores of every token: [`ROW`] per token, O scoring zero.
@@ -844,6 +850,8 @@ mod tests {
         assert_eq!(read.first_pass().table, first.table);
         let bytes = stacked.to_bytes();
         assert!(SpanModel::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        let three_passes = [bytes.as_slice(), &first.to_bytes()].concat();
+        assert!(SpanModel::from_bytes(&three_passes).is_err());
 
         let (document, found) = long_document();
         let layers = layers(&document, &found, crate::cue::CueModel::shipped().ok());
