@@ -170,8 +170,10 @@ impl SpanModel {
     /// This model without its second pass: the first pass alone.
     pub fn first_pass(&self) -> SpanModel {
         SpanModel {
+            header: self.header.clone(),
+            table: self.table.clone(),
+            transitions: self.transitions.clone(),
             second: None,
-            ..self.clone()
         }
     }
 

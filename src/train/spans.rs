@@ -386,9 +386,10 @@ fn stacked_example(example: &SpanExample, first: &FirstPass, model: &SpanModel) 
     }
 }
 
-/// Folds of second-pass training, where a tagger has a second pass: the taggers that stand in
-/// for it on held-out folds (the linker's and the confidence model's training) are made the
-/// same way.
+/// Folds of second-pass training for the taggers that stand in for `model` on held-out folds
+/// (the linker's and the confidence model's training), so that they are made as it was: with a
+/// second pass where it has one. A model file does not record its folds; the measured setting
+/// is used.
 pub fn second_pass_folds_of(model: &SpanModel) -> usize {
     if model.second_pass().is_some() {
         SECOND_PASS_FOLDS
@@ -397,7 +398,7 @@ pub fn second_pass_folds_of(model: &SpanModel) -> usize {
     }
 }
 
-/// The folds of the shipped tagger's second pass (its provenance records them).
+/// The folds of second-pass training measured in docs/EVALUATION.md (`--second-pass-folds 4`).
 pub const SECOND_PASS_FOLDS: usize = 4;
 
 /// Which pass of a stacked tagger an epoch's report is of.
