@@ -133,8 +133,8 @@ pub struct Pipeline {
     /// The cue model of quote finding (`None` for the hand-made word list), which training
     /// reads features with.
     cues: Option<CueModel>,
-    /// Whether documents hold encoder states from one stage to a later one.
-    holds_states: bool,
+    /// Documents a batch run should analyse together ([`Pipeline::suggested_chunk_size`]).
+    chunk_size: usize,
     /// The time each stage (by position in `stages`) has taken in this pipeline's runs, in
     /// nanoseconds: summed over documents for a per-document stage, whichever threads ran
     /// them; a batch stage's wall time over its chunks.
@@ -152,7 +152,15 @@ pub struct StageTime {
 
 /// Documents per chunk where documents hold encoder states between stages: a few megabytes
 /// each, and the default mode gains nothing from longer chunks.
+#[cfg(feature = "transformer")]
 const CHUNK_HOLDING_STATES: usize = 32;
+
+/// Documents per chunk for the rule stages alone. They do so little per document that the
+/// chunks queued between the reader, the analysis and the writer are most of the memory: at 256
+/// the peak RSS was 130–132 MiB against 124–125 at 64, which is as fast at one thread and at two
+/// (PolNeAR train+dev ×3, docs/BENCHMARKS.md). The learned stages keep 256: at 64 they scaled
+/// worse from one thread to two.
+const CHUNK_OF_RULES: usize = 64;
 
 impl Pipeline {
     pub fn new(config: PipelineConfig) -> Result<Self> {
@@ -175,13 +183,17 @@ impl Pipeline {
             CueChoice::Listed => None,
         };
         let learned = LearnedSpans::from_choice(&config.spans)?;
+        #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
+        let mut chunk_size = if learned.is_some() {
+            crate::batch::BatchOptions::default().chunk_size
+        } else {
+            CHUNK_OF_RULES
+        };
         let learned = if transformer_tagged {
             learned.map(LearnedSpans::for_transformer_spans)
         } else {
             learned
         };
-        #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
-        let mut holds_states = false;
         #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
         let mut stages = vec![
             Stage::Document(Box::new(NormaliseStage) as Box<dyn DocumentStage>),
@@ -205,7 +217,7 @@ impl Pipeline {
                 .filter(|head| head.tagger_digest.is_some())
             {
                 tagger.keep_states_after = Some(head.encoder_layers.unwrap_or(usize::MAX));
-                holds_states = true;
+                chunk_size = CHUNK_HOLDING_STATES;
             }
             let stage = crate::tagger::transformer_stage::TransformerTagStage::new(
                 tagger,
@@ -238,20 +250,17 @@ impl Pipeline {
             stages,
             budget: config.budget,
             cues,
-            holds_states,
+            chunk_size,
         })
     }
 
-    /// How many documents a batch run should analyse together: [`BatchOptions`]'s default,
-    /// or fewer where documents hold encoder states between stages.
+    /// How many documents a batch run should analyse together: [`BatchOptions`]'s default for
+    /// the learned stages, fewer where documents hold encoder states between stages, or where
+    /// the rule stages work alone.
     ///
     /// [`BatchOptions`]: crate::batch::BatchOptions
     pub fn suggested_chunk_size(&self) -> usize {
-        if self.holds_states {
-            CHUNK_HOLDING_STATES
-        } else {
-            crate::batch::BatchOptions::default().chunk_size
-        }
+        self.chunk_size
     }
 
     /// A pipeline of these stages alone, for running some stages apart from the rest (a
@@ -262,7 +271,7 @@ impl Pipeline {
             stages,
             budget,
             cues: None,
-            holds_states: false,
+            chunk_size: crate::batch::BatchOptions::default().chunk_size,
         }
     }
 
@@ -507,6 +516,22 @@ fn run_batch_stage(stage: &dyn BatchStage, documents: &mut [Document], clock: &C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rule_stages_alone_take_smaller_chunks_than_the_learned_ones() {
+        let rules = Pipeline::new(PipelineConfig {
+            spans: SpanChoice::Rules,
+            ..PipelineConfig::default()
+        })
+        .expect("the shipped models load");
+        let learned = Pipeline::new(PipelineConfig::fast()).expect("the shipped models load");
+        assert_eq!(rules.suggested_chunk_size(), CHUNK_OF_RULES);
+        assert_eq!(
+            learned.suggested_chunk_size(),
+            crate::batch::BatchOptions::default().chunk_size
+        );
+        assert!(CHUNK_OF_RULES < learned.suggested_chunk_size());
+    }
 
     #[test]
     fn records_are_the_same_whether_working_layers_are_kept_or_dropped() {

@@ -36,7 +36,7 @@ pub struct ExtractArgs {
     summary: Option<PathBuf>,
     /// Documents analysed together before their records are written (default: 256 in fast
     /// mode, 32 in the default mode, whose documents hold their encoder states until stance
-    /// has read them).
+    /// has read them, and 64 with --rule-spans, whose chunks are most of its memory).
     #[arg(long)]
     chunk_size: Option<usize>,
 }

@@ -62,6 +62,7 @@ pub fn run(args: RenderArgs) -> Result<ExitCode> {
             let pipeline = args.analysis.pipeline()?;
             let mut sink = PageSink::new(writer);
             let options = BatchOptions {
+                chunk_size: pipeline.suggested_chunk_size(),
                 speakers: args.analysis.speaker.clone(),
                 stop: Some(stop_on_signals()),
                 ..BatchOptions::default()
