@@ -110,6 +110,9 @@ pub struct Lexicon {
     pub nominal_sources: WordSet,
     /// The pronouns that can be the source of an attribution, and what each refers to.
     pub source_pronouns: WordMap<PronounReference>,
+    /// The source pronouns, nominal sources and role nouns together: the words that can head
+    /// a speaker mention other than a name.
+    pub speaker_words: WordSet,
     pub organization_words: WordSet,
     pub countries: WordSet,
     pub nationalities: WordSet,
@@ -143,6 +146,10 @@ impl Lexicon {
                 role_nouns: set(&[ROLE_NOUNS]),
                 nominal_sources: set(&[NOMINAL_SOURCES]),
                 source_pronouns: source_pronouns(),
+                speaker_words: set(&[NOMINAL_SOURCES, ROLE_NOUNS])
+                    .into_iter()
+                    .chain(source_pronouns().into_keys())
+                    .collect(),
                 organization_words: set(&[ORGANIZATION_WORDS]),
                 countries: set(&[COUNTRIES]),
                 nationalities: set(&[NATIONALITIES]),

@@ -356,6 +356,10 @@ fn find_pronouns_and_nominals(
         }
         let word = token_text(text, &tokens[index]);
         let (pronoun, nominal_or_role) = with_lower(word, |lowered| {
+            // Nearly every word is none of these: one lookup says so.
+            if !lexicon.speaker_words.contains(lowered) {
+                return (None, false);
+            }
             (
                 lexicon.source_pronouns.get(lowered).copied(),
                 lexicon.nominal_sources.contains(lowered) || lexicon.role_nouns.contains(lowered),
@@ -376,13 +380,16 @@ fn find_pronouns_and_nominals(
             continue;
         }
         let is_head = nominal_or_role && (!is_capitalised(word) || index == sentence.start);
+        if !is_head {
+            continue;
+        }
         let continues = tokens.get(index + 1).is_some_and(|next| {
             index + 1 < sentence.end
                 && with_lower(token_text(text, next), |next| {
                     lexicon.nominal_sources.contains(next)
                 })
         });
-        if !is_head || continues {
+        if continues {
             continue;
         }
         let mut start = index;
