@@ -92,6 +92,17 @@ impl Default for BatchOptions {
     }
 }
 
+impl BatchOptions {
+    /// The default options, with the chunk size `pipeline` suggests: a chunk of the default
+    /// mode holds its documents' encoder states, so it must be smaller than fast mode's.
+    pub fn for_pipeline(pipeline: &Pipeline) -> Self {
+        BatchOptions {
+            chunk_size: pipeline.suggested_chunk_size(),
+            ..BatchOptions::default()
+        }
+    }
+}
+
 /// What a batch run did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BatchSummary {
@@ -392,6 +403,25 @@ mod tests {
             })
             .collect();
         Box::new(documents.into_iter())
+    }
+
+    #[test]
+    fn options_for_a_pipeline_take_its_chunk_size() {
+        let rules = Pipeline::new(PipelineConfig {
+            spans: crate::pipeline::SpanChoice::Rules,
+            ..PipelineConfig::default()
+        })
+        .expect("the shipped models load");
+        let learned = Pipeline::new(PipelineConfig::fast()).expect("the shipped models load");
+        for pipeline in [&rules, &learned] {
+            let options = BatchOptions::for_pipeline(pipeline);
+            assert_eq!(options.chunk_size, pipeline.suggested_chunk_size());
+            assert!(options.speakers.is_empty() && options.already_done.is_empty());
+        }
+        assert_ne!(
+            BatchOptions::for_pipeline(&rules).chunk_size,
+            BatchOptions::for_pipeline(&learned).chunk_size
+        );
     }
 
     #[test]

@@ -54,11 +54,10 @@ pub fn run(args: ExtractArgs) -> Result<ExitCode> {
     };
     let out = open_output(args.output.as_deref(), args.resume)?;
     let mut sink = RecordWriter::new(out, args.format);
+    let defaults = BatchOptions::for_pipeline(&pipeline);
     let options = BatchOptions {
         speakers: args.analysis.speaker,
-        chunk_size: args
-            .chunk_size
-            .unwrap_or_else(|| pipeline.suggested_chunk_size()),
+        chunk_size: args.chunk_size.unwrap_or(defaults.chunk_size),
         stop: Some(stop_on_signals()),
         already_done,
     };

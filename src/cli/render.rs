@@ -62,10 +62,9 @@ pub fn run(args: RenderArgs) -> Result<ExitCode> {
             let pipeline = args.analysis.pipeline()?;
             let mut sink = PageSink::new(writer);
             let options = BatchOptions {
-                chunk_size: pipeline.suggested_chunk_size(),
                 speakers: args.analysis.speaker.clone(),
                 stop: Some(stop_on_signals()),
-                ..BatchOptions::default()
+                ..BatchOptions::for_pipeline(&pipeline)
             };
             run_batch(&pipeline, inputs, &mut sink, &options, &terminal)?;
             sink.written().clone()
