@@ -867,6 +867,29 @@ mod tests {
             .all(|span| span.tokens.end <= document.segmented.tokens.len()));
     }
 
+    proptest::proptest! {
+        /// A model file is input (`--span-model`): a damaged one is an error, never a panic.
+        #[test]
+        fn a_damaged_stacked_model_file_is_an_error_or_a_model(
+            cut in 0usize..12_000,
+            flips in proptest::collection::vec((0usize..12_000, 0u8..=255), 0..6),
+        ) {
+            let model = random_model(8, 3).with_second_pass(random_model(8, 4)).unwrap();
+            let mut bytes = model.to_bytes();
+            for (at, byte) in flips {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+            }
+            bytes.truncate(cut.min(bytes.len()));
+            if let Ok(read) = SpanModel::from_bytes(&bytes) {
+                let same_table = read
+                    .second_pass()
+                    .is_none_or(|second| second.table_bits() == read.table_bits());
+                proptest::prop_assert!(same_table);
+            }
+        }
+    }
+
     #[test]
     fn a_long_document_is_tagged_block_by_block_as_in_one_piece() {
         let model = SpanModel::shipped().unwrap();
