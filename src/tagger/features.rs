@@ -212,29 +212,45 @@ struct TokenFacts {
     shape: Vec<u64>,
     quote: Vec<QuoteState>,
     /// Tokens since the region's opening mark, and until its closing mark, inside a region.
-    region_offsets: Vec<(Option<usize>, Option<usize>)>,
+    region_offsets: Vec<(Near, Near)>,
     /// Tokens to the previous closing mark and the next opening mark, within the paragraph.
-    mark_distances: Vec<(Option<usize>, Option<usize>)>,
+    mark_distances: Vec<(Near, Near)>,
     cue: Vec<u8>,
     /// Token and distance of the nearest likely cue (level 3 or more) before and after, within
     /// the sentence.
-    cue_left: Vec<Option<usize>>,
-    cue_right: Vec<Option<usize>>,
-    name_left: Vec<Option<usize>>,
-    name_right: Vec<Option<usize>>,
-    colon_left: Vec<Option<usize>>,
+    cue_left: Vec<Near>,
+    cue_right: Vec<Near>,
+    name_left: Vec<Near>,
+    name_right: Vec<Near>,
+    colon_left: Vec<Near>,
     /// (begins, kind) of the mention that covers each token.
-    mention: Vec<u64>,
-    rule_content: Vec<u64>,
-    rule_cue: Vec<u64>,
-    rule_source: Vec<u64>,
-    sentence_of: Vec<usize>,
+    mention: Vec<u8>,
+    rule_content: Vec<u8>,
+    rule_cue: Vec<u8>,
+    rule_source: Vec<u8>,
+    sentence_of: Vec<u32>,
 }
 
-/// Index of each token's sentence; tokens outside every sentence get `usize::MAX`.
-fn sentence_of_tokens(segmented: &Segmented) -> Vec<usize> {
-    let mut sentence_of = vec![usize::MAX; segmented.tokens.len()];
+/// A distance in tokens, or none, in half the bytes of an `Option<usize>`: the facts of a long
+/// document are tens of bytes a token, and what does not fit the caches costs time.
+type Near = Option<u32>;
+
+fn near(distance: Option<usize>) -> Near {
+    distance.map(|distance| u32::try_from(distance).unwrap_or(u32::MAX))
+}
+
+fn far(distance: Near) -> Option<usize> {
+    distance.map(|distance| distance as usize)
+}
+
+/// The sentence of a token outside every sentence.
+const NO_SENTENCE: u32 = u32::MAX;
+
+/// Index of each token's sentence; tokens outside every sentence get [`NO_SENTENCE`].
+fn sentence_of_tokens(segmented: &Segmented) -> Vec<u32> {
+    let mut sentence_of = vec![NO_SENTENCE; segmented.tokens.len()];
     for (index, sentence) in segmented.sentences.iter().enumerate() {
+        let index = u32::try_from(index).unwrap_or(NO_SENTENCE);
         if let Some(slots) = sentence_of.get_mut(sentence.tokens.clone()) {
             slots.iter_mut().for_each(|slot| *slot = index);
         }
@@ -244,7 +260,7 @@ fn sentence_of_tokens(segmented: &Segmented) -> Vec<usize> {
 
 /// Marks token ranges: `B` (1) on the first token and `I` (2) on the rest, with `kind` in the
 /// bits above. A later range overwrites an earlier one where they overlap.
-fn mark_ranges(slots: &mut [u64], ranges: impl Iterator<Item = (Range<usize>, u64)>) {
+fn mark_ranges(slots: &mut [u8], ranges: impl Iterator<Item = (Range<usize>, u8)>) {
     for (range, kind) in ranges {
         let end = range.end.min(slots.len());
         for (index, slot) in slots.iter_mut().enumerate().take(end).skip(range.start) {
@@ -255,18 +271,14 @@ fn mark_ranges(slots: &mut [u64], ranges: impl Iterator<Item = (Range<usize>, u6
 
 /// For each token, the distance to the nearest token before it (within the same sentence) for
 /// which `is_target` holds, counting the target itself as 0 when `inclusive`.
-fn nearest_left(
-    count: usize,
-    sentence_of: &[usize],
-    is_target: impl Fn(usize) -> bool,
-) -> Vec<Option<usize>> {
+fn nearest_left(count: usize, sentence_of: &[u32], is_target: impl Fn(usize) -> bool) -> Vec<Near> {
     let mut nearest = vec![None; count];
     let mut last: Option<usize> = None;
     for index in 0..count {
         if last.is_some_and(|at| sentence_of[at] != sentence_of[index]) {
             last = None;
         }
-        nearest[index] = last.map(|at| index - at);
+        nearest[index] = near(last.map(|at| index - at));
         if is_target(index) {
             last = Some(index);
         }
@@ -276,16 +288,16 @@ fn nearest_left(
 
 fn nearest_right(
     count: usize,
-    sentence_of: &[usize],
+    sentence_of: &[u32],
     is_target: impl Fn(usize) -> bool,
-) -> Vec<Option<usize>> {
+) -> Vec<Near> {
     let mut nearest = vec![None; count];
     let mut next: Option<usize> = None;
     for index in (0..count).rev() {
         if next.is_some_and(|at| sentence_of[at] != sentence_of[index]) {
             next = None;
         }
-        nearest[index] = next.map(|at| at - index);
+        nearest[index] = near(next.map(|at| at - index));
         if is_target(index) {
             next = Some(index);
         }
@@ -293,7 +305,7 @@ fn nearest_right(
     nearest
 }
 
-fn mention_kind_code(kind: MentionKind) -> u64 {
+fn mention_kind_code(kind: MentionKind) -> u8 {
     match kind {
         MentionKind::Name => 1,
         MentionKind::Pronoun => 2,
@@ -301,7 +313,7 @@ fn mention_kind_code(kind: MentionKind) -> u64 {
     }
 }
 
-fn quote_kind_code(kind: QuoteKind) -> u64 {
+fn quote_kind_code(kind: QuoteKind) -> u8 {
     match kind {
         QuoteKind::Direct => 1,
         QuoteKind::Mixed => 2,
@@ -352,7 +364,7 @@ impl TokenFacts {
                 } else {
                     QuoteState::InPartial
                 };
-                region_offsets[index] = (Some(index - start), Some(end - 1 - index));
+                region_offsets[index] = (near(Some(index - start)), near(Some(end - 1 - index)));
             }
         }
         let paragraph_of: Vec<usize> = sentence_of
@@ -361,7 +373,7 @@ impl TokenFacts {
                 layers
                     .segmented
                     .sentences
-                    .get(sentence)
+                    .get(sentence as usize)
                     .map_or(usize::MAX, |sentence| sentence.paragraph)
             })
             .collect();
@@ -371,7 +383,7 @@ impl TokenFacts {
             if last_close.is_some_and(|at| paragraph_of[at] != paragraph_of[index]) {
                 last_close = None;
             }
-            mark_distances[index].0 = last_close.map(|at| index - at);
+            mark_distances[index].0 = near(last_close.map(|at| index - at));
             if tokens[index].kind == TokenKind::CloseQuote {
                 last_close = Some(index);
             }
@@ -381,7 +393,7 @@ impl TokenFacts {
             if next_open.is_some_and(|at| paragraph_of[at] != paragraph_of[index]) {
                 next_open = None;
             }
-            mark_distances[index].1 = next_open.map(|at| at - index);
+            mark_distances[index].1 = near(next_open.map(|at| at - index));
             if tokens[index].kind == TokenKind::OpenQuote {
                 next_open = Some(index);
             }
@@ -420,7 +432,7 @@ impl TokenFacts {
             token_text(text, &tokens[index]) == ":"
         });
 
-        let mut mention = vec![0u64; count];
+        let mut mention = vec![0u8; count];
         let mut name_end = vec![false; count];
         let mut name_start = vec![false; count];
         let mut mentions: Vec<&crate::speakers::Mention> =
@@ -446,9 +458,9 @@ impl TokenFacts {
         let name_left = nearest_left(count, &sentence_of, |index| name_end[index]);
         let name_right = nearest_right(count, &sentence_of, |index| name_start[index]);
 
-        let mut rule_content = vec![0u64; count];
-        let mut rule_cue = vec![0u64; count];
-        let mut rule_source = vec![0u64; count];
+        let mut rule_content = vec![0u8; count];
+        let mut rule_cue = vec![0u8; count];
+        let mut rule_source = vec![0u8; count];
         mark_ranges(
             &mut rule_content,
             layers
@@ -587,7 +599,7 @@ impl<'a> FeaturePlan<'a> {
         let mut cues_in_sentence = vec![0u64; layers.segmented.sentences.len()];
         for (index, &level) in facts.cue.iter().enumerate() {
             if level >= 3 {
-                if let Some(slot) = cues_in_sentence.get_mut(facts.sentence_of[index]) {
+                if let Some(slot) = cues_in_sentence.get_mut(facts.sentence_of[index] as usize) {
                     *slot += 1;
                 }
             }
@@ -692,7 +704,7 @@ impl<'a> FeaturePlan<'a> {
             let word = token_text(layers.text, token);
             let lower = facts.lower[index];
             let quote = facts.quote[index] as u64;
-            let sentence_index = facts.sentence_of[index];
+            let sentence_index = facts.sentence_of[index] as usize;
             let sentence = layers.segmented.sentences.get(sentence_index);
             let (position, from_end) = sentence.map_or((0, 0), |sentence| {
                 (
@@ -731,8 +743,8 @@ impl<'a> FeaturePlan<'a> {
                 Template::QuoteDistances,
                 pack(&[
                     quote,
-                    distance_bucket(since_open),
-                    distance_bucket(until_close),
+                    distance_bucket(far(since_open)),
+                    distance_bucket(far(until_close)),
                 ]),
             );
             let (after_close, before_open) = facts.mark_distances[index];
@@ -740,14 +752,14 @@ impl<'a> FeaturePlan<'a> {
                 Template::MarkDistances,
                 pack(&[
                     quote,
-                    distance_bucket(after_close),
-                    distance_bucket(before_open),
+                    distance_bucket(far(after_close)),
+                    distance_bucket(far(before_open)),
                 ]),
             );
             let level = u64::from(facts.cue[index]);
             sink.add(Template::CueLevel, level);
-            let cue_left = facts.cue_left[index];
-            let cue_right = facts.cue_right[index];
+            let cue_left = far(facts.cue_left[index]);
+            let cue_right = far(facts.cue_right[index]);
             sink.add(Template::CueLeft, distance_bucket(cue_left));
             sink.add(Template::CueRight, distance_bucket(cue_right));
             sink.add(
@@ -776,16 +788,19 @@ impl<'a> FeaturePlan<'a> {
                     ]),
                 );
             }
-            sink.add(Template::NameLeft, distance_bucket(facts.name_left[index]));
+            sink.add(
+                Template::NameLeft,
+                distance_bucket(far(facts.name_left[index])),
+            );
             sink.add(
                 Template::NameRight,
-                distance_bucket(facts.name_right[index]),
+                distance_bucket(far(facts.name_right[index])),
             );
             sink.add(
                 Template::ColonLeft,
-                distance_bucket(facts.colon_left[index]),
+                distance_bucket(far(facts.colon_left[index])),
             );
-            let mention = facts.mention[index];
+            let mention = u64::from(facts.mention[index]);
             sink.add(Template::Mention, mention);
             sink.add(
                 Template::MentionCueRight,
@@ -795,10 +810,10 @@ impl<'a> FeaturePlan<'a> {
                 Template::MentionCueLeft,
                 pack(&[mention, distance_bucket(cue_left)]),
             );
-            let rule_content = facts.rule_content[index];
+            let rule_content = u64::from(facts.rule_content[index]);
             sink.add(Template::RuleContent, rule_content);
-            sink.add(Template::RuleCue, facts.rule_cue[index]);
-            sink.add(Template::RuleSource, facts.rule_source[index]);
+            sink.add(Template::RuleCue, u64::from(facts.rule_cue[index]));
+            sink.add(Template::RuleSource, u64::from(facts.rule_source[index]));
             sink.add(Template::RuleContentQuote, pack(&[rule_content, quote]));
             sink.add(Template::Position, pack(&[position, from_end]));
             sink.add(Template::PositionQuote, pack(&[position, quote]));
