@@ -9,7 +9,7 @@ use clap::Subcommand;
 use whosaid::train::linker::LinkerTrainOptions;
 use whosaid::train::spans::SpanTrainOptions;
 use whosaid::train::{ConfidenceRecipe, CueRecipe, Trained};
-use whosaid::Result;
+use whosaid::{Error, Result};
 
 use super::set_threads;
 
@@ -72,6 +72,10 @@ pub enum TrainCommand {
         /// from taggers fitted on this many other folds of the training split (0: none).
         #[arg(long, default_value_t = SpanTrainOptions::default().second_pass_folds)]
         second_pass_folds: usize,
+        /// Train a linear-chain CRF with these learning rates of the content, source and cue
+        /// channels (three numbers, comma-separated) instead of the averaged perceptron.
+        #[arg(long, value_delimiter = ',')]
+        crf_rates: Option<Vec<f32>>,
     },
     /// Fit the linker of the learned stages on PolNeAR (brat) data, over a tagger's spans.
     Linker {
@@ -142,7 +146,23 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             table_bits,
             seed,
             second_pass_folds,
+            crf_rates,
         } => {
+            let crf_rates = match crf_rates.as_deref() {
+                None => None,
+                Some(&[content, source, cue])
+                    if [content, source, cue]
+                        .iter()
+                        .all(|rate| rate.is_finite() && *rate > 0.0) =>
+                {
+                    Some([content, source, cue])
+                }
+                Some(_) => {
+                    return Err(Error::Usage(
+                        "--crf-rates takes three positive numbers: content,source,cue".into(),
+                    ))
+                }
+            };
             let mut command = format!(
                 "whosaid train spans --polnear {} --output {} --epochs {epochs} --table-bits {table_bits} --seed {seed}",
                 polnear.display(),
@@ -154,11 +174,15 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             if second_pass_folds >= 2 {
                 command.push_str(&format!(" --second-pass-folds {second_pass_folds}"));
             }
+            if let Some([content, source, cue]) = crf_rates {
+                command.push_str(&format!(" --crf-rates {content},{source},{cue}"));
+            }
             let options = SpanTrainOptions {
                 epochs,
                 table_bits,
                 seed,
                 second_pass_folds,
+                crf_rates,
             };
             whosaid::train::spans::train_command(
                 &polnear,

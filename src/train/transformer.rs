@@ -133,6 +133,7 @@ pub fn tagger_examples(
                 table_bits: 16,
                 seed: 17,
                 second_pass_folds: 0,
+                crf_rates: None,
             };
             let examples = examples_from_gold(&rules, gold, options.table_bits);
             let folds = folds.max(2);
