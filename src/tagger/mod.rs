@@ -1,8 +1,8 @@
-//! The learned span tagger of fast mode: a linear-chain model, trained as an averaged structured
-//! perceptron, that tags every token B, I or O in each of three channels, one per role of an
-//! attribution: its content, its source and its cue. The channels are decoded apart, so a
-//! source may lie inside the content that it interrupts ("“We are close,” Kerry said, “but not
-//! yet”"), as PolNeAR annotates it.
+//! The learned span tagger of fast mode: a linear-chain model, trained as a CRF (or as an
+//! averaged structured perceptron), that tags every token B, I or O in each of three channels,
+//! one per role of an attribution: its content, its source and its cue. The channels are
+//! decoded apart, so a source may lie inside the content that it interrupts ("“We are close,”
+//! Kerry said, “but not yet”"), as PolNeAR annotates it.
 //!
 //! Features are hashed into a fixed table ([`features`]); Viterbi decoding under the BIO
 //! constraint (I only after B or I) runs over each paragraph in O(tokens × 3²) per channel. The

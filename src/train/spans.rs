@@ -1,6 +1,7 @@
-//! Training the span tagger: gold spans of PolNeAR aligned to the cleaned view's tokens, and an
-//! averaged structured perceptron over paragraphs, in a seeded order, on one thread, so that the
-//! same data and options always give the same model.
+//! Training the span tagger: gold spans of PolNeAR aligned to the cleaned view's tokens, and a
+//! linear-chain CRF (stochastic gradient on the log-likelihood) or an averaged structured
+//! perceptron over paragraphs, in a seeded order, on one thread, so that the same data and
+//! options always give the same model.
 
 use std::ops::Range;
 
