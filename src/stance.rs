@@ -882,12 +882,13 @@ mod tests {
 
     #[test]
     fn packed_quotes_share_blocks_and_sparse_ones_keep_their_sentences() {
-        // One long sentence of nested quotes: each quote's own window would run 400 bytes each
-        // way, and together they would cover the text many times over.
+        // One long sentence of quotes: each quote's own window would run 400 bytes each way,
+        // and together they would cover the text many times over.
         let mut packed = String::new();
         for number in 0..300 {
-            let mark = if number % 2 == 0 { '“' } else { '‘' };
-            packed.push_str(&format!("Speaker {number} said: {mark}"));
+            packed.push_str(&format!(
+                "Speaker {number} said: “we are close to a deal {number},” and "
+            ));
         }
         let inputs = inputs_of(&packed);
         assert!(inputs.len() > 100, "{} quotes", inputs.len());
