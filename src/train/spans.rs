@@ -502,16 +502,7 @@ fn crf_segment(
         return;
     }
     let features = &example.features;
-    let mut emissions = vec![0f32; length * ROW];
-    for (offset, token) in segment.clone().enumerate() {
-        let out = &mut emissions[offset * ROW..(offset + 1) * ROW];
-        for &row in features.of(token) {
-            let start = row as usize * ROW;
-            for (total, weight) in out.iter_mut().zip(&state.weights[start..start + ROW]) {
-                *total += weight;
-            }
-        }
-    }
+    let emissions = segment_emissions(state, features, segment.clone());
     let mut weight_steps: Vec<(usize, f32)> = Vec::new();
     let mut transition_steps: Vec<(usize, f32)> = Vec::new();
     for role in Role::ALL {
@@ -609,6 +600,26 @@ fn crf_segment(
     }
 }
 
+/// The current weights' emissions of a segment's tokens, [`ROW`] a token, indexed from the
+/// segment's start.
+fn segment_emissions(
+    state: &Averaged,
+    features: &TokenFeatures,
+    segment: Range<usize>,
+) -> Vec<f32> {
+    let mut emissions = vec![0f32; segment.len() * ROW];
+    for (offset, token) in segment.enumerate() {
+        let out = &mut emissions[offset * ROW..(offset + 1) * ROW];
+        for &row in features.of(token) {
+            let start = row as usize * ROW;
+            for (total, weight) in out.iter_mut().zip(&state.weights[start..start + ROW]) {
+                *total += weight;
+            }
+        }
+    }
+    emissions
+}
+
 /// `ln Σ exp(value)`, computed from the largest value so that it neither overflows nor
 /// underflows; −∞ where every value is.
 fn log_sum_exp(values: &[f32]) -> f32 {
@@ -636,17 +647,7 @@ fn train_segment(
         return;
     }
     let features = &example.features;
-    // Emissions of the segment's tokens only, indexed from the segment's start.
-    let mut emissions = vec![0f32; segment.len() * ROW];
-    for (offset, token) in segment.clone().enumerate() {
-        let out = &mut emissions[offset * ROW..(offset + 1) * ROW];
-        for &row in features.of(token) {
-            let start = row as usize * ROW;
-            for (total, weight) in out.iter_mut().zip(&state.weights[start..start + ROW]) {
-                *total += weight;
-            }
-        }
-    }
+    let emissions = segment_emissions(state, features, segment.clone());
     predicted.clear();
     predicted.resize(segment.len(), Tag::Outside);
     for role in Role::ALL {
