@@ -137,6 +137,7 @@ impl Lexicon {
                     .flat_map(|file| entries(file))
                     .collect::<WordSet>()
             };
+            let pronouns = source_pronouns();
             Lexicon {
                 abbreviations: set(&[ABBREVIATIONS]),
                 sentence_starters: set(&[SENTENCE_STARTERS]),
@@ -145,11 +146,11 @@ impl Lexicon {
                 honorifics: set(&[HONORIFICS]),
                 role_nouns: set(&[ROLE_NOUNS]),
                 nominal_sources: set(&[NOMINAL_SOURCES]),
-                source_pronouns: source_pronouns(),
                 speaker_words: set(&[NOMINAL_SOURCES, ROLE_NOUNS])
                     .into_iter()
-                    .chain(source_pronouns().into_keys())
+                    .chain(pronouns.keys().copied())
                     .collect(),
+                source_pronouns: pronouns,
                 organization_words: set(&[ORGANIZATION_WORDS]),
                 countries: set(&[COUNTRIES]),
                 nationalities: set(&[NATIONALITIES]),

@@ -360,21 +360,31 @@ impl SpanModel {
 
     /// Tags every channel of a document and returns the spans, paragraph by paragraph.
     pub fn tag(&self, features: &TokenFeatures, segmented: &Segmented) -> Vec<TaggedSpan> {
+        self.tag_segments(features, &segments(segmented))
+    }
+
+    /// [`SpanModel::tag`], decoding each of `segments` (token ranges) as one sequence.
+    pub fn tag_segments(
+        &self,
+        features: &TokenFeatures,
+        segments: &[Range<usize>],
+    ) -> Vec<TaggedSpan> {
         let emissions = self.emissions(features);
         let Some(second) = &self.second else {
-            return self.tag_emissions(&emissions, segmented);
+            return self.tag_emissions(&emissions, segments);
         };
-        let first = self.first_pass_of(&emissions, segmented);
+        let first = self.first_pass_tags(&emissions, segments);
         let mut stacked = TokenFeatures::default();
         first.stack(features, 0, self.mask(), &mut stacked);
-        second.tag_emissions(&second.emissions(&stacked), segmented)
+        second.tag_emissions(&second.emissions(&stacked), segments)
     }
 
     /// Tags every channel of the document these layers describe; the same spans as
     /// [`SpanModel::tag`] of its [`features::token_features`].
     pub fn tag_layers(&self, layers: &features::Layers) -> Vec<TaggedSpan> {
+        let segments = segments(layers.segmented);
         let Some(second) = &self.second else {
-            return self.tag_emissions(&self.emissions_of(layers), layers.segmented);
+            return self.tag_emissions(&self.emissions_of(layers), &segments);
         };
         // The first pass's features are hashed again for the second, a block at a time, rather
         // than kept: a long document's rows would not fit the memory a block takes.
@@ -382,42 +392,46 @@ impl SpanModel {
         let emissions = emissions_in_blocks(&plan, |_, features, out| {
             self.write_emissions(features, out)
         });
-        let first = self.first_pass_of(&emissions, layers.segmented);
+        let first = self.first_pass_tags(&emissions, &segments);
         let mask = self.mask();
         let mut stacked = TokenFeatures::default();
         let emissions = emissions_in_blocks(&plan, |start, features, out| {
             first.stack(features, start, mask, &mut stacked);
             second.write_emissions(&stacked, out);
         });
-        second.tag_emissions(&emissions, layers.segmented)
+        second.tag_emissions(&emissions, &segments)
     }
 
-    fn mask(&self) -> u64 {
+    /// The mask that keeps a feature hash within the table.
+    pub(crate) fn mask(&self) -> u64 {
         (1u64 << self.table_bits()) - 1
     }
 
-    /// This model's tags of every channel, as the second pass reads them.
-    fn first_pass_of(&self, emissions: &[f32], segmented: &Segmented) -> stacked::FirstPass {
-        let segments = segments(segmented);
+    /// This model's tags of every channel, decoded from `emissions` over `segments`, as a
+    /// second pass reads them.
+    pub(crate) fn first_pass_tags(
+        &self,
+        emissions: &[f32],
+        segments: &[Range<usize>],
+    ) -> stacked::FirstPass {
         let mut back = Vec::new();
         let tags = Role::ALL.map(|role| {
             let mut tags = vec![Tag::Outside; emissions.len() / ROW];
-            for segment in &segments {
+            for segment in segments {
                 self.decode(emissions, role, segment.clone(), &mut tags, &mut back);
             }
             tags
         });
-        stacked::FirstPass::new(tags, &segments)
+        stacked::FirstPass::new(tags, segments)
     }
 
-    fn tag_emissions(&self, emissions: &[f32], segmented: &Segmented) -> Vec<TaggedSpan> {
+    fn tag_emissions(&self, emissions: &[f32], segments: &[Range<usize>]) -> Vec<TaggedSpan> {
         let mut tags = vec![Tag::Outside; emissions.len() / ROW];
         let mut back = Vec::new();
         let mut spans = Vec::new();
-        let segments = segments(segmented);
         for role in Role::ALL {
             tags.iter_mut().for_each(|tag| *tag = Tag::Outside);
-            for segment in &segments {
+            for segment in segments {
                 self.decode(emissions, role, segment.clone(), &mut tags, &mut back);
             }
             spans.extend(spans_of(&tags, role));

@@ -273,17 +273,7 @@ impl Averaged {
 
 /// The spans a model tags in an example.
 pub fn tag_example(model: &SpanModel, example: &SpanExample) -> Vec<crate::tagger::TaggedSpan> {
-    let tags = match model.second_pass() {
-        None => channel_tags(model, &model.emissions(&example.features), example),
-        Some(second) => {
-            let stacked = stacked_example(example, &first_pass_of(model, example), model);
-            channel_tags(second, &second.emissions(&stacked.features), &stacked)
-        }
-    };
-    Role::ALL
-        .into_iter()
-        .flat_map(|role| spans_of(&tags[role.index()], role))
-        .collect()
+    model.tag_segments(&example.features, &example.segments)
 }
 
 /// The tags a model decodes for each channel of an example, from its `emissions`, paragraph by
@@ -388,15 +378,13 @@ pub fn fit_span_model(
 
 /// What a second pass reads of `model`'s first pass over an example.
 fn first_pass_of(model: &SpanModel, example: &SpanExample) -> FirstPass {
-    let tags = channel_tags(model, &model.emissions(&example.features), example);
-    FirstPass::new(tags, &example.segments)
+    model.first_pass_tags(&model.emissions(&example.features), &example.segments)
 }
 
 /// The example as a second pass after `model` sees it: its features with `first`'s tags added.
 fn stacked_example(example: &SpanExample, first: &FirstPass, model: &SpanModel) -> SpanExample {
     let mut features = TokenFeatures::default();
-    let mask = (1u64 << model.table_bits()) - 1;
-    first.stack(&example.features, 0, mask, &mut features);
+    first.stack(&example.features, 0, model.mask(), &mut features);
     SpanExample {
         features,
         gold: example.gold.clone(),
