@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use whosaid::tagger::LabelSet;
 use whosaid::train::linker::LinkerTrainOptions;
 use whosaid::train::spans::SpanTrainOptions;
 use whosaid::train::{ConfidenceRecipe, CueRecipe, Trained};
@@ -76,6 +77,11 @@ pub enum TrainCommand {
         /// channels (three numbers, comma-separated) instead of the averaged perceptron.
         #[arg(long, value_delimiter = ',')]
         crf_rates: Option<Vec<f32>>,
+        /// Decode roles together, with one joint label a token (O, or B or I of a role), instead
+        /// of in three channels apart: `all` the roles, or `source-cue` with the content apart;
+        /// needs --crf-rates.
+        #[arg(long, value_enum, requires = "crf_rates")]
+        joint_labels: Option<JointRoles>,
     },
     /// Fit the linker of the learned stages on PolNeAR (brat) data, over a tagger's spans.
     Linker {
@@ -114,6 +120,15 @@ pub enum TrainCommand {
     Stance(super::train_stance::StanceTrainArgs),
 }
 
+/// The roles `train spans --joint-labels` decodes together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JointRoles {
+    /// Content, source and cue.
+    All,
+    /// Source and cue; the content in a channel of its own.
+    SourceCue,
+}
+
 pub fn run(model: TrainCommand) -> Result<ExitCode> {
     let trained = match model {
         TrainCommand::Confidence {
@@ -147,6 +162,7 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             seed,
             second_pass_folds,
             crf_rates,
+            joint_labels,
         } => {
             let crf_rates = match crf_rates.as_deref() {
                 None => None,
@@ -177,12 +193,22 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             if let Some([content, source, cue]) = crf_rates {
                 command.push_str(&format!(" --crf-rates {content},{source},{cue}"));
             }
+            match joint_labels {
+                Some(JointRoles::All) => command.push_str(" --joint-labels all"),
+                Some(JointRoles::SourceCue) => command.push_str(" --joint-labels source-cue"),
+                None => {}
+            }
             let options = SpanTrainOptions {
                 epochs,
                 table_bits,
                 seed,
                 second_pass_folds,
                 crf_rates,
+                labels: match joint_labels {
+                    Some(JointRoles::All) => LabelSet::Joint,
+                    Some(JointRoles::SourceCue) => LabelSet::ContentApart,
+                    None => LabelSet::Channels,
+                },
             };
             whosaid::train::spans::train_command(
                 &polnear,

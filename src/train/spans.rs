@@ -11,7 +11,8 @@ use crate::offsets::CharIndex;
 use crate::tagger::features::{token_features, Layers, TokenFeatures};
 use crate::tagger::stacked::FirstPass;
 use crate::tagger::{
-    allowed, segments, spans_of, transition_slot, Role, SpanModel, Tag, ROW, TAGS,
+    allowed, joint_emission, joint_label, joint_slot, joint_transition_table, label_parts,
+    segments, spans_of, transition_slot, LabelSet, Role, SpanModel, Tag, LABELS, ROW, TAGS,
 };
 
 /// One training document: its token features, gold tags per channel, and paragraphs.
@@ -148,6 +149,9 @@ pub struct SpanTrainOptions {
     /// `rate / (1 + (epoch − 1) / 2)`); `None` trains the averaged perceptron. Either way the
     /// weights are averaged over the steps, and the model is the same kind of table.
     pub crf_rates: Option<[f32; 3]>,
+    /// Channels decoded apart, or one joint label a token ([`LabelSet`]); joint labels are
+    /// trained as a CRF only.
+    pub labels: LabelSet,
 }
 
 impl Default for SpanTrainOptions {
@@ -158,6 +162,7 @@ impl Default for SpanTrainOptions {
             seed: 17,
             second_pass_folds: 0,
             crf_rates: None,
+            labels: LabelSet::Channels,
         }
     }
 }
@@ -228,6 +233,7 @@ impl SplitMix {
 
 /// The perceptron's weights, with the sums that averaging needs.
 struct Averaged {
+    labels: LabelSet,
     table_bits: u32,
     weights: Vec<f32>,
     transitions: Vec<f32>,
@@ -262,7 +268,8 @@ impl Averaged {
             .zip(&self.transition_sums)
             .map(|(weight, sum)| weight - (sum / steps) as f32)
             .collect();
-        SpanModel::from_weights(
+        SpanModel::from_weights_of(
+            self.labels,
             self.table_bits,
             &weights,
             &transitions,
@@ -279,14 +286,7 @@ pub fn tag_example(model: &SpanModel, example: &SpanExample) -> Vec<crate::tagge
 /// The tags a model decodes for each channel of an example, from its `emissions`, paragraph by
 /// paragraph; indexed by [`Role::index`].
 pub fn channel_tags(model: &SpanModel, emissions: &[f32], example: &SpanExample) -> [Vec<Tag>; 3] {
-    let mut back = Vec::new();
-    Role::ALL.map(|role| {
-        let mut tags = vec![Tag::Outside; example.features.len()];
-        for segment in &example.segments {
-            model.decode(emissions, role, segment.clone(), &mut tags, &mut back);
-        }
-        tags
-    })
+    model.decode_channels(emissions, &example.segments)
 }
 
 /// Scores a model's spans against the gold spans of `examples`.
@@ -317,12 +317,19 @@ pub fn fit_span_model(
     mut report: impl FnMut(&EpochReport),
 ) -> SpanModel {
     let rows = 1usize << options.table_bits;
+    // The perceptron decodes channels only.
+    let labels = match options.crf_rates {
+        Some(_) => options.labels,
+        None => LabelSet::Channels,
+    };
+    let transitions = labels.transitions();
     let mut state = Averaged {
+        labels,
         table_bits: options.table_bits,
         weights: vec![0.0; rows * ROW],
-        transitions: vec![0.0; 3 * crate::tagger::TRANSITIONS],
+        transitions: vec![0.0; transitions],
         weight_sums: vec![0.0; rows * ROW],
-        transition_sums: vec![0.0; 3 * crate::tagger::TRANSITIONS],
+        transition_sums: vec![0.0; transitions],
         steps: 1.0,
     };
     let mut random = SplitMix(options.seed);
@@ -335,15 +342,14 @@ pub fn fit_span_model(
         for &document in &order {
             let example = train[document];
             for segment in &example.segments {
+                let decay = 1.0 + 0.5 * (epoch as f32 - 1.0);
                 match options.crf_rates {
                     Some(rates) => {
-                        let decay = 1.0 + 0.5 * (epoch as f32 - 1.0);
-                        crf_segment(
-                            &mut state,
-                            example,
-                            segment.clone(),
-                            rates.map(|rate| rate / decay),
-                        )
+                        let rates = rates.map(|rate| rate / decay);
+                        crf_segment(&mut state, example, segment.clone(), rates);
+                        if options.labels.has_joint() {
+                            joint_crf_segment(&mut state, example, segment.clone(), rates);
+                        }
                     }
                     None => train_segment(
                         &mut state,
@@ -486,14 +492,21 @@ fn crf_segment(
     rates: [f32; 3],
 ) {
     let length = segment.len();
-    if length == 0 {
+    if length == 0
+        || Role::ALL
+            .into_iter()
+            .all(|role| state.labels.is_joint(role))
+    {
         return;
     }
     let features = &example.features;
     let emissions = segment_emissions(state, features, segment.clone());
     let mut weight_steps: Vec<(usize, f32)> = Vec::new();
     let mut transition_steps: Vec<(usize, f32)> = Vec::new();
-    for role in Role::ALL {
+    for role in Role::ALL
+        .into_iter()
+        .filter(|&role| !state.labels.is_joint(role))
+    {
         let channel = role.index();
         let rate = rates[channel];
         let emission =
@@ -586,6 +599,136 @@ fn crf_segment(
     for (slot, step) in transition_steps {
         state.update_transition(slot, step);
     }
+}
+
+/// [`crf_segment`] for joint labels: one lattice of [`LABELS`] labels a token instead of three
+/// of three, so that the gradient reaches the transitions between roles. Each label's weights
+/// move at its role's rate; the transitions into O at the smallest of the three.
+fn joint_crf_segment(
+    state: &mut Averaged,
+    example: &SpanExample,
+    segment: Range<usize>,
+    rates: [f32; 3],
+) {
+    let length = segment.len();
+    if length == 0 {
+        return;
+    }
+    let features = &example.features;
+    let emissions = segment_emissions(state, features, segment.clone());
+    let table = joint_transition_table(state.labels, &state.transitions);
+    let offset = state.labels.joint_offset();
+    let emission = |token: usize, label: usize| joint_emission(&emissions, token, label);
+    let rate_of = |label: usize| match label_parts(label) {
+        Some((role, _)) => rates[role.index()],
+        None => rates.iter().copied().fold(f32::INFINITY, f32::min),
+    };
+    let gold = joint_gold(example, segment.clone(), state.labels);
+    let mut forward = vec![[0f32; LABELS]; length];
+    forward[0] = std::array::from_fn(|to| table[0][to] + emission(0, to));
+    for token in 1..length {
+        for to in 0..LABELS {
+            let paths: [f32; LABELS] =
+                std::array::from_fn(|from| forward[token - 1][from] + table[from + 1][to]);
+            forward[token][to] = log_sum_exp(&paths) + emission(token, to);
+        }
+    }
+    let log_partition = log_sum_exp(&forward[length - 1]);
+    let mut backward = vec![[0f32; LABELS]; length];
+    for token in (0..length - 1).rev() {
+        for from in 0..LABELS {
+            let paths: [f32; LABELS] = std::array::from_fn(|to| {
+                table[from + 1][to] + emission(token + 1, to) + backward[token + 1][to]
+            });
+            backward[token][from] = log_sum_exp(&paths);
+        }
+    }
+    let marginal = |token: usize, label: usize| {
+        (forward[token][label] + backward[token][label] - log_partition).exp()
+    };
+    let observed = |yes: bool| f32::from(u8::from(yes));
+    let mut weight_steps: Vec<(usize, f32)> = Vec::new();
+    for (offset, token) in segment.clone().enumerate() {
+        for label in 1..LABELS {
+            let gradient = observed(gold[offset] == label) - marginal(offset, label);
+            // Nearly sure and right: the step would be nothing but work.
+            if gradient.abs() < 1e-4 {
+                continue;
+            }
+            let Some((role, tag)) = label_parts(label) else {
+                continue;
+            };
+            let lane = role.index() * TAGS + tag.index();
+            let step = rate_of(label) * gradient;
+            weight_steps.extend(
+                features
+                    .of(token)
+                    .iter()
+                    .map(|&row| (row as usize * ROW + lane, step)),
+            );
+        }
+    }
+    let mut transition_steps: Vec<(usize, f32)> = Vec::new();
+    for (to, &start) in table[0].iter().enumerate() {
+        if start == f32::NEG_INFINITY {
+            continue;
+        }
+        let gradient = observed(gold[0] == to) - marginal(0, to);
+        transition_steps.push((offset + joint_slot(None, to), rate_of(to) * gradient));
+    }
+    for token in 1..length {
+        for from in 0..LABELS {
+            for to in 0..LABELS {
+                if table[from + 1][to] == f32::NEG_INFINITY {
+                    continue;
+                }
+                let pair = (forward[token - 1][from]
+                    + table[from + 1][to]
+                    + emission(token, to)
+                    + backward[token][to]
+                    - log_partition)
+                    .exp();
+                let gradient = observed(gold[token - 1] == from && gold[token] == to) - pair;
+                transition_steps
+                    .push((offset + joint_slot(Some(from), to), rate_of(to) * gradient));
+            }
+        }
+    }
+    for (slot, step) in weight_steps {
+        state.update_weight(slot, step);
+    }
+    for (slot, step) in transition_steps {
+        state.update_transition(slot, step);
+    }
+}
+
+/// The joint gold labels of a segment: a token's role is the first of the joint roles of
+/// `labels`, in [`Role::ALL`]'s order, whose channel tags it (the channels' spans hardly ever
+/// overlap), and an I that does not continue a span of its role is read as a B, so that the
+/// gold is a path of the lattice.
+fn joint_gold(example: &SpanExample, segment: Range<usize>, labels: LabelSet) -> Vec<usize> {
+    let mut gold: Vec<usize> = segment
+        .map(|token| {
+            Role::ALL
+                .into_iter()
+                .filter(|&role| labels.is_joint(role))
+                .map(|role| (role, example.gold[role.index()][token]))
+                .find(|(_, tag)| *tag != Tag::Outside)
+                .map_or(0, |(role, tag)| joint_label(role, tag))
+        })
+        .collect();
+    for offset in 0..gold.len() {
+        if let Some((role, Tag::Inside)) = label_parts(gold[offset]) {
+            let continues = offset
+                .checked_sub(1)
+                .and_then(|before| label_parts(gold[before]))
+                .is_some_and(|(before, _)| before == role);
+            if !continues {
+                gold[offset] = joint_label(role, Tag::Begin);
+            }
+        }
+    }
+    gold
 }
 
 /// The current weights' emissions of a segment's tokens, [`ROW`] a token, indexed from the
@@ -710,6 +853,11 @@ pub fn train_command(
     command: String,
     progress: &dyn Fn(&str),
 ) -> crate::error::Result<SpanModel> {
+    if options.labels == LabelSet::Joint && options.crf_rates.is_none() {
+        return Err(crate::error::Error::Usage(
+            "joint labels are trained as a CRF: give --crf-rates".into(),
+        ));
+    }
     let started = std::time::Instant::now();
     let rules = crate::train::spans::rules_pipeline()?;
     let gold = crate::eval::brat::read_brat_dir(polnear)?;
@@ -730,9 +878,15 @@ pub fn train_command(
         "PolNeAR {} ({} documents, {tokens} tokens); {}; rebuild with: {command}",
         polnear.display(),
         gold.len(),
-        match options.crf_rates {
-            Some(_) => "linear-chain CRF, stochastic gradient, averaged",
-            None => "averaged perceptron",
+        match (options.crf_rates, options.labels) {
+            (Some(_), LabelSet::Channels) => "linear-chain CRF, stochastic gradient, averaged",
+            (Some(_), LabelSet::Joint) => {
+                "linear-chain CRF over joint labels, stochastic gradient, averaged"
+            }
+            (Some(_), LabelSet::ContentApart) => {
+                "linear-chain CRFs, content apart and source and cue over joint labels, stochastic gradient, averaged"
+            }
+            (None, _) => "averaged perceptron",
         }
     );
     let train: Vec<&SpanExample> = train.iter().collect();
@@ -856,6 +1010,7 @@ pub(crate) mod tests {
             seed: 5,
             second_pass_folds,
             crf_rates: None,
+            labels: LabelSet::Channels,
         };
         (examples, options)
     }
@@ -928,6 +1083,124 @@ pub(crate) mod tests {
             |_| {},
         );
         assert_ne!(perceptron.to_bytes(), model.to_bytes());
+    }
+
+    #[test]
+    fn joint_labels_learn_tiny_documents_and_are_deterministic() {
+        let (examples, options) = tiny_training(0);
+        let train: Vec<&SpanExample> = examples.iter().collect();
+        let fit = |labels| {
+            let options = SpanTrainOptions {
+                crf_rates: Some([0.5, 0.5, 0.5]),
+                labels,
+                ..options.clone()
+            };
+            fit_span_model(&train, &examples, &options, "test".into(), |_| {})
+        };
+        let channels = fit(LabelSet::Channels);
+        for labels in [LabelSet::Joint, LabelSet::ContentApart] {
+            let model = fit(labels);
+            assert_eq!(model.header.labels, labels);
+            assert_tags_the_gold(&model, &examples);
+            assert_eq!(fit(labels).to_bytes(), model.to_bytes(), "{labels:?}");
+            assert_ne!(channels.to_bytes(), model.to_bytes(), "{labels:?}");
+            let read = SpanModel::from_bytes(&model.to_bytes()).expect("reads back");
+            assert_tags_the_gold(&read, &examples);
+        }
+        // The perceptron decodes channels whatever the options say.
+        let perceptron = fit_span_model(
+            &train,
+            &examples,
+            &SpanTrainOptions {
+                labels: LabelSet::Joint,
+                ..options.clone()
+            },
+            "test".into(),
+            |_| {},
+        );
+        assert_eq!(perceptron.header.labels, LabelSet::Channels);
+    }
+
+    #[test]
+    fn joint_gold_gives_each_token_one_role_on_a_path_of_the_lattice() {
+        let example = SpanExample {
+            features: TokenFeatures::default(),
+            // Content B I I, then a cue that starts with I (cut at a paragraph), then a source
+            // inside nothing; the content's third token is also tagged as a cue.
+            gold: [
+                vec![
+                    Tag::Begin,
+                    Tag::Inside,
+                    Tag::Inside,
+                    Tag::Outside,
+                    Tag::Outside,
+                    Tag::Outside,
+                ],
+                vec![
+                    Tag::Outside,
+                    Tag::Outside,
+                    Tag::Outside,
+                    Tag::Outside,
+                    Tag::Outside,
+                    Tag::Begin,
+                ],
+                vec![
+                    Tag::Outside,
+                    Tag::Outside,
+                    Tag::Begin,
+                    Tag::Inside,
+                    Tag::Inside,
+                    Tag::Outside,
+                ],
+            ],
+            segments: std::iter::once(0..6).collect(),
+        };
+        let label = joint_label;
+        assert_eq!(
+            joint_gold(&example, 0..6, LabelSet::Joint),
+            vec![
+                label(Role::Content, Tag::Begin),
+                label(Role::Content, Tag::Inside),
+                label(Role::Content, Tag::Inside),
+                // The cue's I after content reads as a B.
+                label(Role::Cue, Tag::Begin),
+                label(Role::Cue, Tag::Inside),
+                label(Role::Source, Tag::Begin),
+            ]
+        );
+        // With the content apart, the cue keeps its own extent.
+        assert_eq!(
+            joint_gold(&example, 0..6, LabelSet::ContentApart),
+            vec![
+                0,
+                0,
+                label(Role::Cue, Tag::Begin),
+                label(Role::Cue, Tag::Inside),
+                label(Role::Cue, Tag::Inside),
+                label(Role::Source, Tag::Begin),
+            ]
+        );
+    }
+
+    #[test]
+    fn joint_labels_without_crf_rates_are_refused_before_any_reading() {
+        let options = SpanTrainOptions {
+            labels: LabelSet::Joint,
+            crf_rates: None,
+            ..SpanTrainOptions::default()
+        };
+        let refused = train_command(
+            std::path::Path::new("/no/such/polnear"),
+            None,
+            std::path::Path::new("/no/such/model.bin"),
+            &options,
+            String::new(),
+            &|_| {},
+        );
+        assert!(
+            matches!(refused, Err(crate::error::Error::Usage(ref message)) if message.contains("--crf-rates")),
+            "{refused:?}"
+        );
     }
 
     #[test]

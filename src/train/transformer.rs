@@ -134,6 +134,7 @@ pub fn tagger_examples(
                 seed: 17,
                 second_pass_folds: 0,
                 crf_rates: None,
+                labels: crate::tagger::LabelSet::Channels,
             };
             let examples = examples_from_gold(&rules, gold, options.table_bits);
             let folds = folds.max(2);
