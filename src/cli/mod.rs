@@ -7,6 +7,7 @@ mod process;
 pub mod render;
 mod terminal;
 pub mod train;
+pub mod train_spans;
 #[cfg(feature = "transformer")]
 pub mod train_stance;
 #[cfg(feature = "transformer")]
