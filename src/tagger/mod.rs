@@ -1238,6 +1238,38 @@ mod tests {
                 proptest::prop_assert!(same_table);
             }
         }
+
+        #[test]
+        fn a_damaged_joint_model_file_is_an_error_or_a_model_that_decodes(
+            cut in 0usize..12_000,
+            flips in proptest::collection::vec((0usize..12_000, 0u8..=255), 0..6),
+        ) {
+            let joint = |labels: LabelSet, seed: u64| {
+                let mut random = numbers(seed);
+                let weights: Vec<f32> = (0..(1usize << 8) * ROW)
+                    .map(|slot| if slot % 7 == 0 { random() } else { 0.0 })
+                    .collect();
+                let transitions: Vec<f32> = (0..labels.transitions()).map(|_| random()).collect();
+                SpanModel::from_weights_of(labels, 8, &weights, &transitions, "joint".into())
+            };
+            let model = joint(LabelSet::Joint, 5)
+                .with_second_pass(joint(LabelSet::ContentApart, 6))
+                .unwrap();
+            let mut bytes = model.to_bytes();
+            for (at, byte) in flips {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+            }
+            bytes.truncate(cut.min(bytes.len()));
+            if let Ok(read) = SpanModel::from_bytes(&bytes) {
+                let mut random = numbers(9);
+                let emissions: Vec<f32> = (0..40 * ROW).map(|_| random()).collect();
+                for pass in std::iter::once(&read).chain(read.second_pass()) {
+                    let tags = pass.decode_channels(&emissions, &[0..25, 25..40]);
+                    proptest::prop_assert!(tags.iter().all(|channel| channel.len() == 40));
+                }
+            }
+        }
     }
 
     #[test]
