@@ -354,14 +354,25 @@ impl Pipeline {
             .map_or(0, |batch| batch + 1);
         self.run_stages(&mut documents, &clock, 0..last_run, false);
         let run = self.document_run(last_run..self.stages.len());
-        documents
+        // Longest first, one document a task: the chunk then ends on short documents, and the
+        // threads that finish early wait for a short one, not for a long one begun last.
+        let count = documents.len();
+        let mut numbered: Vec<(usize, Document)> = documents.into_iter().enumerate().collect();
+        numbered.sort_by_key(|(place, document)| (std::cmp::Reverse(document.text.len()), *place));
+        let finished: Vec<(usize, T)> = numbered
             .into_par_iter()
-            .map(|mut document| {
+            .with_max_len(1)
+            .map(|(place, mut document)| {
                 run_document_stages(&run, &mut document, &clock);
                 document.release_working_layers();
-                finish(document)
+                (place, finish(document))
             })
-            .collect()
+            .collect();
+        let mut in_order: Vec<Option<T>> = std::iter::repeat_with(|| None).take(count).collect();
+        for (place, record) in finished {
+            in_order[place] = Some(record);
+        }
+        in_order.into_iter().flatten().collect()
     }
 
     /// The per-document stages of `range`, with their timers.
@@ -531,6 +542,63 @@ mod tests {
             crate::batch::BatchOptions::default().chunk_size
         );
         assert!(CHUNK_OF_RULES < learned.suggested_chunk_size());
+    }
+
+    #[test]
+    fn a_chunk_comes_back_in_input_order_though_its_longest_documents_run_first() {
+        let pipeline = Pipeline::new(PipelineConfig::fast()).expect("the shipped models load");
+        let lengths = [3usize, 40, 1, 0, 40, 12, 7, 25];
+        let chunk = || -> Vec<Document> {
+            lengths
+                .iter()
+                .enumerate()
+                .map(|(place, &sentences)| {
+                    let text = "“We are close,” Kerry said. ".repeat(sentences);
+                    Document::new(format!("d{place}"), text)
+                })
+                .collect()
+        };
+        let finished = pipeline.run_into(chunk(), None, |document| {
+            (
+                document.id.clone(),
+                document.text.len(),
+                document.to_record(),
+            )
+        });
+        for (place, (id, bytes, record)) in finished.iter().enumerate() {
+            assert_eq!(*id, format!("d{place}"));
+            assert_eq!(record.id, *id);
+            assert_eq!(
+                *bytes,
+                lengths[place] * "“We are close,” Kerry said. ".len()
+            );
+        }
+        // The same records as each document analysed alone.
+        for (document, (_, _, record)) in chunk().into_iter().zip(&finished) {
+            let alone = pipeline.run_into(vec![document], None, |document| document.to_record());
+            assert_eq!(
+                serde_json::to_string(&alone[0]).unwrap(),
+                serde_json::to_string(record).unwrap()
+            );
+        }
+        // On one thread, the work goes longest first.
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("a pool of one thread");
+        let order = std::sync::Mutex::new(Vec::new());
+        one.install(|| {
+            pipeline.run_into(chunk(), None, |document| {
+                order
+                    .lock()
+                    .expect("not poisoned")
+                    .push(document.text.len())
+            })
+        });
+        let order = order.into_inner().expect("not poisoned");
+        let mut longest_first = order.clone();
+        longest_first.sort_by(|left, right| right.cmp(left));
+        assert_eq!(order, longest_first);
     }
 
     #[test]
