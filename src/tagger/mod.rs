@@ -661,6 +661,51 @@ pub fn segments(segmented: &Segmented) -> Vec<Range<usize>> {
     segments
 }
 
+/// The best path through a lattice of `N` labels a token over `length` tokens, written
+/// through `write(offset, label)`: `table[from + 1][to]` scores a transition (row 0: from the
+/// start; −∞ forbids it), `emission(offset, label)` a token's label. `back` is scratch space.
+/// Ties go to the lowest label.
+fn best_path<const N: usize>(
+    length: usize,
+    table: &[[f32; N]],
+    emission: impl Fn(usize, usize) -> f32,
+    back: &mut Vec<[u8; N]>,
+    mut write: impl FnMut(usize, usize),
+) {
+    if length == 0 {
+        return;
+    }
+    back.clear();
+    let mut score: [f32; N] = std::array::from_fn(|to| table[0][to] + emission(0, to));
+    back.push([0; N]);
+    for offset in 1..length {
+        let mut next = [f32::NEG_INFINITY; N];
+        let mut pointers = [0u8; N];
+        for to in 0..N {
+            for from in 0..N {
+                let candidate = score[from] + table[from + 1][to];
+                if candidate > next[to] {
+                    next[to] = candidate;
+                    pointers[to] = from as u8;
+                }
+            }
+            next[to] += emission(offset, to);
+        }
+        score = next;
+        back.push(pointers);
+    }
+    let mut best = 0;
+    for label in 1..N {
+        if score[label] > score[best] {
+            best = label;
+        }
+    }
+    for (offset, pointers) in back.iter().enumerate().rev() {
+        write(offset, best);
+        best = pointers[best] as usize;
+    }
+}
+
 /// Viterbi over one segment for one channel; `back` is scratch space.
 pub(crate) fn viterbi(
     emissions: &[f32],
@@ -670,50 +715,25 @@ pub(crate) fn viterbi(
     out: &mut [Tag],
     back: &mut Vec<[u8; TAGS]>,
 ) {
-    if segment.is_empty() {
-        return;
-    }
-    let emission =
-        |token: usize, tag: Tag| emissions[token * ROW + role.index() * TAGS + tag.index()];
-    let transition = |from: Option<Tag>, to: Tag| {
-        if allowed(from, to) {
-            transitions[transition_slot(role, from, to)]
-        } else {
-            f32::NEG_INFINITY
-        }
-    };
-    back.clear();
-    let mut score = [0f32; TAGS];
-    for tag in Tag::ALL {
-        score[tag.index()] = transition(None, tag) + emission(segment.start, tag);
-    }
-    back.push([0; TAGS]);
-    for token in segment.start + 1..segment.end {
-        let mut next = [f32::NEG_INFINITY; TAGS];
-        let mut pointers = [0u8; TAGS];
-        for to in Tag::ALL {
-            for from in Tag::ALL {
-                let candidate = score[from.index()] + transition(Some(from), to);
-                if candidate > next[to.index()] {
-                    next[to.index()] = candidate;
-                    pointers[to.index()] = from.index() as u8;
-                }
+    let table: [[f32; TAGS]; TAGS + 1] = std::array::from_fn(|row| {
+        let from = row.checked_sub(1).map(|tag| Tag::ALL[tag]);
+        Tag::ALL.map(|to| {
+            if allowed(from, to) {
+                transitions[transition_slot(role, from, to)]
+            } else {
+                f32::NEG_INFINITY
             }
-            next[to.index()] += emission(token, to);
-        }
-        score = next;
-        back.push(pointers);
-    }
-    let mut best = 0;
-    for tag in 1..TAGS {
-        if score[tag] > score[best] {
-            best = tag;
-        }
-    }
-    for (offset, pointers) in back.iter().enumerate().rev() {
-        out[segment.start + offset] = Tag::ALL[best];
-        best = pointers[best] as usize;
-    }
+        })
+    });
+    let start = segment.start;
+    let lane = role.index() * TAGS;
+    best_path(
+        segment.len(),
+        &table,
+        |offset, tag| emissions[(start + offset) * ROW + lane + tag],
+        back,
+        |offset, tag| out[start + offset] = Tag::ALL[tag],
+    );
 }
 
 /// Viterbi over one segment for the joint labels, `table` from [`joint_transition_table`];
@@ -727,50 +747,27 @@ pub(crate) fn joint_viterbi(
     out: &mut [Vec<Tag>; 3],
     back: &mut Vec<[u8; LABELS]>,
 ) {
-    if segment.is_empty() {
-        return;
-    }
-    back.clear();
-    let mut score: [f32; LABELS] =
-        std::array::from_fn(|to| table[0][to] + joint_emission(emissions, segment.start, to));
-    back.push([0; LABELS]);
-    for token in segment.start + 1..segment.end {
-        let mut next = [f32::NEG_INFINITY; LABELS];
-        let mut pointers = [0u8; LABELS];
-        for to in 0..LABELS {
-            for from in 0..LABELS {
-                let candidate = score[from] + table[from + 1][to];
-                if candidate > next[to] {
-                    next[to] = candidate;
-                    pointers[to] = from as u8;
-                }
-            }
-            next[to] += joint_emission(emissions, token, to);
-        }
-        score = next;
-        back.push(pointers);
-    }
-    let mut best = 0;
-    for label in 1..LABELS {
-        if score[label] > score[best] {
-            best = label;
-        }
-    }
     let decoded: [bool; 3] = Role::ALL.map(|role| {
         table
             .iter()
             .any(|row| row[joint_label(role, Tag::Begin)] > f32::NEG_INFINITY)
     });
-    for (offset, pointers) in back.iter().enumerate().rev() {
-        let token = segment.start + offset;
-        for (channel, _) in out.iter_mut().zip(decoded).filter(|(_, here)| *here) {
-            channel[token] = Tag::Outside;
-        }
-        if let Some((role, tag)) = label_parts(best) {
-            out[role.index()][token] = tag;
-        }
-        best = pointers[best] as usize;
-    }
+    let start = segment.start;
+    best_path(
+        segment.len(),
+        table,
+        |offset, label| joint_emission(emissions, start + offset, label),
+        back,
+        |offset, label| {
+            let token = start + offset;
+            for (channel, _) in out.iter_mut().zip(decoded).filter(|(_, here)| *here) {
+                channel[token] = Tag::Outside;
+            }
+            if let Some((role, tag)) = label_parts(label) {
+                out[role.index()][token] = tag;
+            }
+        },
+    );
 }
 
 /// The spans of one channel's tags.
