@@ -383,7 +383,12 @@ pub fn find_quotes_checked<C: Check>(
             .collect();
         let lookup = SentenceIndex::new(text, tokens, &range, &cues, &standalone_regions);
         let mut used_cues = vec![false; cues.len()];
-        for region in &standalone_regions {
+        // Two marks with nothing between ("") quote nothing; a text of marks alone would
+        // otherwise make a quote of every pair.
+        for region in standalone_regions
+            .iter()
+            .filter(|region| region.tokens.len() > 2)
+        {
             let (cue, pattern) = match cue_after_quote(text, tokens, region, &lookup, range.end) {
                 Some(found) => (Some(found), Pattern::DirectCueAfter),
                 None => match cue_before_quote(text, tokens, region, &lookup, range.start) {
@@ -697,6 +702,17 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn two_marks_with_nothing_between_quote_nothing() {
+        assert!(quotes(&"\"".repeat(2_000)).1.is_empty());
+        assert!(quotes("He wrote “” in the box.").1.is_empty());
+        // The empty pair does not hide a real quote beside it.
+        let found = contents("“” “We are close,” Kerry said.");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, "“We are close,”");
+        assert_eq!(found[0].2.as_deref(), Some("said"));
     }
 
     #[test]
