@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -45,11 +45,17 @@ const SHIPPED_MODEL: &str = include_str!("../models/cue-model.json");
 impl CueModel {
     /// The model in `models/cue-model.json`, built into the binary and parsed once.
     pub fn shipped() -> Result<&'static CueModel> {
-        static SHIPPED: OnceLock<std::result::Result<CueModel, String>> = OnceLock::new();
+        Ok(Self::shipped_shared()?)
+    }
+
+    /// [`CueModel::shipped`] as a shared handle, for the stages that each hold the model: one
+    /// copy of its tables (megabytes of strings and hashes) serves them all.
+    pub fn shipped_shared() -> Result<&'static Arc<CueModel>> {
+        static SHIPPED: OnceLock<std::result::Result<Arc<CueModel>, String>> = OnceLock::new();
         SHIPPED
             .get_or_init(|| {
                 serde_json::from_str(SHIPPED_MODEL)
-                    .map(CueModel::prepared)
+                    .map(|model| Arc::new(CueModel::prepared(model)))
                     .map_err(|error| error.to_string())
             })
             .as_ref()

@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -132,7 +133,7 @@ pub struct Pipeline {
     budget: Option<Budget>,
     /// The cue model of quote finding (`None` for the hand-made word list), which training
     /// reads features with.
-    cues: Option<CueModel>,
+    cues: Option<Arc<CueModel>>,
     /// Documents a batch run should analyse together ([`Pipeline::suggested_chunk_size`]).
     chunk_size: usize,
     /// The time each stage (by position in `stages`) has taken in this pipeline's runs, in
@@ -178,8 +179,8 @@ impl Pipeline {
             (None, _) => ConfidenceModel::shipped()?,
         };
         let cues = match &config.cues {
-            CueChoice::Shipped => Some(CueModel::shipped()?.clone()),
-            CueChoice::Model(path) => Some(CueModel::load(path)?),
+            CueChoice::Shipped => Some(Arc::clone(CueModel::shipped_shared()?)),
+            CueChoice::Model(path) => Some(Arc::new(CueModel::load(path)?)),
             CueChoice::Listed => None,
         };
         let learned = LearnedSpans::from_choice(&config.spans)?;
@@ -286,7 +287,7 @@ impl Pipeline {
 
     /// The learned cue model quote finding uses (`None` for the hand-made word list).
     pub fn cue_model(&self) -> Option<&CueModel> {
-        self.cues.as_ref()
+        self.cues.as_deref()
     }
 
     /// The stages' names, in order.
@@ -542,6 +543,30 @@ mod tests {
             crate::batch::BatchOptions::default().chunk_size
         );
         assert!(CHUNK_OF_RULES < learned.suggested_chunk_size());
+    }
+
+    #[test]
+    fn pipelines_share_the_shipped_models_instead_of_copying_them() {
+        // Each copy of the cue model alone is megabytes of strings and hashes; the stages and
+        // pipelines that hold a model share the one built into the binary.
+        let first = Pipeline::new(PipelineConfig::fast()).expect("the shipped models load");
+        let second = Pipeline::new(PipelineConfig::fast()).expect("the shipped models load");
+        let shipped = CueModel::shipped().expect("the shipped cue model");
+        for pipeline in [&first, &second] {
+            let cues = pipeline.cue_model().expect("fast mode scores cues");
+            assert!(std::ptr::eq(cues, shipped));
+        }
+        let learned = crate::linker::LearnedSpans::from_choice(&SpanChoice::Learned)
+            .expect("the shipped models load")
+            .expect("learned spans");
+        assert!(std::ptr::eq(
+            learned.tagger.as_ref(),
+            crate::tagger::SpanModel::shipped().unwrap()
+        ));
+        assert!(std::ptr::eq(
+            learned.linker.as_ref(),
+            crate::linker::Linker::shipped().unwrap()
+        ));
     }
 
     #[test]

@@ -441,7 +441,7 @@ pub fn find_quotes_checked<C: Check>(
 /// The third stage: quoted regions, then the quotes they and the cues make.
 pub struct QuoteStage {
     /// The learned cue model, or `None` for the hand-made word list.
-    pub cues: Option<CueModel>,
+    pub cues: Option<std::sync::Arc<CueModel>>,
 }
 
 impl DocumentStage for QuoteStage {

@@ -105,11 +105,17 @@ impl Linker {
 
     /// The linker in `models/linker.json`, built into the binary and read once.
     pub fn shipped() -> Result<&'static Linker> {
-        static SHIPPED: OnceLock<std::result::Result<Linker, String>> = OnceLock::new();
+        Ok(Self::shipped_shared()?)
+    }
+
+    /// [`Linker::shipped`] as a shared handle, so that the pipelines that hold it share one
+    /// copy of its table.
+    pub fn shipped_shared() -> Result<&'static Arc<Linker>> {
+        static SHIPPED: OnceLock<std::result::Result<Arc<Linker>, String>> = OnceLock::new();
         SHIPPED
             .get_or_init(|| {
                 serde_json::from_str::<Linker>(SHIPPED_LINKER)
-                    .map(Linker::prepared)
+                    .map(|linker| Arc::new(Linker::prepared(linker)))
                     .map_err(|error| error.to_string())
             })
             .as_ref()
@@ -220,16 +226,11 @@ impl LearnedSpans {
 
     /// The models a [`SpanChoice`] asks for; `None` for the rules.
     pub fn from_choice(choice: &SpanChoice) -> Result<Option<Self>> {
-        static SHIPPED: OnceLock<(Arc<SpanModel>, Arc<Linker>)> = OnceLock::new();
         let shipped = || -> Result<(Arc<SpanModel>, Arc<Linker>)> {
-            if let Some(models) = SHIPPED.get() {
-                return Ok(models.clone());
-            }
-            let models = (
-                Arc::new(SpanModel::shipped()?.clone()),
-                Arc::new(Linker::shipped()?.clone()),
-            );
-            Ok(SHIPPED.get_or_init(|| models).clone())
+            Ok((
+                Arc::clone(SpanModel::shipped_shared()?),
+                Arc::clone(Linker::shipped_shared()?),
+            ))
         };
         let (tagger, linker, continuations) = match choice {
             SpanChoice::Rules => return Ok(None),
@@ -267,7 +268,7 @@ impl LearnedSpans {
 pub struct TagAndLinkStage {
     pub learned: LearnedSpans,
     /// The cue model quote finding uses, whose scores are the tagger's features.
-    pub cues: Option<CueModel>,
+    pub cues: Option<std::sync::Arc<CueModel>>,
 }
 
 impl crate::stage::DocumentStage for TagAndLinkStage {
@@ -290,7 +291,7 @@ impl crate::stage::DocumentStage for TagAndLinkStage {
                 let proposals = crate::tagger::proposals(document);
                 link_spans(document, found, &proposals, tagged, &self.learned)
             }
-            None => tag_and_link(document, found, &self.learned, self.cues.as_ref()),
+            None => tag_and_link(document, found, &self.learned, self.cues.as_deref()),
         };
         document.attributions = attributions;
         document.speakers = speakers;

@@ -340,9 +340,16 @@ impl SpanModel {
 
     /// The model in `models/span-tagger.bin`, built into the binary and read once.
     pub fn shipped() -> Result<&'static SpanModel> {
-        static SHIPPED: OnceLock<std::result::Result<SpanModel, String>> = OnceLock::new();
+        Ok(Self::shipped_shared()?)
+    }
+
+    /// [`SpanModel::shipped`] as a shared handle, so that the pipelines that hold it share one
+    /// copy of its table.
+    pub fn shipped_shared() -> Result<&'static std::sync::Arc<SpanModel>> {
+        static SHIPPED: OnceLock<std::result::Result<std::sync::Arc<SpanModel>, String>> =
+            OnceLock::new();
         SHIPPED
-            .get_or_init(|| SpanModel::from_bytes(SHIPPED_MODEL))
+            .get_or_init(|| SpanModel::from_bytes(SHIPPED_MODEL).map(std::sync::Arc::new))
             .as_ref()
             .map_err(|message| Error::model("models/span-tagger.bin", message))
     }

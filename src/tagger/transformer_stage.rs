@@ -30,7 +30,7 @@ pub struct TransformerTagStage {
     settings: TaggerSettings,
     encoder_dir: std::path::PathBuf,
     /// The cue model quote finding uses, whose levels are part of the evidence.
-    cues: Option<CueModel>,
+    cues: Option<std::sync::Arc<CueModel>>,
     /// Fast mode's linear tagger, which a stacked tagger reads.
     linear: Option<std::sync::Arc<crate::tagger::SpanModel>>,
     /// Whether each document keeps its piece states for stance to read.
@@ -40,7 +40,7 @@ pub struct TransformerTagStage {
 impl TransformerTagStage {
     pub fn new(
         config: TransformerTaggerConfig,
-        cues: Option<CueModel>,
+        cues: Option<std::sync::Arc<CueModel>>,
         linear: Option<std::sync::Arc<crate::tagger::SpanModel>>,
     ) -> Result<Self> {
         let encoder_dir = config.encoder_dir.clone();
@@ -66,7 +66,7 @@ impl TransformerTagStage {
 
     fn input(&self, document: &Document) -> Result<TaggerInput> {
         let proposals = crate::tagger::proposals(document);
-        let layers = crate::tagger::layers(document, &proposals, self.cues.as_ref());
+        let layers = crate::tagger::layers(document, &proposals, self.cues.as_deref());
         tagger_input(
             &self.tokenizer,
             &self.encoder_dir,
