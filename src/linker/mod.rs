@@ -268,7 +268,7 @@ impl LearnedSpans {
 pub struct TagAndLinkStage {
     pub learned: LearnedSpans,
     /// The cue model quote finding uses, whose scores are the tagger's features.
-    pub cues: Option<std::sync::Arc<CueModel>>,
+    pub cues: Option<Arc<CueModel>>,
 }
 
 impl crate::stage::DocumentStage for TagAndLinkStage {
