@@ -713,6 +713,21 @@ fn best_path<const N: usize>(
     }
 }
 
+/// One channel's transitions as a table, row `from + 1` (row 0: the start), with the forbidden
+/// ones at −∞: the lattice [`best_path`] and training's forward–backward read.
+pub(crate) fn channel_transition_table(transitions: &[f32], role: Role) -> [[f32; TAGS]; TAGS + 1] {
+    std::array::from_fn(|row| {
+        let from = row.checked_sub(1).map(|tag| Tag::ALL[tag]);
+        Tag::ALL.map(|to| {
+            if allowed(from, to) {
+                transitions[transition_slot(role, from, to)]
+            } else {
+                f32::NEG_INFINITY
+            }
+        })
+    })
+}
+
 /// Viterbi over one segment for one channel; `back` is scratch space.
 pub(crate) fn viterbi(
     emissions: &[f32],
@@ -722,16 +737,7 @@ pub(crate) fn viterbi(
     out: &mut [Tag],
     back: &mut Vec<[u8; TAGS]>,
 ) {
-    let table: [[f32; TAGS]; TAGS + 1] = std::array::from_fn(|row| {
-        let from = row.checked_sub(1).map(|tag| Tag::ALL[tag]);
-        Tag::ALL.map(|to| {
-            if allowed(from, to) {
-                transitions[transition_slot(role, from, to)]
-            } else {
-                f32::NEG_INFINITY
-            }
-        })
-    });
+    let table = channel_transition_table(transitions, role);
     let start = segment.start;
     let lane = role.index() * TAGS;
     best_path(

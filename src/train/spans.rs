@@ -11,8 +11,9 @@ use crate::offsets::CharIndex;
 use crate::tagger::features::{token_features, Layers, TokenFeatures};
 use crate::tagger::stacked::FirstPass;
 use crate::tagger::{
-    allowed, joint_emission, joint_label, joint_slot, joint_transition_table, label_parts,
-    segments, spans_of, transition_slot, LabelSet, Role, SpanModel, Tag, LABELS, ROW, TAGS,
+    allowed, channel_transition_table, joint_emission, joint_label, joint_slot,
+    joint_transition_table, label_parts, segments, spans_of, transition_slot, LabelSet, Role,
+    SpanModel, Tag, LABELS, ROW, TAGS,
 };
 
 /// One training document: its token features, gold tags per channel, and paragraphs.
@@ -509,16 +510,8 @@ fn crf_segment(
     {
         let channel = role.index();
         let rate = rates[channel];
-        let emission =
-            |token: usize, tag: Tag| emissions[token * ROW + channel * TAGS + tag.index()];
-        let transitions = &state.transitions;
-        let transition = |from: Option<Tag>, to: Tag| {
-            if allowed(from, to) {
-                transitions[transition_slot(role, from, to)]
-            } else {
-                f32::NEG_INFINITY
-            }
-        };
+        let emission = |offset: usize, tag: usize| emissions[offset * ROW + channel * TAGS + tag];
+        let table = channel_transition_table(&state.transitions, role);
         // The gold must be a path of the lattice: an I after O, or first, is read as a B.
         let mut gold: Vec<Tag> = example.gold[channel][segment.clone()].to_vec();
         for token in 0..length {
@@ -526,38 +519,12 @@ fn crf_segment(
                 gold[token] = Tag::Begin;
             }
         }
-        let mut forward = vec![[0f32; TAGS]; length];
-        for tag in Tag::ALL {
-            forward[0][tag.index()] = transition(None, tag) + emission(0, tag);
-        }
-        for token in 1..length {
-            for tag in Tag::ALL {
-                let paths: [f32; TAGS] = std::array::from_fn(|from| {
-                    forward[token - 1][from] + transition(Some(Tag::ALL[from]), tag)
-                });
-                forward[token][tag.index()] = log_sum_exp(&paths) + emission(token, tag);
-            }
-        }
-        let log_partition = log_sum_exp(&forward[length - 1]);
-        let mut backward = vec![[0f32; TAGS]; length];
-        for token in (0..length - 1).rev() {
-            for from in Tag::ALL {
-                let paths: [f32; TAGS] = std::array::from_fn(|to| {
-                    let to_tag = Tag::ALL[to];
-                    transition(Some(from), to_tag)
-                        + emission(token + 1, to_tag)
-                        + backward[token + 1][to]
-                });
-                backward[token][from.index()] = log_sum_exp(&paths);
-            }
-        }
-        let marginal = |token: usize, tag: Tag| {
-            (forward[token][tag.index()] + backward[token][tag.index()] - log_partition).exp()
-        };
+        let lattice = Lattice::new(length, &table, emission);
         let observed = |yes: bool| f32::from(u8::from(yes));
         for (offset, token) in segment.clone().enumerate() {
             for tag in Tag::ALL {
-                let gradient = observed(gold[offset] == tag) - marginal(offset, tag);
+                let gradient =
+                    observed(gold[offset] == tag) - lattice.marginal(offset, tag.index());
                 // Nearly sure and right: the step would be nothing but work.
                 if gradient.abs() < 1e-4 {
                     continue;
@@ -572,22 +539,17 @@ fn crf_segment(
             }
         }
         for tag in Tag::ALL {
-            let gradient = observed(gold[0] == tag) - marginal(0, tag);
+            let gradient = observed(gold[0] == tag) - lattice.marginal(0, tag.index());
             transition_steps.push((transition_slot(role, None, tag), rate * gradient));
         }
-        for token in 1..length {
+        for offset in 1..length {
             for from in Tag::ALL {
                 for to in Tag::ALL {
                     if !allowed(Some(from), to) {
                         continue;
                     }
-                    let pair = (forward[token - 1][from.index()]
-                        + transition(Some(from), to)
-                        + emission(token, to)
-                        + backward[token][to.index()]
-                        - log_partition)
-                        .exp();
-                    let gradient = observed(gold[token - 1] == from && gold[token] == to) - pair;
+                    let pair = lattice.pair(offset, from.index(), to.index(), &table, emission);
+                    let gradient = observed(gold[offset - 1] == from && gold[offset] == to) - pair;
                     transition_steps.push((transition_slot(role, Some(from), to), rate * gradient));
                 }
             }
@@ -598,6 +560,69 @@ fn crf_segment(
     }
     for (slot, step) in transition_steps {
         state.update_transition(slot, step);
+    }
+}
+
+/// The forward and backward log-scores of one segment's lattice of `N` labels a token, as
+/// `tagger::best_path` reads a lattice: `table[from + 1][to]` scores a transition (row 0: from
+/// the start; −∞ forbids it), `emission(offset, label)` a token's label. The channels' CRF
+/// step reads one of three labels per channel, the joint labels' one of seven.
+struct Lattice<const N: usize> {
+    forward: Vec<[f32; N]>,
+    backward: Vec<[f32; N]>,
+    log_partition: f32,
+}
+
+impl<const N: usize> Lattice<N> {
+    /// The lattice of `length` tokens (at least one).
+    fn new(length: usize, table: &[[f32; N]], emission: impl Fn(usize, usize) -> f32) -> Self {
+        let mut forward = vec![[0f32; N]; length];
+        forward[0] = std::array::from_fn(|to| table[0][to] + emission(0, to));
+        for offset in 1..length {
+            for to in 0..N {
+                let paths: [f32; N] =
+                    std::array::from_fn(|from| forward[offset - 1][from] + table[from + 1][to]);
+                forward[offset][to] = log_sum_exp(&paths) + emission(offset, to);
+            }
+        }
+        let log_partition = log_sum_exp(&forward[length - 1]);
+        let mut backward = vec![[0f32; N]; length];
+        for offset in (0..length - 1).rev() {
+            for from in 0..N {
+                let paths: [f32; N] = std::array::from_fn(|to| {
+                    table[from + 1][to] + emission(offset + 1, to) + backward[offset + 1][to]
+                });
+                backward[offset][from] = log_sum_exp(&paths);
+            }
+        }
+        Lattice {
+            forward,
+            backward,
+            log_partition,
+        }
+    }
+
+    /// The probability that the token at `offset` has `label`.
+    fn marginal(&self, offset: usize, label: usize) -> f32 {
+        (self.forward[offset][label] + self.backward[offset][label] - self.log_partition).exp()
+    }
+
+    /// The probability that the token before `offset` has `from` and the one at `offset` has
+    /// `to`; `table` and `emission` are the lattice's own.
+    fn pair(
+        &self,
+        offset: usize,
+        from: usize,
+        to: usize,
+        table: &[[f32; N]],
+        emission: impl Fn(usize, usize) -> f32,
+    ) -> f32 {
+        (self.forward[offset - 1][from]
+            + table[from + 1][to]
+            + emission(offset, to)
+            + self.backward[offset][to]
+            - self.log_partition)
+            .exp()
     }
 }
 
@@ -617,40 +642,19 @@ fn joint_crf_segment(
     let features = &example.features;
     let emissions = segment_emissions(state, features, segment.clone());
     let table = joint_transition_table(state.labels, &state.transitions);
-    let offset = state.labels.joint_offset();
-    let emission = |token: usize, label: usize| joint_emission(&emissions, token, label);
+    let joint_offset = state.labels.joint_offset();
+    let emission = |offset: usize, label: usize| joint_emission(&emissions, offset, label);
     let rate_of = |label: usize| match label_parts(label) {
         Some((role, _)) => rates[role.index()],
         None => rates.iter().copied().fold(f32::INFINITY, f32::min),
     };
     let gold = joint_gold(example, segment.clone(), state.labels);
-    let mut forward = vec![[0f32; LABELS]; length];
-    forward[0] = std::array::from_fn(|to| table[0][to] + emission(0, to));
-    for token in 1..length {
-        for to in 0..LABELS {
-            let paths: [f32; LABELS] =
-                std::array::from_fn(|from| forward[token - 1][from] + table[from + 1][to]);
-            forward[token][to] = log_sum_exp(&paths) + emission(token, to);
-        }
-    }
-    let log_partition = log_sum_exp(&forward[length - 1]);
-    let mut backward = vec![[0f32; LABELS]; length];
-    for token in (0..length - 1).rev() {
-        for from in 0..LABELS {
-            let paths: [f32; LABELS] = std::array::from_fn(|to| {
-                table[from + 1][to] + emission(token + 1, to) + backward[token + 1][to]
-            });
-            backward[token][from] = log_sum_exp(&paths);
-        }
-    }
-    let marginal = |token: usize, label: usize| {
-        (forward[token][label] + backward[token][label] - log_partition).exp()
-    };
+    let lattice = Lattice::new(length, &table, emission);
     let observed = |yes: bool| f32::from(u8::from(yes));
     let mut weight_steps: Vec<(usize, f32)> = Vec::new();
     for (offset, token) in segment.clone().enumerate() {
         for label in 1..LABELS {
-            let gradient = observed(gold[offset] == label) - marginal(offset, label);
+            let gradient = observed(gold[offset] == label) - lattice.marginal(offset, label);
             // Nearly sure and right: the step would be nothing but work.
             if gradient.abs() < 1e-4 {
                 continue;
@@ -673,24 +677,21 @@ fn joint_crf_segment(
         if start == f32::NEG_INFINITY {
             continue;
         }
-        let gradient = observed(gold[0] == to) - marginal(0, to);
-        transition_steps.push((offset + joint_slot(None, to), rate_of(to) * gradient));
+        let gradient = observed(gold[0] == to) - lattice.marginal(0, to);
+        transition_steps.push((joint_offset + joint_slot(None, to), rate_of(to) * gradient));
     }
-    for token in 1..length {
+    for offset in 1..length {
         for from in 0..LABELS {
             for to in 0..LABELS {
                 if table[from + 1][to] == f32::NEG_INFINITY {
                     continue;
                 }
-                let pair = (forward[token - 1][from]
-                    + table[from + 1][to]
-                    + emission(token, to)
-                    + backward[token][to]
-                    - log_partition)
-                    .exp();
-                let gradient = observed(gold[token - 1] == from && gold[token] == to) - pair;
-                transition_steps
-                    .push((offset + joint_slot(Some(from), to), rate_of(to) * gradient));
+                let pair = lattice.pair(offset, from, to, &table, emission);
+                let gradient = observed(gold[offset - 1] == from && gold[offset] == to) - pair;
+                transition_steps.push((
+                    joint_offset + joint_slot(Some(from), to),
+                    rate_of(to) * gradient,
+                ));
             }
         }
     }
