@@ -254,6 +254,15 @@ fn quote_glyph_len(text: &str) -> Option<usize> {
     DOUBLE_QUOTATION_MARKS.contains(&ch).then(|| ch.len_utf8())
 }
 
+/// Whether `clean_line` leaves an ASCII byte as it is whatever surrounds it: not a control
+/// character, not the start of a quotation mark or digraph, not a sentence's end.
+fn is_passed_over(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric()
+        || byte == b' '
+        || (byte.is_ascii_punctuation()
+            && !matches!(byte, b'"' | b'\'' | b'`' | b'.' | b'!' | b'?'))
+}
+
 /// Whether a quotation mark after `ch` can open a quotation: it stands after a space or bracket.
 fn opens_after(ch: Option<char>) -> bool {
     ch.is_none_or(|ch| ch.is_whitespace() || matches!(ch, '(' | '[' | '{' | '—' | '–'))
@@ -285,6 +294,19 @@ fn clean_line<C: Check>(
     let mut offset = 0;
     while offset < line.len() {
         check.check()?;
+        // Most of a line is letters, digits, spaces and punctuation that nothing below changes:
+        // such a run is passed over whole, its last character kept as the one before the next.
+        if !at_paragraph_start {
+            let run = line.as_bytes()[offset..]
+                .iter()
+                .take_while(|&&byte| is_passed_over(byte))
+                .count();
+            if run > 0 {
+                offset += run;
+                previous = Some(char::from(line.as_bytes()[offset - 1]));
+                continue;
+            }
+        }
         let rest = &line[offset..];
         let Some(ch) = rest.chars().next() else { break };
         let here = start + offset;
@@ -393,6 +415,21 @@ mod tests {
         let view = normalise("“the Syrian people.”Lavrov echoed that");
         assert_eq!(view.text, "“the Syrian people.” Lavrov echoed that");
         assert_eq!(view.marks[1].role, MarkRole::Close);
+    }
+
+    #[test]
+    fn a_mark_reads_the_last_character_of_the_plain_run_before_it() {
+        // Letters, digits and punctuation that need nothing are passed over as one run; the
+        // mark after it must still see the run's last character.
+        let glued = normalise("Kerry told reporters:\"We are close,\"2016-style");
+        assert_eq!(
+            glued.text,
+            "Kerry told reporters: “We are close,” 2016-style"
+        );
+        let roles: Vec<MarkRole> = glued.marks.iter().map(|mark| mark.role).collect();
+        assert_eq!(roles, [MarkRole::Open, MarkRole::Close]);
+        let plain = "Kerry (U.S.) met Lavrov #2 at 10:30; talks [and more] ran on & on";
+        assert_eq!(normalise(plain).text, plain);
     }
 
     #[test]

@@ -126,6 +126,11 @@ fn tokenize<C: Check>(
             if word_start.is_none() {
                 word_start = Some(at);
             }
+            // The rest of a word's letters and digits would each come back to this branch.
+            while chars
+                .next_if(|&(_, next)| next.is_ascii_alphanumeric())
+                .is_some()
+            {}
             continue;
         };
         if let Some(from) = word_start.take() {

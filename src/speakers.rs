@@ -80,12 +80,18 @@ fn is_capitalised(word: &str) -> bool {
     let mut chars = word.chars();
     match chars.next() {
         Some(first) if first.is_uppercase() => true,
-        // "al-Nusra", "el-Sisi"
-        Some(first) if first.is_lowercase() => {
-            word.split_once('-').is_some_and(|(prefix, rest)| {
-                prefix.len() <= 3 && rest.chars().next().is_some_and(char::is_uppercase)
-            })
-        }
+        // "al-Nusra", "el-Sisi": a prefix of three bytes at most, so the dash is among the
+        // first four.
+        Some(first) if first.is_lowercase() => word
+            .bytes()
+            .take(4)
+            .position(|byte| byte == b'-')
+            .is_some_and(|dash| {
+                word[dash + 1..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase)
+            }),
         _ => false,
     }
 }
@@ -176,13 +182,25 @@ fn find_names(
 ) {
     let lexicon = Lexicon::get();
     let word = |index: usize| token_text(text, &tokens[index]);
+    // Each token is asked about again and again as the scan below looks ahead, so it is asked
+    // once.
+    let name_tokens: Vec<bool> = sentence
+        .clone()
+        .map(|index| {
+            tokens[index].kind == TokenKind::Word
+                && is_capitalised(word(index))
+                && !contains_lower(
+                    &lexicon.not_names,
+                    strip_possessive(word(index)).trim_end_matches('.'),
+                )
+        })
+        .collect();
     let is_name_token = |index: usize| {
-        tokens[index].kind == TokenKind::Word
-            && is_capitalised(word(index))
-            && !contains_lower(
-                &lexicon.not_names,
-                strip_possessive(word(index)).trim_end_matches('.'),
-            )
+        index
+            .checked_sub(sentence.start)
+            .and_then(|offset| name_tokens.get(offset))
+            .copied()
+            .unwrap_or(false)
     };
     let opens_with_connector = |index: usize| {
         PERSON_CONNECTORS.contains(&word(index))

@@ -157,23 +157,35 @@ fn shape(text: &str, kind: TokenKind) -> u64 {
         TokenKind::Punct => return 4 + u64::from(text.as_bytes().first().copied().unwrap_or(0)),
         TokenKind::Word => {}
     }
-    let mut chars = text.chars();
-    let first = chars.next().unwrap_or(' ');
-    let first_class = if first.is_uppercase() {
-        1
-    } else if first.is_lowercase() {
-        2
+    let bytes = text.as_bytes();
+    // Most words are ASCII, where a byte is a character and its case is a range test.
+    let (first_class, all_caps, characters) = if bytes.is_ascii() {
+        let first_class = match bytes.first() {
+            Some(byte) if byte.is_ascii_uppercase() => 1,
+            Some(byte) if byte.is_ascii_lowercase() => 2,
+            _ => 3,
+        };
+        let all_caps = bytes.len() > 1 && !bytes.iter().any(u8::is_ascii_lowercase);
+        (first_class, all_caps, bytes.len())
     } else {
-        3
+        let first = text.chars().next().unwrap_or(' ');
+        let first_class = if first.is_uppercase() {
+            1
+        } else if first.is_lowercase() {
+            2
+        } else {
+            3
+        };
+        let characters = text.chars().count();
+        let all_caps = characters > 1 && text.chars().all(|ch| !ch.is_lowercase());
+        (first_class, all_caps, characters)
     };
-    let all_caps = text.chars().count() > 1 && text.chars().all(|ch| !ch.is_lowercase());
-    let length = match text.chars().count() {
+    let length = match characters {
         0..=1 => 0,
         2..=3 => 1,
         4..=6 => 2,
         _ => 3,
     };
-    let bytes = text.as_bytes();
     let flags = u64::from(all_caps)
         | u64::from(bytes.contains(&b'.')) << 1
         | u64::from(bytes.contains(&b'-')) << 2
@@ -503,17 +515,33 @@ impl TokenFacts {
     }
 }
 
-/// Hashes features of one token into rows of a table of `mask + 1` rows.
-struct Sink<'a> {
-    rows: &'a mut Vec<u32>,
+/// The most rows one token's features can fill; more are dropped (a debug build panics).
+const MAX_TOKEN_ROWS: usize = 64;
+
+/// Hashes features of one token into rows of a table of `mask + 1` rows, gathered on the stack
+/// and appended to the block's rows at once, so that the block's vector grows once a token
+/// rather than checking its capacity once a feature.
+struct Sink {
+    rows: [u32; MAX_TOKEN_ROWS],
+    count: usize,
     mask: u64,
 }
 
-impl Sink<'_> {
+impl Sink {
     #[inline]
     fn add(&mut self, template: Template, value: u64) {
-        self.rows
-            .push((mix(template as u64, value) & self.mask) as u32);
+        debug_assert!(
+            self.count < MAX_TOKEN_ROWS,
+            "more features than MAX_TOKEN_ROWS"
+        );
+        if let Some(slot) = self.rows.get_mut(self.count) {
+            *slot = (mix(template as u64, value) & self.mask) as u32;
+            self.count += 1;
+        }
+    }
+
+    fn rows(&self) -> &[u32] {
+        &self.rows[..self.count.min(MAX_TOKEN_ROWS)]
     }
 }
 
@@ -681,25 +709,26 @@ impl<'a> FeaturePlan<'a> {
         // The index addresses several per-token arrays at once, and neighbours of the token.
         #[allow(clippy::needless_range_loop)]
         for index in block {
-            let mut sink = Sink { rows, mask };
-            let lower_at = |offset: isize| {
+            let mut sink = Sink {
+                rows: [0; MAX_TOKEN_ROWS],
+                count: 0,
+                mask,
+            };
+            // Each neighbour within the sentence is found once: several templates read it.
+            let own_sentence = facts.sentence_of[index];
+            let within = |offset: isize| {
                 index
                     .checked_add_signed(offset)
-                    .filter(|&at| at < count && facts.sentence_of[at] == facts.sentence_of[index])
-                    .map_or(none, |at| facts.lower[at])
+                    .filter(|&at| at < count && facts.sentence_of[at] == own_sentence)
             };
-            let shape_at = |offset: isize| {
-                index
-                    .checked_add_signed(offset)
-                    .filter(|&at| at < count && facts.sentence_of[at] == facts.sentence_of[index])
-                    .map_or(0, |at| facts.shape[at])
-            };
-            let cue_at = |offset: isize| {
-                index
-                    .checked_add_signed(offset)
-                    .filter(|&at| at < count && facts.sentence_of[at] == facts.sentence_of[index])
-                    .map_or(9, |at| u64::from(facts.cue[at]))
-            };
+            let [third_previous, second_previous, previous, next, second_next, third_next] =
+                [-3, -2, -1, 1, 2, 3].map(within);
+            let lower_of = |at: Option<usize>| at.map_or(none, |at| facts.lower[at]);
+            let shape_of = |at: Option<usize>| at.map_or(0, |at| facts.shape[at]);
+            let cue_of = |at: Option<usize>| at.map_or(9, |at| u64::from(facts.cue[at]));
+            let (lower_previous, lower_next) = (lower_of(previous), lower_of(next));
+            let (lower_second_previous, lower_second_next) =
+                (lower_of(second_previous), lower_of(second_next));
             let token = &tokens[index];
             let word = token_text(layers.text, token);
             let lower = facts.lower[index];
@@ -727,15 +756,15 @@ impl<'a> FeaturePlan<'a> {
                 sink.add(Template::Suffix2, suffix_hash(word, 2));
             }
             sink.add(Template::Shape, facts.shape[index]);
-            sink.add(Template::PreviousLower, lower_at(-1));
-            sink.add(Template::NextLower, lower_at(1));
-            sink.add(Template::SecondPreviousLower, lower_at(-2));
-            sink.add(Template::SecondNextLower, lower_at(2));
-            sink.add(Template::PreviousAndLower, pack(&[lower_at(-1), lower]));
-            sink.add(Template::LowerAndNext, pack(&[lower, lower_at(1)]));
+            sink.add(Template::PreviousLower, lower_previous);
+            sink.add(Template::NextLower, lower_next);
+            sink.add(Template::SecondPreviousLower, lower_second_previous);
+            sink.add(Template::SecondNextLower, lower_second_next);
+            sink.add(Template::PreviousAndLower, pack(&[lower_previous, lower]));
+            sink.add(Template::LowerAndNext, pack(&[lower, lower_next]));
             sink.add(
                 Template::Shapes,
-                pack(&[shape_at(-1), facts.shape[index], shape_at(1)]),
+                pack(&[shape_of(previous), facts.shape[index], shape_of(next)]),
             );
             sink.add(Template::Quote, quote);
             let (since_open, until_close) = facts.region_offsets[index];
@@ -822,9 +851,12 @@ impl<'a> FeaturePlan<'a> {
             sink.add(Template::LowerCueLevel, pack(&[lower, level]));
             sink.add(
                 Template::PreviousCueLevel,
-                pack(&[lower_at(-1), cue_at(-1)]),
+                pack(&[lower_previous, cue_of(previous)]),
             );
-            sink.add(Template::NextCueLevel, pack(&[cue_at(1), cue_at(2)]));
+            sink.add(
+                Template::NextCueLevel,
+                pack(&[cue_of(next), cue_of(second_next)]),
+            );
             sink.add(
                 Template::SentenceCues,
                 cues_in_sentence
@@ -849,10 +881,14 @@ impl<'a> FeaturePlan<'a> {
                 Some(_) => 4,
             };
             sink.add(Template::HeadAttribution, pack(&[head, quote]));
-            sink.add(Template::ThirdPreviousLower, lower_at(-3));
-            sink.add(Template::ThirdNextLower, lower_at(3));
-            sink.add(Template::PreviousTwo, pack(&[lower_at(-2), lower_at(-1)]));
-            sink.add(Template::NextTwo, pack(&[lower_at(1), lower_at(2)]));
+            sink.add(Template::ThirdPreviousLower, lower_of(third_previous));
+            sink.add(Template::ThirdNextLower, lower_of(third_next));
+            sink.add(
+                Template::PreviousTwo,
+                pack(&[lower_second_previous, lower_previous]),
+            );
+            sink.add(Template::NextTwo, pack(&[lower_next, lower_second_next]));
+            rows.extend_from_slice(sink.rows());
             offsets.push(rows.len() as u32);
         }
     }
@@ -925,4 +961,84 @@ pub fn token_evidence(layers: &Layers) -> Vec<f32> {
         }
     }
     evidence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// [`shape`] as it was written before its ASCII path: every word through `char`s.
+    fn shape_by_chars(text: &str) -> u64 {
+        let first = text.chars().next().unwrap_or(' ');
+        let first_class = if first.is_uppercase() {
+            1
+        } else if first.is_lowercase() {
+            2
+        } else {
+            3
+        };
+        let all_caps = text.chars().count() > 1 && text.chars().all(|ch| !ch.is_lowercase());
+        let length = match text.chars().count() {
+            0..=1 => 0,
+            2..=3 => 1,
+            4..=6 => 2,
+            _ => 3,
+        };
+        let bytes = text.as_bytes();
+        let flags = u64::from(all_caps)
+            | u64::from(bytes.contains(&b'.')) << 1
+            | u64::from(bytes.contains(&b'-')) << 2
+            | u64::from(text.ends_with("’s") || text.ends_with("'s")) << 3
+            | u64::from(bytes.iter().any(u8::is_ascii_digit)) << 4;
+        1000 + first_class * 100 + length * 32 + flags
+    }
+
+    #[test]
+    fn a_words_shape_reads_its_case_length_and_marks() {
+        for word in [
+            "",
+            "a",
+            "I",
+            "Kerry",
+            "KERRY",
+            "U.S.",
+            "well-known",
+            "Kerry's",
+            "Kerry’s",
+            "F-16",
+            "ÉCLAIR",
+            "éclair",
+            "Ærø",
+            "日本",
+            "İstanbul",
+            "ǅemal",
+            "x1",
+        ] {
+            assert_eq!(
+                shape(word, TokenKind::Word),
+                shape_by_chars(word),
+                "{word:?}"
+            );
+        }
+        assert_ne!(
+            shape("Kerry", TokenKind::Word),
+            shape("kerry", TokenKind::Word)
+        );
+        assert_ne!(
+            shape("Kerry", TokenKind::Word),
+            shape("KERRY", TokenKind::Word)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_ascii_path_of_shape_agrees_with_reading_chars(
+            word in "[ -~]{0,12}",
+            other in "\\PC{0,12}",
+        ) {
+            prop_assert_eq!(shape(&word, TokenKind::Word), shape_by_chars(&word));
+            prop_assert_eq!(shape(&other, TokenKind::Word), shape_by_chars(&other));
+        }
+    }
 }
