@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::segmented::{token_text, Token, TokenKind};
 use crate::error::{Error, Result};
-use crate::hash::{hash_str, Fnv, KeyTable};
+use crate::hash::{hash_str, mix, Fnv, KeyTable};
 use crate::lexicon::{contains_lower, Lexicon};
 
 /// The learned cue model.
@@ -28,9 +28,9 @@ pub struct CueModel {
     pub bias: f32,
     /// A candidate is a cue when its probability reaches this.
     pub threshold: f32,
-    /// `candidates` and `weights` again, keyed by the hash of each string ([`crate::hash`]):
-    /// the ordered maps keep the file stable and readable, and these let a lookup (once per
-    /// word of every document) stream its feature's hash instead of formatting the string.
+    /// `candidates` and `weights` again, keyed by hashes ([`crate::hash`]): the ordered maps
+    /// keep the file stable and readable, and these let a lookup (once per word of every
+    /// document) compute its feature's key ([`feature_key`]) instead of formatting the string.
     #[serde(skip)]
     candidate_lookup: KeyTable<()>,
     #[serde(skip)]
@@ -79,7 +79,7 @@ impl CueModel {
         self.weight_lookup = self
             .weights
             .iter()
-            .map(|(feature, &weight)| (hash_str(feature), weight))
+            .filter_map(|(feature, &weight)| Some((feature_key(feature)?, weight)))
             .collect();
         self
     }
@@ -104,7 +104,7 @@ impl CueModel {
         let logit = self.bias
             + features
                 .iter()
-                .filter_map(|feature| self.weight_lookup.get(hash_str(feature)))
+                .filter_map(|feature| self.weight_lookup.get(feature_key(feature)?))
                 .sum::<f32>();
         1.0 / (1.0 + (-f64::from(logit)).exp())
     }
@@ -321,7 +321,7 @@ fn shape_of(
     }
 }
 
-/// `end=` and the last three characters of the lower-cased word, streamed.
+/// The last three characters of the lower-cased word, streamed into `hash`.
 fn ending_hash(hash: Fnv, word: &str) -> Fnv {
     if word.is_ascii() {
         let bytes = word.as_bytes();
@@ -360,8 +360,80 @@ fn is_listed(word: &str) -> bool {
     contains_lower(&Lexicon::get().cue_words, word)
 }
 
-/// The hash of every string that [`cue_features`] makes, in the same order, without making
-/// them: the run-time path of the model.
+/// The templates of [`cue_features`]: a feature's key mixes its template with the hashes of
+/// its parts, so that a word is hashed once for all the features it is part of, where hashing
+/// each feature's whole string went over the word again for each.
+#[derive(Debug, Clone, Copy)]
+#[repr(u64)]
+enum CueTemplate {
+    Word = 1,
+    Ending,
+    Previous,
+    Next,
+    SecondNext,
+    SecondPrevious,
+    WordNext,
+    PreviousWord,
+    PreviousShape,
+    NextShape,
+    Shapes,
+    WordPreviousShape,
+    WordNextShape,
+    That,
+    WordThat,
+    Listed,
+    First,
+    Last,
+}
+
+/// The key of a feature of `template` whose parts hash to `parts`.
+fn template_key(template: CueTemplate, parts: &[u64]) -> u64 {
+    mix(
+        template as u64,
+        parts.iter().fold(0, |packed, &part| mix(packed, part)),
+    )
+}
+
+/// The key of a feature string of [`cue_features`], the same number that
+/// [`for_each_feature_key`] gives the feature without making its string; `None` for a string
+/// that `cue_features` does not make.
+fn feature_key(feature: &str) -> Option<u64> {
+    use CueTemplate::*;
+    let one = |template, part: &str| Some(template_key(template, &[hash_str(part)]));
+    let two = |template, (first, second): (&str, &str)| {
+        Some(template_key(template, &[hash_str(first), hash_str(second)]))
+    };
+    match feature {
+        "that" => return Some(template_key(That, &[])),
+        "listed" => return Some(template_key(Listed, &[])),
+        "first" => return Some(template_key(First, &[])),
+        "last" => return Some(template_key(Last, &[])),
+        _ => {}
+    }
+    let (name, value) = feature.split_once('=')?;
+    // The word itself never holds a comma (the tokenizer splits at commas), but a neighbour
+    // may be one: the pair splits at the comma on the word's side.
+    match name {
+        "w" => one(Word, value),
+        "end" => one(Ending, value),
+        "p" => one(Previous, value),
+        "n" => one(Next, value),
+        "n2" => one(SecondNext, value),
+        "p2" => one(SecondPrevious, value),
+        "w,n" => two(WordNext, value.split_once(',')?),
+        "p,w" => two(PreviousWord, value.rsplit_once(',')?),
+        "ps" => one(PreviousShape, value),
+        "ns" => one(NextShape, value),
+        "ps,ns" => two(Shapes, value.split_once(',')?),
+        "w,ps" => two(WordPreviousShape, value.split_once(',')?),
+        "w,ns" => two(WordNextShape, value.split_once(',')?),
+        "w,that" => one(WordThat, value),
+        _ => None,
+    }
+}
+
+/// The key ([`feature_key`]) of every string that [`cue_features`] makes, in the same order,
+/// without making them: the run-time path of the model.
 fn for_each_feature_key(
     text: &str,
     tokens: &[Token],
@@ -369,49 +441,46 @@ fn for_each_feature_key(
     sentence: &Sentence,
     mut emit: impl FnMut(u64),
 ) {
+    use CueTemplate::*;
     let at = |offset: isize| index.checked_add_signed(offset);
-    let word =
-        |prefix: &str| hash_lower_word(Fnv::new().str(prefix), text, tokens, Some(index), sentence);
-    let other =
-        |hash: Fnv, offset: isize| hash_lower_word(hash, text, tokens, at(offset), sentence);
+    let word_at =
+        |at: Option<usize>| hash_lower_word(Fnv::new(), text, tokens, at, sentence).finish();
+    let word = word_at(Some(index));
+    let previous = word_at(at(-1));
+    let next = word_at(at(1));
     let word_text = token_text(text, &tokens[index]);
-    emit(word("w=").finish());
-    emit(ending_hash(Fnv::new().str("end="), word_text).finish());
-    emit(other(Fnv::new().str("p="), -1).finish());
-    emit(other(Fnv::new().str("n="), 1).finish());
-    emit(other(Fnv::new().str("n2="), 2).finish());
-    emit(other(Fnv::new().str("p2="), -2).finish());
-    emit(other(word("w,n=").str(","), 1).finish());
-    let previous_then_word = other(Fnv::new().str("p,w="), -1).str(",");
-    emit(hash_lower_word(previous_then_word, text, tokens, Some(index), sentence).finish());
-    let previous_shape = shape_of(text, tokens, at(-1), sentence);
-    let next_shape = shape_of(text, tokens, at(1), sentence);
-    emit(Fnv::new().str("ps=").str(previous_shape).finish());
-    emit(Fnv::new().str("ns=").str(next_shape).finish());
-    emit(
-        Fnv::new()
-            .str("ps,ns=")
-            .str(previous_shape)
-            .str(",")
-            .str(next_shape)
-            .finish(),
-    );
-    emit(word("w,ps=").str(",").str(previous_shape).finish());
-    emit(word("w,ns=").str(",").str(next_shape).finish());
+    emit(template_key(Word, &[word]));
+    emit(template_key(
+        Ending,
+        &[ending_hash(Fnv::new(), word_text).finish()],
+    ));
+    emit(template_key(Previous, &[previous]));
+    emit(template_key(Next, &[next]));
+    emit(template_key(SecondNext, &[word_at(at(2))]));
+    emit(template_key(SecondPrevious, &[word_at(at(-2))]));
+    emit(template_key(WordNext, &[word, next]));
+    emit(template_key(PreviousWord, &[previous, word]));
+    let previous_shape = hash_str(shape_of(text, tokens, at(-1), sentence));
+    let next_shape = hash_str(shape_of(text, tokens, at(1), sentence));
+    emit(template_key(PreviousShape, &[previous_shape]));
+    emit(template_key(NextShape, &[next_shape]));
+    emit(template_key(Shapes, &[previous_shape, next_shape]));
+    emit(template_key(WordPreviousShape, &[word, previous_shape]));
+    emit(template_key(WordNextShape, &[word, next_shape]));
     let that_follows = (index + 1..(index + 5).min(sentence.end))
         .any(|later| token_text(text, &tokens[later]).eq_ignore_ascii_case("that"));
     if that_follows {
-        emit(hash_str("that"));
-        emit(word("w,that=").finish());
+        emit(template_key(That, &[]));
+        emit(template_key(WordThat, &[word]));
     }
     if is_listed(word_text) {
-        emit(hash_str("listed"));
+        emit(template_key(Listed, &[]));
     }
     if index == sentence.start {
-        emit(hash_str("first"));
+        emit(template_key(First, &[]));
     }
     if index + 2 >= sentence.end {
-        emit(hash_str("last"));
+        emit(template_key(Last, &[]));
     }
 }
 
@@ -612,8 +681,11 @@ mod tests {
     }
 
     #[test]
-    fn streamed_keys_are_the_hashes_of_the_string_features() {
-        let text = "“Ärger,” SAID Ms. Müller-Lüdenscheidt; she said that İstanbul said 42 things.";
+    fn streamed_keys_are_the_keys_of_the_string_features() {
+        // Neighbours that are commas, quotation marks, numbers and sentence edges too: a
+        // pair's string then holds more than the one comma that separates its parts.
+        let text = "“Ärger,” SAID Ms. Müller-Lüdenscheidt; she said that İstanbul said 42 things. \
+                    Yes, said Kerry, “fine,” he added, 2016, as officials argued that.";
         let segmented = segment(text);
         for sentence in &segmented.sentences {
             for index in sentence.tokens.clone() {
@@ -623,7 +695,7 @@ mod tests {
                 let strings: Vec<u64> =
                     cue_features(text, &segmented.tokens, index, &sentence.tokens)
                         .iter()
-                        .map(|feature| hash_str(feature))
+                        .map(|feature| feature_key(feature).expect(feature))
                         .collect();
                 let mut streamed = Vec::new();
                 for_each_feature_key(text, &segmented.tokens, index, &sentence.tokens, |key| {
@@ -645,6 +717,39 @@ mod tests {
         for_each_feature_key(text, &segmented.tokens, 0, sentence, |_| count += 1);
         assert_eq!(count, 18);
         assert!(count <= MAX_CUE_FEATURES);
+    }
+
+    #[test]
+    fn a_pair_splits_at_the_comma_on_the_word_s_side() {
+        let key = |template, first: &str, second: &str| {
+            Some(template_key(template, &[hash_str(first), hash_str(second)]))
+        };
+        assert_eq!(
+            feature_key("p,w=,,said"),
+            key(CueTemplate::PreviousWord, ",", "said")
+        );
+        assert_eq!(
+            feature_key("w,n=said,,"),
+            key(CueTemplate::WordNext, "said", ",")
+        );
+        assert_eq!(
+            feature_key("p=="),
+            Some(template_key(CueTemplate::Previous, &[hash_str("=")]))
+        );
+        assert_eq!(feature_key("no such feature"), None);
+        assert_eq!(feature_key("x=said"), None);
+        assert_eq!(feature_key("w,n=said"), None);
+    }
+
+    #[test]
+    fn every_feature_of_the_shipped_model_has_a_key_of_its_own() {
+        let model = CueModel::shipped().unwrap();
+        let keys: std::collections::HashSet<u64> = model
+            .weights
+            .keys()
+            .map(|feature| feature_key(feature).unwrap_or_else(|| panic!("{feature:?}")))
+            .collect();
+        assert_eq!(keys.len(), model.weights.len());
     }
 
     #[test]
