@@ -470,19 +470,43 @@ impl SpanModel {
     }
 
     fn write_emissions(&self, features: &TokenFeatures, scores: &mut [f32]) {
+        // The shipped size of table: read through an array of exactly its rows with 16-bit
+        // indices, no row read checks its bounds (a feature's row is masked below 2^16).
+        match <&[PackedRow; 1 << 16]>::try_from(self.table.as_slice()) {
+            Ok(table) => self.sum_rows(features, scores, |row| {
+                Some(&table[usize::from(row as u16)])
+            }),
+            Err(_) => self.sum_rows(features, scores, |row| self.table.get(row as usize)),
+        }
+    }
+
+    /// [`SpanModel::write_emissions`] with the table's rows read by `row_of`.
+    fn sum_rows<'table>(
+        &self,
+        features: &TokenFeatures,
+        scores: &mut [f32],
+        row_of: impl Fn(u32) -> Option<&'table PackedRow>,
+    ) {
         let scale = self.header.scale;
         let tokens = features.len();
         let ahead = PREFETCH_TOKENS_AHEAD;
+        let prefetch = |rows: &[u32]| {
+            for &row in rows {
+                if let Some(packed) = row_of(row) {
+                    crate::hash::prefetch(packed);
+                }
+            }
+        };
         for token in 0..ahead.min(tokens) {
-            self.prefetch_rows(features.of(token));
+            prefetch(features.of(token));
         }
         for (token, out) in scores.chunks_exact_mut(ROW).enumerate() {
             if token + ahead < tokens {
-                self.prefetch_rows(features.of(token + ahead));
+                prefetch(features.of(token + ahead));
             }
             let mut sum = [0i32; 8];
             for &row in features.of(token) {
-                let Some(packed) = self.table.get(row as usize) else {
+                let Some(packed) = row_of(row) else {
                     continue;
                 };
                 for (total, &weight) in sum.iter_mut().zip(&packed.0) {
@@ -492,14 +516,6 @@ impl SpanModel {
             for channel in 0..3 {
                 out[channel * TAGS + 1] = sum[channel * 2] as f32 * scale;
                 out[channel * TAGS + 2] = sum[channel * 2 + 1] as f32 * scale;
-            }
-        }
-    }
-
-    fn prefetch_rows(&self, rows: &[u32]) {
-        for &row in rows {
-            if let Some(packed) = self.table.get(row as usize) {
-                crate::hash::prefetch(packed);
             }
         }
     }
@@ -1193,6 +1209,30 @@ mod tests {
             .collect();
         let transitions: Vec<f32> = (0..3 * TRANSITIONS).map(|_| random()).collect();
         SpanModel::from_weights(table_bits, &weights, &transitions, "random".into())
+    }
+
+    #[test]
+    fn emissions_read_through_the_fixed_size_table_equal_those_read_row_by_row() {
+        let model = SpanModel::shipped().unwrap().first_pass();
+        assert_eq!(
+            model.table.len(),
+            1 << 16,
+            "the shipped table takes the fixed path"
+        );
+        let (document, found) = long_document();
+        let layers = layers(&document, &found, crate::cue::CueModel::shipped().ok());
+        let features = features::token_features(&layers, model.table_bits());
+        let fixed = model.emissions(&features);
+        let mut by_rows = vec![0f32; fixed.len()];
+        model.sum_rows(&features, &mut by_rows, |row| model.table.get(row as usize));
+        assert_eq!(fixed, by_rows);
+        assert!(fixed.iter().any(|&score| score != 0.0));
+        // Another size of table reads its rows one by one, with the same sums.
+        let small = random_model(12, 5);
+        let features = features::token_features(&layers, small.table_bits());
+        let mut by_rows = vec![0f32; features.len() * ROW];
+        small.sum_rows(&features, &mut by_rows, |row| small.table.get(row as usize));
+        assert_eq!(small.emissions(&features), by_rows);
     }
 
     #[test]
