@@ -24,6 +24,10 @@ use crate::record::DocumentRecord;
 pub trait RecordSink: Send {
     /// Writes one record; `text` is the document's text when [`RecordSink::wants_text`] says so.
     fn write(&mut self, record: &DocumentRecord, text: Option<&str>) -> Result<()>;
+    /// Called after the last record of each chunk.
+    fn chunk_done(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn finish(&mut self) -> Result<()>;
     /// Whether `write` needs each document's text besides its record.
     fn wants_text(&self) -> bool {
@@ -246,6 +250,7 @@ fn write_records(
             written.count(&record);
             reporter.progress(written.documents_written);
         }
+        sink.chunk_done()?;
     }
     sink.finish()?;
     Ok(written)

@@ -1,4 +1,5 @@
-//! Writing records: JSONL (one record per line, flushed as it goes) or one pretty JSON array.
+//! Writing records: JSONL (one record per line, flushed after each chunk of documents) or one
+//! pretty JSON array.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -21,6 +22,8 @@ pub struct RecordWriter<W: Write> {
     out: W,
     format: OutputFormat,
     written: usize,
+    /// One record's JSON, kept from record to record so that its memory is allocated once.
+    json: Vec<u8>,
 }
 
 impl<W: Write> RecordWriter<W> {
@@ -29,6 +32,7 @@ impl<W: Write> RecordWriter<W> {
             out,
             format,
             written: 0,
+            json: Vec::new(),
         }
     }
 
@@ -39,9 +43,12 @@ impl<W: Write> RecordWriter<W> {
 
 impl<W: Write + Send> RecordSink for RecordWriter<W> {
     fn write(&mut self, record: &DocumentRecord, _text: Option<&str>) -> Result<()> {
-        let json = match self.format {
-            OutputFormat::Jsonl => serde_json::to_string(record),
-            OutputFormat::Json => serde_json::to_string_pretty(record),
+        // The record is made whole before any of it is written, so that an error leaves no
+        // half record in the output.
+        self.json.clear();
+        match self.format {
+            OutputFormat::Jsonl => serde_json::to_writer(&mut self.json, record),
+            OutputFormat::Json => serde_json::to_writer_pretty(&mut self.json, record),
         }
         .map_err(|error| Error::io("output", std::io::Error::other(error)))?;
         let separator = match (self.format, self.written) {
@@ -51,13 +58,21 @@ impl<W: Write + Send> RecordSink for RecordWriter<W> {
         };
         self.out
             .write_all(separator.as_bytes())
-            .and_then(|()| self.out.write_all(json.as_bytes()))
+            .and_then(|()| self.out.write_all(&self.json))
             .map_err(Self::io)?;
         if self.format == OutputFormat::Jsonl {
             self.out.write_all(b"\n").map_err(Self::io)?;
-            self.out.flush().map_err(Self::io)?;
         }
         self.written += 1;
+        Ok(())
+    }
+
+    /// A chunk's records arrive together, so a reader of the output sees them as soon as when
+    /// each was flushed by itself, and a stopped run leaves whole lines behind either way.
+    fn chunk_done(&mut self) -> Result<()> {
+        if self.format == OutputFormat::Jsonl {
+            self.out.flush().map_err(Self::io)?;
+        }
         Ok(())
     }
 
@@ -129,6 +144,74 @@ pub fn prepare_resume(path: &Path) -> Result<HashMap<String, usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Output that counts its flushes and keeps what was written.
+    #[derive(Default)]
+    struct Counted {
+        bytes: Vec<u8>,
+        flushes: usize,
+    }
+
+    impl Write for &mut Counted {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.bytes.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.flushes += 1;
+            Ok(())
+        }
+    }
+
+    fn record(id: &str) -> DocumentRecord {
+        DocumentRecord {
+            id: id.into(),
+            quotes: Vec::new(),
+            entities: Vec::new(),
+            meta: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn jsonl_is_written_a_line_a_record_and_flushed_once_a_chunk() {
+        let mut out = Counted::default();
+        let mut writer = RecordWriter::new(&mut out, OutputFormat::Jsonl);
+        for id in ["a", "b", "c"] {
+            writer.write(&record(id), None).unwrap();
+        }
+        writer.chunk_done().unwrap();
+        writer.write(&record("d"), None).unwrap();
+        writer.chunk_done().unwrap();
+        writer.finish().unwrap();
+        drop(writer);
+        let lines: Vec<serde_json::Value> = std::str::from_utf8(&out.bytes)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let ids: Vec<&str> = lines
+            .iter()
+            .map(|line| line["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["a", "b", "c", "d"]);
+        assert_eq!(out.flushes, 3, "one a chunk, one at the end");
+    }
+
+    #[test]
+    fn json_is_one_array_of_the_records() {
+        let mut out = Counted::default();
+        let mut writer = RecordWriter::new(&mut out, OutputFormat::Json);
+        writer.write(&record("a"), None).unwrap();
+        writer.chunk_done().unwrap();
+        writer.write(&record("b"), None).unwrap();
+        writer.finish().unwrap();
+        drop(writer);
+        let array: Vec<DocumentRecord> = serde_json::from_slice(&out.bytes).unwrap();
+        let ids: Vec<&str> = array.iter().map(|record| record.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+    }
 
     #[test]
     fn resume_counts_whole_records_and_cuts_a_torn_last_line() {
