@@ -357,10 +357,9 @@ impl Pipeline {
         let run = self.document_run(last_run..self.stages.len());
         // Longest first, one document a task: the chunk then ends on short documents, and the
         // threads that finish early wait for a short one, not for a long one begun last.
-        let count = documents.len();
         let mut numbered: Vec<(usize, Document)> = documents.into_iter().enumerate().collect();
         numbered.sort_by_key(|(place, document)| (std::cmp::Reverse(document.text.len()), *place));
-        let finished: Vec<(usize, T)> = numbered
+        let mut finished: Vec<(usize, T)> = numbered
             .into_par_iter()
             .with_max_len(1)
             .map(|(place, mut document)| {
@@ -369,11 +368,8 @@ impl Pipeline {
                 (place, finish(document))
             })
             .collect();
-        let mut in_order: Vec<Option<T>> = std::iter::repeat_with(|| None).take(count).collect();
-        for (place, record) in finished {
-            in_order[place] = Some(record);
-        }
-        in_order.into_iter().flatten().collect()
+        finished.sort_unstable_by_key(|(place, _)| *place);
+        finished.into_iter().map(|(_, record)| record).collect()
     }
 
     /// The per-document stages of `range`, with their timers.

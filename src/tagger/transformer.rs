@@ -26,7 +26,10 @@ use tokenizers::Tokenizer;
 
 use super::bert::InferenceBert;
 use super::features::{token_evidence, Layers, EVIDENCE};
-use super::{segments, spans_of, viterbi, Role, Tag, TaggedSpan, ROW, TAGS, TRANSITIONS};
+use super::{
+    channel_transition_table, segments, spans_of, viterbi, Role, Tag, TaggedSpan, ROW, TAGS,
+    TRANSITIONS,
+};
 use crate::encoder::Precision;
 use crate::error::{Error, Result};
 use crate::model_file::ModelFile;
@@ -1142,16 +1145,10 @@ pub fn decode(scores: &[f32], segments: &[Range<usize>]) -> Vec<TaggedSpan> {
     let mut spans = Vec::new();
     for role in Role::ALL {
         tags.iter_mut().for_each(|tag| *tag = Tag::Outside);
+        let table = channel_transition_table(&transitions, role);
         for segment in segments {
             if segment.end <= count {
-                viterbi(
-                    scores,
-                    &transitions,
-                    role,
-                    segment.clone(),
-                    &mut tags,
-                    &mut back,
-                );
+                viterbi(scores, &table, role, segment.clone(), &mut tags, &mut back);
             }
         }
         spans.extend(spans_of(&tags, role));

@@ -785,7 +785,7 @@ fn train_segment(
     for role in Role::ALL {
         crate::tagger::viterbi(
             &emissions,
-            &state.transitions,
+            &channel_transition_table(&state.transitions, role),
             role,
             0..segment.len(),
             predicted,
