@@ -190,31 +190,6 @@ fn lower_word(text: &str, tokens: &[Token], index: Option<usize>, sentence: &Sen
     }
 }
 
-fn shape(text: &str, tokens: &[Token], index: Option<usize>, sentence: &Sentence) -> &'static str {
-    let lexicon = Lexicon::get();
-    let Some(index) = index.filter(|index| sentence.contains(index)) else {
-        return "edge";
-    };
-    let token = &tokens[index];
-    let word = token_text(text, token);
-    match token.kind {
-        TokenKind::OpenQuote | TokenKind::CloseQuote => "quote",
-        TokenKind::Number => "number",
-        TokenKind::Punct => "punct",
-        TokenKind::Word
-            if matches!(
-                word.to_lowercase().as_str(),
-                "he" | "she" | "they" | "i" | "we" | "you" | "it" | "who"
-            ) =>
-        {
-            "pronoun"
-        }
-        TokenKind::Word if contains_lower(&lexicon.titles, word) => "title",
-        TokenKind::Word if word.chars().next().is_some_and(char::is_uppercase) => "capital",
-        TokenKind::Word => "lower",
-    }
-}
-
 /// The features of the word at `index`: its own form and ending, the words and word shapes two
 /// to each side (a quotation mark counts as a word), whether "that" follows within four words,
 /// whether the hand-made list has it, and whether it starts or ends the sentence.
@@ -244,15 +219,15 @@ pub fn cue_features(
         format!("p2={}", lower_word(text, tokens, at(-2), sentence)),
         format!("w,n={word},{next}"),
         format!("p,w={previous},{word}"),
-        format!("ps={}", shape(text, tokens, at(-1), sentence)),
-        format!("ns={}", shape(text, tokens, at(1), sentence)),
+        format!("ps={}", shape_of(text, tokens, at(-1), sentence)),
+        format!("ns={}", shape_of(text, tokens, at(1), sentence)),
         format!(
             "ps,ns={},{}",
-            shape(text, tokens, at(-1), sentence),
-            shape(text, tokens, at(1), sentence)
+            shape_of(text, tokens, at(-1), sentence),
+            shape_of(text, tokens, at(1), sentence)
         ),
-        format!("w,ps={word},{}", shape(text, tokens, at(-1), sentence)),
-        format!("w,ns={word},{}", shape(text, tokens, at(1), sentence)),
+        format!("w,ps={word},{}", shape_of(text, tokens, at(-1), sentence)),
+        format!("w,ns={word},{}", shape_of(text, tokens, at(1), sentence)),
     ];
     if that_follows {
         features.push("that".into());
@@ -291,7 +266,8 @@ fn hash_lower_word(
     }
 }
 
-/// [`shape`] without lower-casing into a new string.
+/// The shape of the word at `index`, or "edge" outside the sentence; a pronoun is matched
+/// without lower-casing the word into a new string.
 fn shape_of(
     text: &str,
     tokens: &[Token],

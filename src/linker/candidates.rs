@@ -342,6 +342,32 @@ impl FeatureContext<'_> {
         }
     }
 
+    /// `side` with how many of the tokens of `between` `counts` marks (commas, quotation marks,
+    /// other cues), in [`small`]'s buckets.
+    fn count_between(&self, side: u64, counts: &[u32], between: &Range<usize>) -> u64 {
+        pack(&[side, small(between_counts(counts, between))])
+    }
+
+    /// `side` with the length of the gap `between` a span and its cue, and the gap's first and
+    /// last words.
+    fn gap_words(&self, side: u64, between: &Range<usize>) -> u64 {
+        let gap = between.len();
+        pack(&[
+            side,
+            gap_bucket(gap).min(3),
+            if gap > 0 {
+                self.lower(between.start)
+            } else {
+                0
+            },
+            if gap > 1 {
+                self.lower(between.end - 1)
+            } else {
+                0
+            },
+        ])
+    }
+
     /// The lower-cased word before `token` in its paragraph, or a marker.
     fn lower_before(&self, token: usize) -> u64 {
         match token.checked_sub(1) {
@@ -421,23 +447,7 @@ impl FeatureContext<'_> {
                 );
                 keys.add(Feature::CueSide, side);
                 keys.add(Feature::CueGap, pack(&[side, gap_bucket(gap)]));
-                keys.add(
-                    Feature::CueGapWords,
-                    pack(&[
-                        side,
-                        gap_bucket(gap).min(3),
-                        if gap > 0 {
-                            self.lower(between.start)
-                        } else {
-                            0
-                        },
-                        if gap > 1 {
-                            self.lower(between.end - 1)
-                        } else {
-                            0
-                        },
-                    ]),
-                );
+                keys.add(Feature::CueGapWords, self.gap_words(side, &between));
                 keys.add(
                     Feature::CueSentences,
                     pack(&[side, self.sentence_gap(near, far)]),
@@ -448,43 +458,31 @@ impl FeatureContext<'_> {
                 );
                 keys.add(
                     Feature::CueCommas,
-                    pack(&[side, small(between_counts(&self.index.commas, &between))]),
+                    self.count_between(side, &self.index.commas, &between),
                 );
                 keys.add(
                     Feature::CueSentenceEnds,
-                    pack(&[
-                        side,
-                        small(between_counts(&self.index.sentence_ends, &between)),
-                    ]),
+                    self.count_between(side, &self.index.sentence_ends, &between),
                 );
                 keys.add(
                     Feature::CueMarks,
-                    pack(&[side, small(between_counts(&self.index.marks, &between))]),
+                    self.count_between(side, &self.index.marks, &between),
                 );
                 keys.add(
                     Feature::CueColonsBetween,
-                    pack(&[side, small(between_counts(&self.index.colons, &between))]),
+                    self.count_between(side, &self.index.colons, &between),
                 );
                 keys.add(
                     Feature::CueOtherCues,
-                    pack(&[
-                        side,
-                        small(between_counts(&self.index.cue_starts, &between)),
-                    ]),
+                    self.count_between(side, &self.index.cue_starts, &between),
                 );
                 keys.add(
                     Feature::CueOtherPieces,
-                    pack(&[
-                        side,
-                        small(between_counts(&self.index.piece_starts, &between)),
-                    ]),
+                    self.count_between(side, &self.index.piece_starts, &between),
                 );
                 keys.add(
                     Feature::CueSourcesBetween,
-                    pack(&[
-                        side,
-                        small(between_counts(&self.index.source_starts, &between)),
-                    ]),
+                    self.count_between(side, &self.index.source_starts, &between),
                 );
                 keys.add(Feature::CueWord, pack(&[side, cue_word]));
                 keys.add(Feature::CueLastWord, pack(&[side, cue_last]));
@@ -678,23 +676,7 @@ impl FeatureContext<'_> {
                 keys.add(Feature::SourceBias, 0);
                 keys.add(Feature::SourceSide, side);
                 keys.add(Feature::SourceGap, pack(&[side, gap_bucket(gap)]));
-                keys.add(
-                    Feature::SourceGapWords,
-                    pack(&[
-                        side,
-                        gap_bucket(gap).min(3),
-                        if gap > 0 {
-                            self.lower(between.start)
-                        } else {
-                            0
-                        },
-                        if gap > 1 {
-                            self.lower(between.end - 1)
-                        } else {
-                            0
-                        },
-                    ]),
-                );
+                keys.add(Feature::SourceGapWords, self.gap_words(side, &between));
                 keys.add(Feature::SourceTagged, pack(&[side, u64::from(*tagged)]));
                 keys.add(
                     Feature::SourceKind,
@@ -711,28 +693,19 @@ impl FeatureContext<'_> {
                 );
                 keys.add(
                     Feature::SourceCommas,
-                    pack(&[side, small(between_counts(&self.index.commas, &between))]),
+                    self.count_between(side, &self.index.commas, &between),
                 );
                 keys.add(
                     Feature::SourceSentenceEnds,
-                    pack(&[
-                        side,
-                        small(between_counts(&self.index.sentence_ends, &between)),
-                    ]),
+                    self.count_between(side, &self.index.sentence_ends, &between),
                 );
                 keys.add(
                     Feature::SourceCuesBetween,
-                    pack(&[
-                        side,
-                        small(between_counts(&self.index.cue_starts, &between)),
-                    ]),
+                    self.count_between(side, &self.index.cue_starts, &between),
                 );
                 keys.add(
                     Feature::SourcePiecesBetween,
-                    pack(&[
-                        side,
-                        small(between_counts(&self.index.piece_starts, &between)),
-                    ]),
+                    self.count_between(side, &self.index.piece_starts, &between),
                 );
                 keys.add(
                     Feature::SourceSentences,
