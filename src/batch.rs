@@ -3,8 +3,9 @@
 //!
 //! Three threads share the work. A reader thread parses the input into chunks; the calling
 //! thread runs the pipeline over one chunk at a time (its stages use rayon's threads); a writer
-//! thread serialises and writes the records. Bounded channels between them keep at most a few
-//! chunks in memory, and records come out in input order whatever the thread count.
+//! thread writes the records, which rayon's threads serialise where there are several of them
+//! ([`RecordSink::serialiser`]). Bounded channels between them keep at most a few chunks in
+//! memory, and records come out in input order whatever the thread count.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +21,28 @@ use crate::input::InputDocument;
 use crate::pipeline::{Pipeline, StageTime};
 use crate::record::DocumentRecord;
 
+/// Makes a record into the bytes a sink writes ([`RecordSink::serialiser`]).
+pub type Serialiser = Box<dyn Fn(&DocumentRecord) -> Result<Vec<u8>> + Send + Sync>;
+
 /// Where finished records go, in input order.
 pub trait RecordSink: Send {
     /// Writes one record; `text` is the document's text when [`RecordSink::wants_text`] says so.
     fn write(&mut self, record: &DocumentRecord, text: Option<&str>) -> Result<()>;
+    /// For a sink that writes bytes, how to make them from a record. With more than one analysis
+    /// thread, each thread serialises the records of its own documents and the writer thread
+    /// only writes them ([`RecordSink::write_serialised`]): serialising a whole chunk on the
+    /// writer's one thread held up the start of the next chunk at two threads, and would bound
+    /// a run at more. With one, the writer serialises beside the analysis. `None` (the default):
+    /// every record comes to [`RecordSink::write`].
+    fn serialiser(&self) -> Option<Serialiser> {
+        None
+    }
+    /// Writes a record that the sink's [`RecordSink::serialiser`] made into `bytes`.
+    fn write_serialised(&mut self, _bytes: &[u8]) -> Result<()> {
+        Err(Error::Internal(
+            "serialised records sent to a sink without a serialiser".into(),
+        ))
+    }
     /// Called after the last record of each chunk.
     fn chunk_done(&mut self) -> Result<()> {
         Ok(())
@@ -127,16 +146,33 @@ pub struct BatchSummary {
 }
 
 impl BatchSummary {
-    fn count(&mut self, record: &DocumentRecord) {
+    fn count(&mut self, tally: &Tally) {
         self.documents_written += 1;
-        self.quotes += record.quotes.len();
-        if let Some(error) = &record.error {
+        self.quotes += tally.quotes;
+        if let Some(kind) = &tally.failure {
             self.documents_failed += 1;
-            let kind = serde_json::to_value(error.kind)
-                .ok()
-                .and_then(|value| value.as_str().map(str::to_string))
-                .unwrap_or_else(|| format!("{:?}", error.kind));
-            *self.failures_by_kind.entry(kind).or_default() += 1;
+            *self.failures_by_kind.entry(kind.clone()).or_default() += 1;
+        }
+    }
+}
+
+/// What the summary counts of a record: its quotes, and the kind of its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tally {
+    quotes: usize,
+    failure: Option<String>,
+}
+
+impl Tally {
+    fn of(record: &DocumentRecord) -> Self {
+        Tally {
+            quotes: record.quotes.len(),
+            failure: record.error.as_ref().map(|error| {
+                serde_json::to_value(error.kind)
+                    .ok()
+                    .and_then(|value| value.as_str().map(str::to_string))
+                    .unwrap_or_else(|| format!("{:?}", error.kind))
+            }),
         }
     }
 }
@@ -234,8 +270,18 @@ fn read_chunks(
     }
 }
 
-/// A chunk's finished records, with their texts when the sink wants them.
-type Finished = Vec<(DocumentRecord, Option<String>)>;
+/// A finished document as the writer gets it: its record, or the record serialised by the
+/// analysis thread that made it.
+enum Written {
+    Record(DocumentRecord),
+    Serialised {
+        bytes: Result<Vec<u8>>,
+        tally: Tally,
+    },
+}
+
+/// A chunk's finished documents, with their texts when the sink wants them.
+type Finished = Vec<(Written, Option<String>)>;
 
 /// Writes finished records on the writer thread; returns what was written.
 fn write_records(
@@ -245,9 +291,17 @@ fn write_records(
 ) -> Result<BatchSummary> {
     let mut written = BatchSummary::default();
     for chunk in records {
-        for (record, text) in chunk {
-            sink.write(&record, text.as_deref())?;
-            written.count(&record);
+        for (finished, text) in chunk {
+            match finished {
+                Written::Record(record) => {
+                    sink.write(&record, text.as_deref())?;
+                    written.count(&Tally::of(&record));
+                }
+                Written::Serialised { bytes, tally } => {
+                    sink.write_serialised(&bytes?)?;
+                    written.count(&tally);
+                }
+            }
             reporter.progress(written.documents_written);
         }
         sink.chunk_done()?;
@@ -284,6 +338,11 @@ pub fn run_batch(
     let stage_times_before = pipeline.stage_times();
     let chunk_size = options.chunk_size.max(1);
     let wants_text = sink.wants_text();
+    let serialiser = if rayon::current_num_threads() > 1 {
+        sink.serialiser()
+    } else {
+        None
+    };
     let stop = options.stop.clone();
     let stopped = || {
         stop.as_ref()
@@ -321,15 +380,22 @@ pub fn run_batch(
             }
             // Each document becomes its record (code-point offsets, span texts) on rayon's
             // threads as soon as its stages are done; a stop marks the documents in flight.
-            let mut finished: Vec<(Outcome, (DocumentRecord, Option<String>))> =
+            let mut finished: Vec<(Outcome, (Written, Option<String>))> =
                 pipeline.run_into(documents_of(chunk.documents), stop.as_deref(), |document| {
                     let mut record = document.to_record();
                     if !options.speakers.is_empty() {
                         record.keep_speakers(&options.speakers);
                     }
+                    let written = match &serialiser {
+                        Some(serialise) => Written::Serialised {
+                            bytes: serialise(&record),
+                            tally: Tally::of(&record),
+                        },
+                        None => Written::Record(record),
+                    };
                     (
                         document.outcome,
-                        (record, wants_text.then_some(document.text)),
+                        (written, wants_text.then_some(document.text)),
                     )
                 });
             // Only the documents before the first one a stop cut short are written, so that the
@@ -459,5 +525,94 @@ mod tests {
         .expect("the batch runs");
         assert_eq!(empty.stages.len(), names.len());
         assert!(empty.stages.iter().all(|time| time.seconds == 0.0));
+    }
+
+    /// Records written as JSON lines, each counted by the way it came.
+    #[derive(Default)]
+    struct Lines {
+        bytes: Vec<u8>,
+        through_write: usize,
+        serialised: usize,
+    }
+
+    impl RecordSink for Lines {
+        fn write(&mut self, record: &DocumentRecord, _text: Option<&str>) -> Result<()> {
+            self.through_write += 1;
+            let bytes = serde_json::to_vec(record).expect("a record serialises");
+            self.bytes.extend(bytes);
+            self.bytes.push(b'\n');
+            Ok(())
+        }
+
+        fn serialiser(&self) -> Option<Serialiser> {
+            Some(Box::new(|record| {
+                Ok(serde_json::to_vec(record).expect("a record serialises"))
+            }))
+        }
+
+        fn write_serialised(&mut self, bytes: &[u8]) -> Result<()> {
+            self.serialised += 1;
+            self.bytes.extend_from_slice(bytes);
+            self.bytes.push(b'\n');
+            Ok(())
+        }
+
+        fn finish(&mut self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn several_analysis_threads_serialise_the_records_and_one_leaves_it_to_the_writer() {
+        let pipeline = Pipeline::new(PipelineConfig::fast()).expect("the shipped models load");
+        let texts: Vec<String> = (0..40)
+            .map(|index| {
+                format!(
+                    "“Point {index} stands,” Kerry said. {} Lavrov said the talks would go on.",
+                    "More words here. ".repeat(index % 7)
+                )
+            })
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        // The documents, and one that could not be read, in the middle.
+        let documents = || -> Box<dyn Iterator<Item = InputDocument> + Send> {
+            let mut documents: Vec<InputDocument> = inputs(&texts).collect();
+            documents.insert(
+                20,
+                InputDocument::failed(
+                    "unread".into(),
+                    crate::labels::ErrorKind::InvalidUtf8,
+                    "not UTF-8".into(),
+                ),
+            );
+            Box::new(documents.into_iter())
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a pool");
+            let mut sink = Lines::default();
+            let options = BatchOptions {
+                chunk_size: 7,
+                ..BatchOptions::default()
+            };
+            let summary = pool
+                .install(|| run_batch(&pipeline, documents(), &mut sink, &options, &Silent))
+                .expect("the batch runs");
+            (sink, summary)
+        };
+        let (one, one_summary) = run(1);
+        let (two, two_summary) = run(2);
+        assert_eq!((one.through_write, one.serialised), (41, 0));
+        assert_eq!((two.through_write, two.serialised), (0, 41));
+        assert_eq!(one.bytes, two.bytes, "the same records, in input order");
+        assert!(one_summary.quotes >= 40);
+        for summary in [&one_summary, &two_summary] {
+            assert_eq!(summary.documents_written, 41);
+            assert_eq!(summary.quotes, one_summary.quotes);
+            assert_eq!(summary.documents_failed, 1);
+            assert_eq!(summary.failures_by_kind, one_summary.failures_by_kind);
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use crate::batch::RecordSink;
+use crate::batch::{RecordSink, Serialiser};
 use crate::error::{Error, Result};
 use crate::record::DocumentRecord;
 
@@ -26,6 +26,20 @@ pub struct RecordWriter<W: Write> {
     json: Vec<u8>,
 }
 
+/// Serialises `record` into `bytes` as `format` writes it, without the separators between
+/// records.
+fn serialise_into(
+    bytes: &mut Vec<u8>,
+    format: OutputFormat,
+    record: &DocumentRecord,
+) -> Result<()> {
+    match format {
+        OutputFormat::Jsonl => serde_json::to_writer(bytes, record),
+        OutputFormat::Json => serde_json::to_writer_pretty(bytes, record),
+    }
+    .map_err(|error| Error::io("output", std::io::Error::other(error)))
+}
+
 impl<W: Write> RecordWriter<W> {
     pub fn new(out: W, format: OutputFormat) -> Self {
         RecordWriter {
@@ -39,18 +53,9 @@ impl<W: Write> RecordWriter<W> {
     fn io(error: std::io::Error) -> Error {
         Error::io("output", error)
     }
-}
 
-impl<W: Write + Send> RecordSink for RecordWriter<W> {
-    fn write(&mut self, record: &DocumentRecord, _text: Option<&str>) -> Result<()> {
-        // The record is made whole before any of it is written, so that an error leaves no
-        // half record in the output.
-        self.json.clear();
-        match self.format {
-            OutputFormat::Jsonl => serde_json::to_writer(&mut self.json, record),
-            OutputFormat::Json => serde_json::to_writer_pretty(&mut self.json, record),
-        }
-        .map_err(|error| Error::io("output", std::io::Error::other(error)))?;
+    /// Writes one serialised record, with the separator its place asks for.
+    fn write_bytes(&mut self, json: &[u8]) -> Result<()> {
         let separator = match (self.format, self.written) {
             (OutputFormat::Jsonl, _) => "",
             (OutputFormat::Json, 0) => "[\n",
@@ -58,13 +63,39 @@ impl<W: Write + Send> RecordSink for RecordWriter<W> {
         };
         self.out
             .write_all(separator.as_bytes())
-            .and_then(|()| self.out.write_all(&self.json))
+            .and_then(|()| self.out.write_all(json))
             .map_err(Self::io)?;
         if self.format == OutputFormat::Jsonl {
             self.out.write_all(b"\n").map_err(Self::io)?;
         }
         self.written += 1;
         Ok(())
+    }
+}
+
+impl<W: Write + Send> RecordSink for RecordWriter<W> {
+    fn write(&mut self, record: &DocumentRecord, _text: Option<&str>) -> Result<()> {
+        // The record is made whole before any of it is written, so that an error leaves no
+        // half record in the output.
+        let mut json = std::mem::take(&mut self.json);
+        json.clear();
+        let written =
+            serialise_into(&mut json, self.format, record).and_then(|()| self.write_bytes(&json));
+        self.json = json;
+        written
+    }
+
+    fn serialiser(&self) -> Option<Serialiser> {
+        let format = self.format;
+        Some(Box::new(move |record| {
+            let mut bytes = Vec::new();
+            serialise_into(&mut bytes, format, record)?;
+            Ok(bytes)
+        }))
+    }
+
+    fn write_serialised(&mut self, bytes: &[u8]) -> Result<()> {
+        self.write_bytes(bytes)
     }
 
     /// A chunk's records arrive together, so a reader of the output sees them as soon as when
@@ -211,6 +242,35 @@ mod tests {
         let array: Vec<DocumentRecord> = serde_json::from_slice(&out.bytes).unwrap();
         let ids: Vec<&str> = array.iter().map(|record| record.id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
+    }
+
+    #[test]
+    fn records_serialised_elsewhere_are_written_as_the_writer_writes_records() {
+        for format in [OutputFormat::Jsonl, OutputFormat::Json] {
+            let records = [record("a"), record("b"), record("c")];
+            let mut direct = Vec::new();
+            let mut writer = RecordWriter::new(&mut direct, format);
+            for record in &records {
+                writer.write(record, None).unwrap();
+            }
+            writer.finish().unwrap();
+            drop(writer);
+            let mut serialised = Vec::new();
+            let mut writer = RecordWriter::new(&mut serialised, format);
+            let serialise = writer.serialiser().expect("the writer writes bytes");
+            for record in &records {
+                writer
+                    .write_serialised(&serialise(record).unwrap())
+                    .unwrap();
+            }
+            writer.finish().unwrap();
+            drop(writer);
+            assert_eq!(
+                String::from_utf8(serialised).unwrap(),
+                String::from_utf8(direct).unwrap(),
+                "{format:?}"
+            );
+        }
     }
 
     #[test]
