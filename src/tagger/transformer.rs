@@ -792,14 +792,22 @@ impl TaggerPool {
                 .map_err(|error| Error::model(&first.path, error))?;
             (head, first.kept_layer(), first.path.clone())
         };
+        // Longest windows first: the copies then end the group on short windows, and the one
+        // that finishes first waits for a short window, not for a long one begun last.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&at| {
+            let (document, window) = jobs[at];
+            std::cmp::Reverse(inputs[document].windows[window].len())
+        });
         let next = std::sync::atomic::AtomicUsize::new(0);
         let run_windows = |tagger: &TransformerTagger| {
             let mut done = Vec::new();
             loop {
-                let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&(document, window)) = jobs.get(at) else {
+                let taken = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&at) = order.get(taken) else {
                     break;
                 };
+                let (document, window) = jobs[at];
                 let range = inputs[document].windows[window].clone();
                 let output = tagger.head.score_window(
                     &tagger.encoder,
