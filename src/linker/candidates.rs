@@ -351,10 +351,15 @@ impl FeatureContext<'_> {
     /// `side` with the length of the gap `between` a span and its cue, and the gap's first and
     /// last words.
     fn gap_words(&self, side: u64, between: &Range<usize>) -> u64 {
+        let [first, last] = self.gap_ends(between);
+        pack(&[side, gap_bucket(between.len()).min(3), first, last])
+    }
+
+    /// The first and the last word of the gap `between`, lower-cased; 0 for a word the gap does
+    /// not have (a one-word gap has a first word only).
+    fn gap_ends(&self, between: &Range<usize>) -> [u64; 2] {
         let gap = between.len();
-        pack(&[
-            side,
-            gap_bucket(gap).min(3),
+        [
             if gap > 0 {
                 self.lower(between.start)
             } else {
@@ -365,7 +370,7 @@ impl FeatureContext<'_> {
             } else {
                 0
             },
-        ])
+        ]
     }
 
     /// The lower-cased word before `token` in its paragraph, or a marker.
@@ -552,21 +557,7 @@ impl FeatureContext<'_> {
                         shapes,
                     ]),
                 );
-                keys.add(
-                    Feature::ContinuesGapWords,
-                    pack(&[
-                        if gap > 0 {
-                            self.lower(between.start)
-                        } else {
-                            0
-                        },
-                        if gap > 1 {
-                            self.lower(between.end - 1)
-                        } else {
-                            0
-                        },
-                    ]),
-                );
+                keys.add(Feature::ContinuesGapWords, pack(&self.gap_ends(&between)));
                 keys.add(Feature::ContinuesShapes, shapes);
                 // Where the content being continued has its cue: in the gap ("“A,” he said,
                 // “B”"), before its first piece ("He said: “A.” “B.”"), or nowhere.
