@@ -607,12 +607,13 @@ mod tests {
         assert_eq!((one.through_write, one.serialised), (41, 0));
         assert_eq!((two.through_write, two.serialised), (0, 41));
         assert_eq!(one.bytes, two.bytes, "the same records, in input order");
-        assert!(one_summary.quotes >= 40);
         for summary in [&one_summary, &two_summary] {
             assert_eq!(summary.documents_written, 41);
-            assert_eq!(summary.quotes, one_summary.quotes);
             assert_eq!(summary.documents_failed, 1);
-            assert_eq!(summary.failures_by_kind, one_summary.failures_by_kind);
+            assert_eq!(summary.failures_by_kind.values().sum::<usize>(), 1);
         }
+        assert!(one_summary.quotes >= 40);
+        assert_eq!(two_summary.quotes, one_summary.quotes);
+        assert_eq!(two_summary.failures_by_kind, one_summary.failures_by_kind);
     }
 }
