@@ -50,6 +50,13 @@ pub struct TokenFeatures {
 }
 
 impl TokenFeatures {
+    pub const fn new() -> Self {
+        TokenFeatures {
+            rows: Vec::new(),
+            offsets: Vec::new(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }
@@ -295,7 +302,7 @@ fn mark_ranges(slots: &mut [u8], ranges: impl Iterator<Item = (Range<usize>, u8)
 /// For each token, the distance to the nearest token before it (within the same sentence) for
 /// which `is_target` holds, counting the target itself as 0 when `inclusive`.
 fn nearest_left(count: usize, sentence_of: &[u32], is_target: impl Fn(usize) -> bool) -> Vec<Near> {
-    let mut nearest = vec![None; count];
+    let mut nearest = super::filled(None, count);
     let mut last: Option<usize> = None;
     for index in 0..count {
         if last.is_some_and(|at| sentence_of[at] != sentence_of[index]) {
@@ -314,7 +321,7 @@ fn nearest_right(
     sentence_of: &[u32],
     is_target: impl Fn(usize) -> bool,
 ) -> Vec<Near> {
-    let mut nearest = vec![None; count];
+    let mut nearest = super::filled(None, count);
     let mut next: Option<usize> = None;
     for index in (0..count).rev() {
         if next.is_some_and(|at| sentence_of[at] != sentence_of[index]) {
@@ -365,7 +372,7 @@ impl TokenFacts {
             .collect();
 
         let mut quote = vec![QuoteState::Outside; count];
-        let mut region_offsets = vec![(None, None); count];
+        let mut region_offsets = super::filled((None, None), count);
         for token in 0..count {
             if matches!(
                 tokens[token].kind,
@@ -400,7 +407,7 @@ impl TokenFacts {
                     .map_or(usize::MAX, |sentence| sentence.paragraph)
             })
             .collect();
-        let mut mark_distances = vec![(None, None); count];
+        let mut mark_distances = super::filled((None, None), count);
         let mut last_close: Option<usize> = None;
         for index in 0..count {
             if last_close.is_some_and(|at| paragraph_of[at] != paragraph_of[index]) {
@@ -936,7 +943,7 @@ pub fn token_evidence(layers: &Layers) -> Vec<f32> {
     let facts = TokenFacts::new(layers);
     let count = layers.segmented.tokens.len();
     let width = EVIDENCE.len();
-    let mut evidence = vec![0f32; count * width];
+    let mut evidence = super::filled(0f32, count * width);
     for (token, row) in evidence.chunks_exact_mut(width).enumerate() {
         let quote_column = match facts.quote[token] {
             QuoteState::Outside => 0,

@@ -18,9 +18,11 @@ pub mod transformer;
 #[cfg(feature = "transformer")]
 pub mod transformer_stage;
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
+use std::thread::LocalKey;
 
 use serde::{Deserialize, Serialize};
 
@@ -463,10 +465,17 @@ impl SpanModel {
     /// tokens at a time into one reused buffer: the same numbers, without holding a long
     /// document's feature rows (about 180 bytes a token) all at once.
     pub fn emissions_of(&self, layers: &features::Layers) -> Vec<f32> {
+        let mut emissions = Vec::new();
+        self.write_emissions_of(layers, &mut emissions);
+        emissions
+    }
+
+    /// [`SpanModel::emissions_of`] written into `emissions`, whatever it held before.
+    fn write_emissions_of(&self, layers: &features::Layers, emissions: &mut Vec<f32>) {
         let plan = features::FeaturePlan::new(layers, self.table_bits());
-        emissions_in_blocks(&plan, |_, features, out| {
+        emissions_in_blocks(&plan, emissions, |_, features, out| {
             self.write_emissions(features, out)
-        })
+        });
     }
 
     fn write_emissions(&self, features: &TokenFeatures, scores: &mut [f32]) {
@@ -581,18 +590,23 @@ impl SpanModel {
     pub fn tag_layers(&self, layers: &features::Layers) -> Vec<TaggedSpan> {
         let segments = segments(layers.segmented);
         let Some(second) = &self.second else {
-            return self.tag_emissions(&self.emissions_of(layers), &segments);
+            let mut emissions = EMISSIONS.take();
+            self.write_emissions_of(layers, &mut emissions);
+            let spans = self.tag_emissions(&emissions, &segments);
+            keep_for_the_next_document(&EMISSIONS, emissions);
+            return spans;
         };
         // The first pass's features are hashed again for the second, a block at a time, rather
         // than kept: a long document's rows would not fit the memory a block takes.
         let plan = features::FeaturePlan::new(layers, self.table_bits());
-        let emissions = emissions_in_blocks(&plan, |_, features, out| {
+        let mut emissions = Vec::new();
+        emissions_in_blocks(&plan, &mut emissions, |_, features, out| {
             self.write_emissions(features, out)
         });
         let first = self.first_pass_tags(&emissions, &segments);
         let mask = self.mask();
         let mut stacked = TokenFeatures::default();
-        let emissions = emissions_in_blocks(&plan, |start, features, out| {
+        emissions_in_blocks(&plan, &mut emissions, |start, features, out| {
             first.stack(features, start, mask, &mut stacked);
             second.write_emissions(&stacked, out);
         });
@@ -623,22 +637,54 @@ impl SpanModel {
     }
 }
 
-/// The emissions of every token of `plan`: its features are written a block of tokens at a
-/// time, and `write` turns a block's features (and its first token's index) into the block's
-/// emissions.
+thread_local! {
+    /// The buffers of fast mode's tagger, kept by each thread from one document to the next:
+    /// made afresh for every document, a block's rows were copied at each doubling, and an
+    /// allocator that hands a freed block of this size back to the kernel (jemalloc) faulted
+    /// its pages in again each time.
+    static BLOCK_FEATURES: Cell<TokenFeatures> = const { Cell::new(TokenFeatures::new()) };
+    static EMISSIONS: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// `count` copies of `value`, written into a block taken from the allocator as it is. Where the
+/// values are zero bytes, `vec![value; count]` asks for a zeroed block instead, and jemalloc
+/// zeroes a reused block of 16 KiB or more by handing its pages back to the kernel, which
+/// faults them in again; at two threads each such return also interrupts the other core to
+/// flush its TLB (docs/BENCHMARKS.md, "jemalloc"). Writing the values costs less than either,
+/// so the per-token arrays that a document makes afresh are made with this.
+pub(crate) fn filled<T: Clone>(value: T, count: usize) -> Vec<T> {
+    let mut values = Vec::with_capacity(count);
+    values.resize(count, value);
+    values
+}
+
+/// Puts a buffer back in its thread's cell for the next document, unless a long document grew
+/// it past what is worth holding between documents.
+fn keep_for_the_next_document(cell: &'static LocalKey<Cell<Vec<f32>>>, buffer: Vec<f32>) {
+    const LARGEST_KEPT: usize = 1 << 20;
+    if buffer.capacity() <= LARGEST_KEPT {
+        cell.set(buffer);
+    }
+}
+
+/// Writes the emissions of every token of `plan` into `scores`: its features are written a
+/// block of tokens at a time, and `write` turns a block's features (and its first token's
+/// index) into the block's emissions.
 fn emissions_in_blocks(
     plan: &features::FeaturePlan,
+    scores: &mut Vec<f32>,
     mut write: impl FnMut(usize, &TokenFeatures, &mut [f32]),
-) -> Vec<f32> {
+) {
     const BLOCK: usize = 2048;
-    let mut scores = vec![0f32; plan.len() * ROW];
-    let mut block_features = TokenFeatures::default();
+    scores.clear();
+    scores.resize(plan.len() * ROW, 0.0);
+    let mut block_features = BLOCK_FEATURES.take();
     for (block, out) in scores.chunks_mut(BLOCK * ROW).enumerate() {
         let start = block * BLOCK;
         plan.write(start..start + out.len() / ROW, &mut block_features);
         write(start, &block_features, out);
     }
-    scores
+    BLOCK_FEATURES.set(block_features);
 }
 
 struct Reader<'a> {
@@ -1328,5 +1374,30 @@ mod tests {
         let spans = model.tag_layers(&layers);
         assert!(spans.len() > 200);
         assert_eq!(spans, model.tag(&whole, &document.segmented));
+    }
+
+    /// The tagger's buffers are kept by each thread between documents: a short document tagged
+    /// after a long one on the same thread is tagged as on a fresh thread.
+    #[test]
+    fn a_document_tagged_after_a_longer_one_is_tagged_as_on_a_fresh_thread() {
+        let model = SpanModel::shipped().unwrap();
+        let cues = crate::cue::CueModel::shipped().ok();
+        let short_text = "Lavrov said the talks were over. “We tried,” he said.";
+        let fresh = std::thread::spawn(move || {
+            let (document, found) = layers_of(short_text);
+            let cues = crate::cue::CueModel::shipped().ok();
+            SpanModel::shipped()
+                .unwrap()
+                .tag_layers(&layers(&document, &found, cues))
+        })
+        .join()
+        .unwrap();
+        assert!(!fresh.is_empty());
+        let (long, long_found) = long_document();
+        let long_spans = model.tag_layers(&layers(&long, &long_found, cues));
+        assert!(long_spans.len() > fresh.len());
+        let (short, short_found) = layers_of(short_text);
+        let after_long = model.tag_layers(&layers(&short, &short_found, cues));
+        assert_eq!(after_long, fresh);
     }
 }

@@ -1056,7 +1056,7 @@ fn stitch(
     let hidden = head.hidden;
     let mut scores: Vec<Vec<f32>> = inputs
         .iter()
-        .map(|input| vec![0f32; input.token_count() * ROW])
+        .map(|input| super::filled(0f32, input.token_count() * ROW))
         .collect();
     let owners_of: Vec<Vec<usize>> = inputs
         .iter()
@@ -1074,7 +1074,7 @@ fn stitch(
     let mut states: Option<Vec<Vec<f32>>> = piece_states.as_ref().map(|_| {
         inputs
             .iter()
-            .map(|input| vec![0f32; input.pieces.ids.len() * hidden])
+            .map(|input| super::filled(0f32, input.pieces.ids.len() * hidden))
             .collect()
     });
     for (&(document, window), output) in jobs.iter().zip(outputs) {
