@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::document::segmented::{token_text, Token, TokenKind};
+use crate::document::segmented::{lower_hash_of, token_text, Token, TokenKind};
 use crate::error::{Error, Result};
 use crate::hash::{hash_str, mix, Fnv, KeyTable};
 use crate::lexicon::{contains_lower, Lexicon};
@@ -119,6 +119,20 @@ impl CueModel {
         index: usize,
         sentence: &Sentence,
     ) -> Option<f64> {
+        self.score_with(text, tokens, index, sentence, |at| {
+            lower_hash_of(text, &tokens[at])
+        })
+    }
+
+    /// [`CueModel::score`] with the words' lower-cased hashes read through `lower_of`.
+    fn score_with(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        index: usize,
+        sentence: &Sentence,
+        lower_of: impl Fn(usize) -> u64,
+    ) -> Option<f64> {
         let token = tokens.get(index)?;
         if token.kind != TokenKind::Word || !self.is_candidate(token_text(text, token)) {
             return None;
@@ -127,7 +141,7 @@ impl CueModel {
         // order: the lookups' cache misses overlap instead of coming one after another.
         let mut keys = [0u64; MAX_CUE_FEATURES];
         let mut count = 0;
-        for_each_feature_key(text, tokens, index, sentence, |key| {
+        for_each_feature_key(text, tokens, index, sentence, lower_of, |key| {
             debug_assert!(
                 count < MAX_CUE_FEATURES,
                 "more cue features than MAX_CUE_FEATURES"
@@ -154,7 +168,10 @@ impl CueModel {
         for sentence in &segmented.sentences {
             for index in sentence.tokens.clone() {
                 if let Some(slot) = scores.get_mut(index) {
-                    *slot = self.score(text, &segmented.tokens, index, &sentence.tokens);
+                    *slot =
+                        self.score_with(text, &segmented.tokens, index, &sentence.tokens, |at| {
+                            segmented.lower_hash(text, at)
+                        });
                 }
             }
         }
@@ -245,24 +262,21 @@ pub fn cue_features(
     features
 }
 
-/// What [`lower_word`] writes, streamed into a hash.
-fn hash_lower_word(
-    hash: Fnv,
-    text: &str,
+/// The hash of what [`lower_word`] writes, with a word's own lower-cased hash read through
+/// `lower_of`.
+fn lower_word_hash(
     tokens: &[Token],
     index: Option<usize>,
     sentence: &Sentence,
-) -> Fnv {
+    lower_of: impl Fn(usize) -> u64,
+) -> u64 {
     match index {
-        Some(index) if sentence.contains(&index) => {
-            let token = &tokens[index];
-            match token.kind {
-                TokenKind::OpenQuote | TokenKind::CloseQuote => hash.str("<q>"),
-                TokenKind::Number => hash.str("<num>"),
-                _ => hash.lower(token_text(text, token)),
-            }
-        }
-        _ => hash.str("<edge>"),
+        Some(index) if sentence.contains(&index) => match tokens[index].kind {
+            TokenKind::OpenQuote | TokenKind::CloseQuote => hash_str("<q>"),
+            TokenKind::Number => hash_str("<num>"),
+            _ => lower_of(index),
+        },
+        _ => hash_str("<edge>"),
     }
 }
 
@@ -415,12 +429,12 @@ fn for_each_feature_key(
     tokens: &[Token],
     index: usize,
     sentence: &Sentence,
+    lower_of: impl Fn(usize) -> u64,
     mut emit: impl FnMut(u64),
 ) {
     use CueTemplate::*;
     let at = |offset: isize| index.checked_add_signed(offset);
-    let word_at =
-        |at: Option<usize>| hash_lower_word(Fnv::new(), text, tokens, at, sentence).finish();
+    let word_at = |at: Option<usize>| lower_word_hash(tokens, at, sentence, &lower_of);
     let word = word_at(Some(index));
     let previous = word_at(at(-1));
     let next = word_at(at(1));
@@ -674,9 +688,14 @@ mod tests {
                         .map(|feature| feature_key(feature).expect(feature))
                         .collect();
                 let mut streamed = Vec::new();
-                for_each_feature_key(text, &segmented.tokens, index, &sentence.tokens, |key| {
-                    streamed.push(key)
-                });
+                for_each_feature_key(
+                    text,
+                    &segmented.tokens,
+                    index,
+                    &sentence.tokens,
+                    |at| segmented.lower_hash(text, at),
+                    |key| streamed.push(key),
+                );
                 assert_eq!(streamed, strings, "token {index}");
                 assert!(streamed.len() <= MAX_CUE_FEATURES, "token {index}");
             }
@@ -690,7 +709,14 @@ mod tests {
         let segmented = segment(text);
         let sentence = &segmented.sentences[0].tokens;
         let mut count = 0;
-        for_each_feature_key(text, &segmented.tokens, 0, sentence, |_| count += 1);
+        for_each_feature_key(
+            text,
+            &segmented.tokens,
+            0,
+            sentence,
+            |at| segmented.lower_hash(text, at),
+            |_| count += 1,
+        );
         assert_eq!(count, 18);
         assert!(count <= MAX_CUE_FEATURES);
     }

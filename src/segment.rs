@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use crate::document::segmented::lower_hash_of;
 pub use crate::document::segmented::{Segmented, Sentence, Token, TokenKind};
 use crate::document::Document;
 use crate::lexicon::{contains_lower, Lexicon};
@@ -28,6 +29,11 @@ pub fn segment_checked<C: Check>(text: &str, check: &C) -> Result<Segmented, C::
         }
         line_start = line_end + 1;
     }
+    segmented.lower = segmented
+        .tokens
+        .iter()
+        .map(|token| lower_hash_of(text, token))
+        .collect();
     Ok(segmented)
 }
 

@@ -299,12 +299,13 @@ impl LinkIndex {
     pub fn context<'a>(
         &'a self,
         text: &'a str,
-        tokens: &'a [Token],
+        segmented: &'a crate::segment::Segmented,
         spans: &'a super::SpanSet,
     ) -> FeatureContext<'a> {
         FeatureContext {
             text,
-            tokens,
+            tokens: &segmented.tokens,
+            segmented,
             index: &self.index,
             pieces: &spans.pieces,
             cues: &spans.cues,
@@ -319,6 +320,8 @@ impl LinkIndex {
 pub struct FeatureContext<'a> {
     pub text: &'a str,
     pub tokens: &'a [Token],
+    /// The segmentation the tokens are of, for its words' hashes.
+    pub segmented: &'a crate::segment::Segmented,
     pub index: &'a DocumentIndex,
     pub pieces: &'a [Range<usize>],
     pub cues: &'a [Range<usize>],
@@ -337,7 +340,7 @@ impl FeatureContext<'_> {
             Some(found) => match found.kind {
                 TokenKind::OpenQuote => Fnv::new().str("<open>").finish(),
                 TokenKind::CloseQuote => Fnv::new().str("<close>").finish(),
-                _ => Fnv::new().lower(token_text(self.text, found)).finish(),
+                _ => self.segmented.lower_hash(self.text, token),
             },
         }
     }

@@ -817,7 +817,7 @@ pub fn link_spans_with(
     let segmented = &document.segmented;
     let linking = LinkIndex::new(text, segmented, &spans, proposals);
     let index = &linking.index;
-    let context = linking.context(text, &segmented.tokens, &spans);
+    let context = linking.context(text, segmented, &spans);
     let decided = link(linker, &context, &found, &spans.sources);
     let mut chooser = ExtentChooser {
         linker,

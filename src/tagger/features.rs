@@ -359,11 +359,12 @@ impl TokenFacts {
         let sentence_of = sentence_of_tokens(layers.segmented);
         let lower: Vec<u64> = tokens
             .iter()
-            .map(|token| match token.kind {
+            .enumerate()
+            .map(|(index, token)| match token.kind {
                 TokenKind::OpenQuote => Fnv::new().str("<open>").finish(),
                 TokenKind::CloseQuote => Fnv::new().str("<close>").finish(),
                 TokenKind::Number => Fnv::new().str("<num>").finish(),
-                _ => Fnv::new().lower(token_text(text, token)).finish(),
+                _ => layers.segmented.lower_hash(text, index),
             })
             .collect();
         let shape = tokens

@@ -112,7 +112,7 @@ pub fn link_examples(
     let segmented = &document.segmented;
     let linking = LinkIndex::new(text, segmented, &spans, proposals);
     let index = &linking.index;
-    let context = linking.context(text, &segmented.tokens, &spans);
+    let context = linking.context(text, segmented, &spans);
     let piece_at = |piece: &Range<usize>| {
         spans
             .pieces
@@ -250,7 +250,7 @@ pub fn examples_from_predictions(
     let segmented = &document.segmented;
     let linking = LinkIndex::new(text, segmented, &spans, proposals);
     let index = &linking.index;
-    let context = linking.context(text, &segmented.tokens, &spans);
+    let context = linking.context(text, segmented, &spans);
     // Every gold piece, with its attribution and its place in it, sorted by start.
     let mut gold_pieces: Vec<(Range<usize>, usize, usize)> = links
         .iter()
