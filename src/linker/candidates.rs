@@ -304,7 +304,6 @@ impl LinkIndex {
     ) -> FeatureContext<'a> {
         FeatureContext {
             text,
-            tokens: &segmented.tokens,
             segmented,
             index: &self.index,
             pieces: &spans.pieces,
@@ -319,8 +318,7 @@ impl LinkIndex {
 /// What the features of a document's candidates read.
 pub struct FeatureContext<'a> {
     pub text: &'a str,
-    pub tokens: &'a [Token],
-    /// The segmentation the tokens are of, for its words' hashes.
+    /// The document's tokens, and their words' hashes.
     pub segmented: &'a crate::segment::Segmented,
     pub index: &'a DocumentIndex,
     pub pieces: &'a [Range<usize>],
@@ -335,7 +333,7 @@ pub struct FeatureContext<'a> {
 
 impl FeatureContext<'_> {
     fn lower(&self, token: usize) -> u64 {
-        match self.tokens.get(token) {
+        match self.segmented.tokens.get(token) {
             None => Fnv::new().str("<none>").finish(),
             Some(found) => match found.kind {
                 TokenKind::OpenQuote => Fnv::new().str("<open>").finish(),
@@ -390,7 +388,7 @@ impl FeatureContext<'_> {
 
     fn lower_after(&self, last: usize) -> u64 {
         let after = last + 1;
-        if after < self.tokens.len()
+        if after < self.segmented.tokens.len()
             && self.index.paragraph_of[after] == self.index.paragraph_of[last]
         {
             self.lower(after)
@@ -428,7 +426,7 @@ impl FeatureContext<'_> {
     ) -> Keys {
         let mut keys = Keys(Vec::with_capacity(32));
         let span = &self.pieces[piece];
-        let shape = piece_shape(self.tokens, span);
+        let shape = piece_shape(&self.segmented.tokens, span);
         match candidate {
             CueCandidate::Cue(cue_index) => {
                 let cue = &self.cues[cue_index];
@@ -527,7 +525,7 @@ impl FeatureContext<'_> {
                 let earlier = &self.pieces[previous];
                 let between = earlier.end..span.start;
                 let gap = between.len();
-                let shapes = pack(&[piece_shape(self.tokens, earlier), shape]);
+                let shapes = pack(&[piece_shape(&self.segmented.tokens, earlier), shape]);
                 keys.add(Feature::ContinuesBias, 0);
                 keys.add(Feature::ContinuesGap, gap_bucket(gap));
                 keys.add(
@@ -741,7 +739,7 @@ impl FeatureContext<'_> {
     ) -> Keys {
         let mut keys = Keys(Vec::with_capacity(16));
         let origin = u64::from(from_rules);
-        let kind = match super::quote_kind(self.tokens, extent) {
+        let kind = match super::quote_kind(&self.segmented.tokens, extent) {
             QuoteKind::Direct => 1,
             QuoteKind::Mixed => 2,
             QuoteKind::Indirect => 3,
@@ -920,7 +918,7 @@ pub fn cue_candidates(context: &FeatureContext, piece: usize) -> Vec<(CueCandida
     let nearest = gap_bucket(nearest.unwrap_or(99)) as usize;
     // Only a quotation may carry on a turn without a cue: reported speech with no cue of its
     // own would go to a guessed speaker.
-    if super::quote_kind(context.tokens, span) == QuoteKind::Direct {
+    if super::quote_kind(&context.segmented.tokens, span) == QuoteKind::Direct {
         candidates.push((CueCandidate::Floating, nearest));
     }
     candidates.push((CueCandidate::NotAQuote, nearest));

@@ -704,7 +704,7 @@ pub fn link(
         });
         decisions.push(decision);
     }
-    let tokens = context.tokens;
+    let tokens = &context.segmented.tokens;
     let mut source_choices = vec![None; context.pieces.len()];
     for (piece, decision) in decisions.iter().enumerate() {
         let CueCandidate::Cue(cue_index) = *decision else {
