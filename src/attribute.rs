@@ -9,7 +9,7 @@ use std::collections::HashMap;
 pub use crate::document::attribution::{Attribution, Features, Resolution};
 use crate::document::Document;
 use crate::labels::{EntityKind, MentionKind, QuoteKind};
-use crate::lexicon::{contains_lower, Lexicon, PronounReference};
+use crate::lexicon::{contains_lower, Gender, Lexicon, PronounReference};
 use crate::quotes::{token_text, Cue, Pattern, Quote, SourceSite};
 use crate::segment::{Segmented, TokenKind};
 use crate::speakers::Speakers;
@@ -19,6 +19,9 @@ use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
 const SPEAKER_MEMORY_SENTENCES: usize = 3;
 /// How many sentences back a pronoun may look for a name.
 const MENTION_MEMORY_SENTENCES: usize = 8;
+/// How many of the mentions that attribution added, the latest first, a pronoun's search for
+/// an antecedent looks at.
+const ADDED_MENTIONS_SEARCHED: usize = 32;
 /// How many sentences a floating quote may stand after the speaker's previous quote.
 const FLOATING_SENTENCES: usize = 4;
 
@@ -532,6 +535,12 @@ pub(crate) fn resolve(
                 ..segmented.tokens[target.name_tokens.end - 1].end]
                 .to_string();
             let entity = speakers.new_entity(mention, name.clone(), kind);
+            if kind == EntityKind::Person {
+                let title = (target.name_tokens.start > target.tokens.start).then(|| {
+                    &text[target.start..segmented.tokens[target.name_tokens.start - 1].end]
+                });
+                speakers.entities[entity].gender = crate::speakers::gender_of_person(&name, title);
+            }
             // Later bare mentions of the same name are the same entity.
             let same_text = index
                 .unlinked_names
@@ -578,15 +587,21 @@ pub(crate) fn resolve(
                 }
                 _ => None,
             };
+            // "she" does not refer to a man, nor "he" to a woman, where the text says which.
+            let gender = target.pronoun.and_then(PronounReference::gender);
+            let agrees = |entity: usize| {
+                let known = speakers.entities[entity].gender;
+                gender.is_none() || known.is_none() || known == gender
+            };
             if let Some(kind) = wanted {
-                if let Some(entity) =
-                    recent_speaker.filter(|&entity| speakers.entities[entity].kind == kind)
+                if let Some(entity) = recent_speaker
+                    .filter(|&entity| speakers.entities[entity].kind == kind && agrees(entity))
                 {
                     speakers.link(mention, entity);
                     return (Some(entity), Resolution::PreviousSpeaker);
                 }
                 if let Some(entity) =
-                    latest_entity_before(segmented, speakers, index, &target, kind)
+                    latest_entity_before(segmented, speakers, index, &target, kind, gender)
                 {
                     speakers.link(mention, entity);
                     return (Some(entity), Resolution::EarlierMention);
@@ -660,29 +675,43 @@ fn latest_entity_before(
     index: &MentionIndex,
     target: &crate::speakers::Mention,
     kind: EntityKind,
+    gender: Option<Gender>,
 ) -> Option<usize> {
     let target_sentence = segmented.sentence_of(target.tokens.start)?;
     let sorted = &speakers.mentions[..index.sorted.min(speakers.mentions.len())];
     let before = sorted.partition_point(|mention| mention.start < target.start);
-    // Latest first, as the mentions lie: those attribution added, then the sorted ones that
-    // start before the target (the sorted ones after it would all be filtered out).
-    speakers.mentions[sorted.len()..]
+    let within_memory = |mention: &&crate::speakers::Mention| {
+        segmented
+            .sentence_of(mention.tokens.start)
+            .is_some_and(|sentence| {
+                target_sentence - sentence.min(target_sentence) <= MENTION_MEMORY_SENTENCES
+            })
+    };
+    // The mentions that attribution added first, the latest added first, then the sorted ones
+    // that start before the target, latest first. The added ones are in the order they were
+    // made, not in the text's, so one far back must not end the search as it does among the
+    // sorted ones; and only the last few are looked at, so that a long document with many of
+    // them stays linear.
+    let added = speakers.mentions[sorted.len()..]
         .iter()
         .rev()
-        .chain(sorted[..before].iter().rev())
+        .take(ADDED_MENTIONS_SEARCHED)
         .filter(|mention| mention.start < target.start && !mention.quoted)
-        .take_while(|mention| {
-            segmented
-                .sentence_of(mention.tokens.start)
-                .is_some_and(|sentence| {
-                    target_sentence - sentence.min(target_sentence) <= MENTION_MEMORY_SENTENCES
-                })
-        })
+        .filter(within_memory);
+    let earlier = sorted[..before]
+        .iter()
+        .rev()
+        .filter(|mention| !mention.quoted)
+        .take_while(within_memory);
+    added
+        .chain(earlier)
         .filter(|mention| mention.kind == MentionKind::Name)
         .find_map(|mention| {
-            mention
-                .entity
-                .filter(|&entity| speakers.entities[entity].kind == kind)
+            mention.entity.filter(|&entity| {
+                let record = &speakers.entities[entity];
+                record.kind == kind
+                    && (gender.is_none() || record.gender.is_none() || record.gender == gender)
+            })
         })
 }
 
@@ -726,12 +755,22 @@ mod tests {
     #[test]
     fn pronoun_source_resolves_to_the_previous_speaker() {
         let found = attributions(
-            "Senator Jane Smith said the bill would pass. The vote is close, he said. It failed, she added.",
+            "Senator Jane Smith said the bill would pass. The vote is close, she said. It failed, she added.",
         );
         assert_eq!(found[0].1.as_deref(), Some("Jane Smith"));
         assert_eq!(found[1].1.as_deref(), Some("Jane Smith"));
-        assert_eq!(found[1].2.as_deref(), Some("he"));
+        assert_eq!(found[1].2.as_deref(), Some("she"));
         assert_eq!(found[2].1.as_deref(), Some("Jane Smith"));
+    }
+
+    #[test]
+    fn a_pronoun_skips_a_person_of_the_other_gender() {
+        let found = attributions(
+            "Mrs. Jones said the plant would close. Senator Tom Smith said the plant would stay open. She said the workers deserved better.",
+        );
+        let last = found.last().expect("three attributions");
+        assert_eq!(last.2.as_deref(), Some("She"));
+        assert_eq!(last.1.as_deref(), Some("Jones"));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! edited as data. A list file holds one entry a line, in lower case (lookups lower-case the
 //! word, so an entry with a capital could never match); a phrase is its words separated by one
 //! space; blank lines and lines that start with `#` are skipped. `source_pronouns.txt` has two
-//! columns, the pronoun and a [`PronounReference`] label. A test rejects duplicate, empty and
-//! padded entries.
+//! columns, the pronoun and a [`PronounReference`] label, and `gendered_words.txt` two, the word
+//! and a [`Gender`] label. A test rejects duplicate, empty and padded entries.
 //!
 //! Where two rules need different members of one class of words, the smaller set is a named part
 //! of the larger one rather than a second list: the titles include the honorifics, the
@@ -57,6 +57,7 @@ list_files! {
     ROLE_NOUNS = "role_nouns.txt";
     NOMINAL_SOURCES = "nominal_sources.txt";
     SOURCE_PRONOUNS = "source_pronouns.txt";
+    GENDERED_WORDS = "gendered_words.txt";
     ORGANIZATION_WORDS = "organization_words.txt";
     COUNTRIES = "countries.txt";
     NATIONALITIES = "nationalities.txt";
@@ -97,6 +98,36 @@ impl PronounReference {
     }
 }
 
+/// A person's gender as the words of a text give it ("she", "Mrs.", "Elizabeth"), so that a
+/// pronoun resolves only to a person it can refer to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gender {
+    Male,
+    Female,
+}
+
+impl Gender {
+    /// The gender named by its label in `gendered_words.txt`.
+    fn from_label(label: &str) -> Option<Self> {
+        match label {
+            "male" => Some(Self::Male),
+            "female" => Some(Self::Female),
+            _ => None,
+        }
+    }
+}
+
+impl PronounReference {
+    /// The gender of a person this pronoun refers to, where it has one.
+    pub fn gender(self) -> Option<Gender> {
+        match self {
+            Self::Male => Some(Gender::Male),
+            Self::Female => Some(Gender::Female),
+            _ => None,
+        }
+    }
+}
+
 /// The word lists, built once per process. Each set's meaning is in the header of its file in
 /// `data/lexicon/`.
 pub struct Lexicon {
@@ -110,6 +141,8 @@ pub struct Lexicon {
     pub nominal_sources: WordSet,
     /// The pronouns that can be the source of an attribution, and what each refers to.
     pub source_pronouns: WordMap<PronounReference>,
+    /// First names, honorifics and roles that give a person's gender.
+    pub genders: WordMap<Gender>,
     /// The source pronouns, nominal sources and role nouns together: the words that can head
     /// a speaker mention other than a name.
     pub speaker_words: WordSet,
@@ -151,6 +184,7 @@ impl Lexicon {
                     .chain(pronouns.keys().copied())
                     .collect(),
                 source_pronouns: pronouns,
+                genders: genders(),
                 organization_words: set(&[ORGANIZATION_WORDS]),
                 countries: set(&[COUNTRIES]),
                 nationalities: set(&[NATIONALITIES]),
@@ -190,6 +224,19 @@ fn source_pronouns() -> WordMap<PronounReference> {
                     "data/lexicon/source_pronouns.txt: {line:?} is not a pronoun and a reference"
                 )
             })
+        })
+        .collect()
+}
+
+fn genders() -> WordMap<Gender> {
+    entries(GENDERED_WORDS)
+        .map(|line| {
+            // Compiled in and checked by the tests, as source_pronouns.txt is.
+            line.split_once(' ')
+                .and_then(|(word, label)| Some((word, Gender::from_label(label)?)))
+                .unwrap_or_else(|| {
+                    panic!("data/lexicon/gendered_words.txt: {line:?} is not a word and a gender")
+                })
         })
         .collect()
 }
@@ -322,6 +369,17 @@ mod tests {
                 "source_pronouns.txt: {pronoun:?} twice"
             );
         }
+        let mut gendered = HashSet::new();
+        for line in entries(GENDERED_WORDS) {
+            let (word, label) = line
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("gendered_words.txt: {line:?} is not two columns"));
+            assert!(
+                Gender::from_label(label).is_some(),
+                "gendered_words.txt: {label:?} is no gender"
+            );
+            assert!(gendered.insert(word), "gendered_words.txt: {word:?} twice");
+        }
         for phrase in entries(CUE_PHRASES) {
             assert!(
                 phrase.contains(' '),
@@ -343,6 +401,9 @@ mod tests {
             Some(&PronounReference::Relative)
         );
         assert_eq!(lexicon.source_pronouns.get("him"), None);
+        assert_eq!(lexicon.genders.get("mrs."), Some(&Gender::Female));
+        assert_eq!(lexicon.genders.get("john"), Some(&Gender::Male));
+        assert_eq!(lexicon.genders.get("pat"), None);
         assert_eq!(lexicon.cue_phrases[0], ["according", "to"]);
         assert!(lexicon.countries.contains("united states"));
         assert_eq!(lexicon.first_names.len(), entries(FIRST_NAMES).count());

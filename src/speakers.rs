@@ -11,7 +11,7 @@ use std::ops::Range;
 pub use crate::document::speakers::{Entity, Mention, Speakers};
 use crate::document::Document;
 use crate::labels::{EntityKind, MentionKind};
-use crate::lexicon::{contains_lower, with_lower, Lexicon};
+use crate::lexicon::{contains_lower, with_lower, Gender, Lexicon};
 use crate::names::spelling_variant;
 use crate::quotes::{token_text, QuotedRegion};
 use crate::segment::{Segmented, Token, TokenKind};
@@ -242,12 +242,57 @@ fn find_names(
             }
         }
         index = end.max(start + 1);
+        let mut start = start;
+        // "Injecting Clinton’s marital troubles…": a capitalised gerund opens the sentence, and
+        // would otherwise become the first name of every later "Clinton".
+        if start == sentence.start
+            && end - start >= 2
+            && is_sentence_opening_gerund(word(start))
+            && is_name_token(start + 1)
+        {
+            start += 1;
+        }
+        // "Rival Hillary Clinton said": a capitalised word opening the sentence before a first
+        // name and a surname is not part of the name.
+        if start == sentence.start
+            && end - start >= 3
+            && !with_lower(word(start), |first| lexicon.first_names.contains(first))
+            && !is_title_word(word(start))
+            && with_lower(word(start + 1), |next| lexicon.first_names.contains(next))
+        {
+            start += 1;
+        }
+        // "New" is not a name on its own ("New polls show"), but "New York" is one name.
+        let new_place = start > sentence.start
+            && word(start - 1) == "New"
+            && with_lower(word(start), |place| NEW_PLACES.contains(&place));
+        if new_place {
+            start -= 1;
+        }
         let mut name_start = start;
         while name_start < end
             && is_title_word(word(name_start))
             && !is_name_only_lexeme(word(name_start), end - name_start)
         {
             name_start += 1;
+        }
+        // "General Motors", "Democratic Party": what would be left after the title is one
+        // organisation word, so the title words are the organisation's name.
+        if end - name_start == 1
+            && name_start > start
+            && with_lower(word(end - 1), |last| {
+                lexicon.organization_words.contains(last)
+            })
+        {
+            // Lower-case title words ("former", "then-") stay the mention's, not the name's.
+            name_start = (start..end)
+                .find(|&index| is_capitalised(word(index)))
+                .unwrap_or(start);
+        }
+        // "Massachusetts Sen. Elizabeth Warren", "Wells Fargo CEO John Stumpf": a person's
+        // title inside the span parts an affiliation from the name.
+        if let Some(title) = inner_title(text, tokens, name_start..end) {
+            name_start = title + 1;
         }
         // "NBC’s Dante Chinni": what comes before a possessive is the name's affiliation.
         if let Some(possessive) = (name_start..end.saturating_sub(1))
@@ -258,26 +303,27 @@ fn find_names(
         }
         let whole = lower_join(text, tokens, start..end);
         let kind_hint;
-        let (kind, name_tokens) = if lexicon.countries.contains(whole.as_str()) {
-            kind_hint = Some(EntityKind::Organization);
-            (MentionKind::Name, start..end)
-        } else if name_start == end {
-            let last = lower(word(end - 1));
-            if lexicon.organization_words.contains(last.as_str())
-                || lexicon.countries.contains(last.as_str())
-            {
+        let (kind, name_tokens) =
+            if lexicon.countries.contains(whole.as_str()) || (new_place && end - start == 2) {
                 kind_hint = Some(EntityKind::Organization);
                 (MentionKind::Name, start..end)
-            } else if lexicon.role_nouns.contains(last.as_str()) {
-                kind_hint = Some(EntityKind::Person);
-                (MentionKind::Nominal, start..end)
+            } else if name_start == end {
+                let last = lower(word(end - 1));
+                if lexicon.organization_words.contains(last.as_str())
+                    || lexicon.countries.contains(last.as_str())
+                {
+                    kind_hint = Some(EntityKind::Organization);
+                    (MentionKind::Name, start..end)
+                } else if lexicon.role_nouns.contains(last.as_str()) {
+                    kind_hint = Some(EntityKind::Person);
+                    (MentionKind::Nominal, start..end)
+                } else {
+                    continue;
+                }
             } else {
-                continue;
-            }
-        } else {
-            kind_hint = name_kind(text, tokens, start..name_start, name_start..end);
-            (MentionKind::Name, name_start..end)
-        };
+                kind_hint = name_kind(text, tokens, start..name_start, name_start..end);
+                (MentionKind::Name, name_start..end)
+            };
         if kind == MentionKind::Name
             && name_tokens.len() == 1
             && contains_lower(&lexicon.nominal_sources, word(name_tokens.start))
@@ -296,6 +342,59 @@ fn find_names(
             quoted: quoted[start],
         });
     }
+}
+
+/// The places whose names begin with "New", which alone is not a name.
+const NEW_PLACES: &[&str] = &[
+    "york",
+    "jersey",
+    "hampshire",
+    "mexico",
+    "orleans",
+    "zealand",
+    "delhi",
+    "england",
+    "haven",
+    "yorker",
+    "republic",
+];
+
+/// A capitalised "-ing" word that is not a first name: "Injecting", "Following".
+fn is_sentence_opening_gerund(word: &str) -> bool {
+    word.len() >= 6
+        && with_lower(word, |word| {
+            word.ends_with("ing") && !Lexicon::get().first_names.contains(word)
+        })
+}
+
+/// The last of the span's title words that parts an affiliation before it from a person's
+/// name after it, if any: a title of a person (not a connector such as "of", a nationality
+/// or an organisation word), followed by two or more name words none of which is a title or
+/// an organisation word.
+fn inner_title(text: &str, tokens: &[Token], span: Range<usize>) -> Option<usize> {
+    let lexicon = Lexicon::get();
+    let word = |index: usize| token_text(text, &tokens[index]);
+    let is_person_title = |index: usize| {
+        with_lower_stem(word(index), |word| {
+            lexicon.titles.contains(word)
+                && !lexicon.organization_words.contains(word)
+                && !lexicon.nationalities.contains(word)
+                && !CONNECTORS.contains(&word)
+        })
+    };
+    let is_plain_name_word = |index: usize| {
+        PERSON_CONNECTORS.contains(&word(index))
+            || is_capitalised(word(index))
+                && with_lower_stem(word(index), |word| {
+                    !lexicon.titles.contains(word)
+                        && !lexicon.organization_words.contains(word)
+                        && !lexicon.nationalities.contains(word)
+                })
+    };
+    let title = (span.start..span.end.saturating_sub(2))
+        .rev()
+        .find(|&index| is_person_title(index))?;
+    ((title + 1..span.end).all(is_plain_name_word)).then_some(title)
 }
 
 /// Words that are titles elsewhere but names here: "State" in "Islamic State" is not a title
@@ -484,6 +583,20 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
             if (pass == 0) != full {
                 continue;
             }
+            let display = text
+                [tokens[mention.name_tokens.start].start..tokens[mention.name_tokens.end - 1].end]
+                .to_string();
+            let display = strip_possessive(&display).to_string();
+            let title = (mention.name_tokens.start > mention.tokens.start).then(|| {
+                text[tokens[mention.tokens.start].start..tokens[mention.name_tokens.start - 1].end]
+                    .to_string()
+            });
+            // "Mrs. Clinton" is not "Bill Clinton", whatever their surname.
+            let gender = gender_of_person(&display, title.as_deref());
+            let genders_agree = |entity: usize| {
+                let known = speakers.entities[entity].gender;
+                gender.is_none() || known.is_none() || known == gender
+            };
             let key = entity_key(&words, mention.kind_hint);
             let candidates = by_key.get(&key).cloned().unwrap_or_default();
             let compatible = candidates.iter().rev().copied().find(|&entity| {
@@ -492,7 +605,7 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
                     .split(' ')
                     .map(str::to_lowercase)
                     .collect();
-                first_names_agree(&entity_words, &words)
+                first_names_agree(&entity_words, &words) && genders_agree(entity)
             });
             let single_first_name = if words.len() == 1 && compatible.is_none() {
                 let mut matches: Vec<usize> = by_first_name
@@ -503,6 +616,7 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
                     .filter(|&entity| {
                         speakers.entities[entity].kind == EntityKind::Person
                             && first_word(&speakers.entities[entity].name) == words[0]
+                            && genders_agree(entity)
                     })
                     .collect();
                 matches.sort_unstable();
@@ -511,17 +625,10 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
             } else {
                 None
             };
-            let display = text
-                [tokens[mention.name_tokens.start].start..tokens[mention.name_tokens.end - 1].end]
-                .to_string();
-            let display = strip_possessive(&display).to_string();
-            let title = (mention.name_tokens.start > mention.tokens.start).then(|| {
-                text[tokens[mention.tokens.start].start..tokens[mention.name_tokens.start - 1].end]
-                    .to_string()
-            });
             match compatible.or(single_first_name) {
                 Some(entity) => {
                     speakers.link(mention_index, entity);
+                    note_gender(&mut speakers.entities[entity], &display, title.as_deref());
                     let title =
                         title.filter(|_| speakers.entities[entity].kind == EntityKind::Person);
                     let before = first_word(&speakers.entities[entity].name);
@@ -534,6 +641,8 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
                 None if full => {
                     let kind = mention.kind_hint.unwrap_or(EntityKind::Person);
                     let entity = speakers.new_entity(mention_index, display, kind);
+                    speakers.entities[entity].gender =
+                        gender.filter(|_| kind == EntityKind::Person);
                     speakers.entities[entity].title =
                         title.filter(|title| kind == EntityKind::Person && !is_honorific(title));
                     by_key.entry(key).or_default().push(entity);
@@ -547,6 +656,31 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
                 None => {}
             }
         }
+    }
+}
+
+/// The gender that a person's name and title give: the first name of a name of two words or
+/// more ("Elizabeth Warren"; a lone word may be a surname), else the first gendered word of
+/// the title ("Mrs.", "spokeswoman").
+pub(crate) fn gender_of_person(name: &str, title: Option<&str>) -> Option<Gender> {
+    let genders = &Lexicon::get().genders;
+    let mut words = name.split_whitespace();
+    let first_name = match (words.next(), words.next()) {
+        (Some(first), Some(_)) => with_lower_stem(first, |first| genders.get(first).copied()),
+        _ => None,
+    };
+    first_name.or_else(|| {
+        title?
+            .split_whitespace()
+            .find_map(|word| with_lower_stem(word, |word| genders.get(word).copied()))
+    })
+}
+
+/// Records the gender a newly linked name and title give a person, where none is known yet:
+/// the first evidence stands, so that one odd mention does not flip an entity.
+fn note_gender(entity: &mut Entity, name: &str, title: Option<&str>) {
+    if entity.kind == EntityKind::Person && entity.gender.is_none() {
+        entity.gender = gender_of_person(name, title);
     }
 }
 
@@ -633,6 +767,8 @@ fn apposition_titles(text: &str, tokens: &[Token], speakers: &mut Speakers) {
             role_start -= 1;
         }
         let title = text[tokens[role_start].start..tokens[role_end].end].to_string();
+        let name = speakers.entities[entity].name.clone();
+        note_gender(&mut speakers.entities[entity], &name, Some(&title));
         if speakers.entities[entity].title.is_none() {
             speakers.entities[entity].title = Some(title);
         }
@@ -711,6 +847,103 @@ mod tests {
             .collect();
         assert!(kinds.contains(&(MentionKind::Pronoun, "He")));
         assert!(kinds.contains(&(MentionKind::Nominal, "Senior officials")));
+    }
+
+    #[test]
+    fn a_title_inside_a_name_parts_the_affiliation_from_the_person() {
+        for (text, name, title) in [
+            (
+                "Massachusetts Sen. Elizabeth Warren spoke.",
+                "Elizabeth Warren",
+                "Massachusetts Sen.",
+            ),
+            (
+                "On Monday, Wells Fargo CEO John Stumpf spoke.",
+                "John Stumpf",
+                "Wells Fargo CEO",
+            ),
+            (
+                "Then Retired Lt. Gen. Michael Flynn spoke.",
+                "Michael Flynn",
+                "Retired Lt. Gen.",
+            ),
+            (
+                "The U.N. Special Envoy Staffan de Mistura spoke.",
+                "Staffan de Mistura",
+                "U.N. Special Envoy",
+            ),
+        ] {
+            let (_, speakers) = analyse(text);
+            let person = entity_named(&speakers, name);
+            assert_eq!(person.kind, EntityKind::Person, "{text}");
+            assert_eq!(person.title.as_deref(), Some(title), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_affiliation_is_an_entity_of_its_own() {
+        let (text, speakers) = analyse(
+            "PolitiFact Executive Director Aaron Sharockman spoke. PolitiFact said it would review it.",
+        );
+        let person = entity_named(&speakers, "Aaron Sharockman");
+        assert_eq!(person.mentions.len(), 1);
+        let affiliation = speakers
+            .mentions
+            .iter()
+            .find(|mention| &text[mention.start..mention.end] == "PolitiFact")
+            .expect("the second sentence names PolitiFact");
+        assert_eq!(affiliation.entity, None);
+    }
+
+    #[test]
+    fn organisation_names_keep_the_words_that_are_titles_elsewhere() {
+        for (text, name) in [
+            ("He sold General Motors shares.", "General Motors"),
+            ("He left the Democratic Party in May.", "Democratic Party"),
+            ("A report in The New York Times said so.", "New York Times"),
+        ] {
+            let (_, speakers) = analyse(text);
+            let organisation = entity_named(&speakers, name);
+            assert_eq!(organisation.kind, EntityKind::Organization, "{text}");
+        }
+        // "New" alone is no name, and a place that begins with it is one.
+        let (text, speakers) = analyse("New polls came out. He flew to New Jersey.");
+        let named: Vec<&str> = speakers
+            .mentions
+            .iter()
+            .filter(|mention| mention.kind == MentionKind::Name)
+            .map(|mention| &text[mention.start..mention.end])
+            .collect();
+        assert_eq!(named, ["New Jersey"]);
+    }
+
+    #[test]
+    fn a_word_opening_a_sentence_before_a_name_is_not_part_of_it() {
+        let (text, speakers) = analyse(
+            "Injecting Clinton’s troubles into the race is new. Clinton said so. Rival Donald Trump agreed.",
+        );
+        let named: Vec<&str> = speakers
+            .mentions
+            .iter()
+            .filter(|mention| mention.kind == MentionKind::Name)
+            .map(|mention| &text[mention.start..mention.end])
+            .collect();
+        assert_eq!(named, ["Clinton’s", "Clinton", "Donald Trump"]);
+        assert_eq!(speakers.entities.len(), 1, "{:?}", speakers.entities);
+        entity_named(&speakers, "Donald Trump");
+    }
+
+    #[test]
+    fn a_surname_with_an_honorific_of_the_other_gender_is_another_person() {
+        let (_, speakers) = analyse(
+            "President Bill Clinton spoke first. Mrs. Clinton spoke next. Mr. Clinton left.",
+        );
+        let bill = entity_named(&speakers, "Bill Clinton");
+        assert_eq!(bill.gender, Some(Gender::Male));
+        assert_eq!(bill.mentions.len(), 2);
+        let other = entity_named(&speakers, "Clinton");
+        assert_eq!(other.gender, Some(Gender::Female));
+        assert_eq!(other.title, None);
     }
 
     #[test]

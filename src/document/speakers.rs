@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::labels::{EntityKind, MentionKind};
-use crate::lexicon::PronounReference;
+use crate::lexicon::{Gender, PronounReference};
 
 /// A mention of a possible speaker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub struct Entity {
     pub title: Option<String>,
     pub aliases: Vec<String>,
     pub mentions: Vec<usize>,
+    /// A person's gender where a first name, an honorific or a role gives it.
+    pub gender: Option<Gender>,
 }
 
 /// The speakers layer of a document.
@@ -103,6 +105,7 @@ impl Speakers {
             title: None,
             aliases: Vec::new(),
             mentions: Vec::new(),
+            gender: None,
         });
         self.link(mention, entity);
         entity

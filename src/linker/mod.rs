@@ -1354,13 +1354,25 @@ fn source_mention(
     {
         return mention;
     }
-    let inner = (source.start..source.end.min(source.start + 16))
-        .filter_map(|token| speakers.mention_starting_at(token))
-        .filter(|&mention| speakers.mentions[mention].tokens.end <= source.end)
-        .max_by_key(|&mention| {
+    // "Dean, a former Democratic National Committee chairman": a name that opens the span and
+    // is set off by a comma is its head, and what follows describes it.
+    let head = speakers
+        .mention_starting_at(source.start)
+        .filter(|&mention| {
             let found = &speakers.mentions[mention];
-            (found.kind == MentionKind::Name, found.tokens.len())
+            found.kind == MentionKind::Name
+                && found.tokens.end < source.end
+                && token_text(text, &tokens[found.tokens.end]) == ","
         });
+    let inner = head.or_else(|| {
+        (source.start..source.end.min(source.start + 16))
+            .filter_map(|token| speakers.mention_starting_at(token))
+            .filter(|&mention| speakers.mentions[mention].tokens.end <= source.end)
+            .max_by_key(|&mention| {
+                let found = &speakers.mentions[mention];
+                (found.kind == MentionKind::Name, found.tokens.len())
+            })
+    });
     let start = tokens[source.start].start;
     let end = tokens[source.end - 1].end;
     let mention = match inner {

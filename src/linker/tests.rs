@@ -600,3 +600,44 @@ fn a_pipeline_cut_before_a_stage_keeps_only_the_stages_before_it() {
     pipeline.truncate_before("no such stage");
     assert_eq!(pipeline.stage_names().len(), at);
 }
+
+#[test]
+fn a_pronoun_speaker_agrees_with_the_person_it_names() {
+    let text = "Hillary Clinton spoke in Ohio on Monday. Donald Trump answered her in a speech. She said the economy was strong.";
+    let record = extract(text);
+    let found = quote(&record, "the economy was strong");
+    assert_eq!(mention(found), Some("She"));
+    assert_eq!(speaker(found), Some("Hillary Clinton"));
+}
+
+#[test]
+fn a_source_with_an_apposition_is_the_person_it_opens_with() {
+    let text = "The debate went on for hours. Aaron Kall, the director of debate at the University of Michigan, said the first debate mattered most.";
+    let record = extract(text);
+    let found = quote(&record, "the first debate mattered most");
+    assert_eq!(speaker(found), Some("Aaron Kall"));
+    assert_offsets(text, &record);
+}
+
+#[test]
+fn the_speaker_is_named_without_the_title_inside_the_name() {
+    let text = "Wells Fargo CEO John Stumpf said the bank had fired the employees. Stumpf said the bank was sorry.";
+    let record = extract(text);
+    let found = quote(&record, "the bank was sorry");
+    assert_eq!(speaker(found), Some("John Stumpf"));
+}
+
+#[test]
+fn a_source_added_far_back_does_not_end_a_pronouns_search_for_its_name() {
+    // The appositive source of the first quote becomes a mention of its own, made after the
+    // speaker stage's; it lies beyond a pronoun's memory, and must not hide "Mr. Smith".
+    let text = "Michael Oppenheimer, a professor of geosciences at Princeton University, said the seas would rise.\n\nThe storm season began early. The rains fell for weeks. The rivers rose. The roads closed. The schools shut. The markets emptied. The ferries stopped. The power failed. The phones went dead.\n\nMr. Smith arrived in Dhaka on Monday for the talks.\n\n\"If even a portion of those people are displaced,\" he said, \"we will have a crisis.\"";
+    let record = extract(text);
+    let found = quote(&record, "If even a portion");
+    assert_eq!(mention(found), Some("he"));
+    assert_eq!(speaker(found), Some("Smith"));
+    assert_eq!(
+        speaker(quote(&record, "the seas would rise")),
+        Some("Michael Oppenheimer")
+    );
+}
