@@ -23,6 +23,16 @@ pub enum EntityKind {
     Organization,
 }
 
+/// A person's gender as the words of a text give it: a first name ("Elizabeth"), an honorific
+/// ("Mrs.") or a role ("spokeswoman"); a pronoun ("she") resolves only to a person whose gender
+/// agrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gender {
+    Male,
+    Female,
+}
+
 /// How a speaker is mentioned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

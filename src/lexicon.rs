@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use crate::hash::FnvState;
+pub use crate::labels::Gender;
 
 /// A word list as a set. The keys are short words, which FNV hashes several times faster than
 /// std's default SipHash (built to resist keys chosen to collide, which a fixed list's
@@ -96,14 +97,6 @@ impl PronounReference {
             _ => return None,
         })
     }
-}
-
-/// A person's gender as the words of a text give it ("she", "Mrs.", "Elizabeth"), so that a
-/// pronoun resolves only to a person it can refer to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gender {
-    Male,
-    Female,
 }
 
 impl Gender {

@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::labels::{EntityKind, ErrorKind, MentionKind, QuoteKind, StanceLabel, StanceScore};
+pub use crate::labels::{
+    EntityKind, ErrorKind, Gender, MentionKind, QuoteKind, StanceLabel, StanceScore,
+};
 
 /// A piece of the original text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +85,9 @@ pub struct EntityRecord {
     /// Other names the entity goes by in the text: "Kerry".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// A person's gender, where the text gives it by a first name, an honorific or a role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Gender>,
     pub mentions: Vec<MentionRecord>,
 }
 

@@ -1355,6 +1355,7 @@ mod tests {
             kind: crate::record::EntityKind::Person,
             title: Some("<u>CEO</u>".into()),
             aliases: Vec::new(),
+            gender: None,
             mentions: Vec::new(),
         });
         let html = render_page(&record, Some(text), &RenderOptions::default(), None);

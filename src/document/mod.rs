@@ -323,6 +323,7 @@ impl Document {
                     kind: data.kind,
                     title: data.title.clone(),
                     aliases: data.aliases.clone(),
+                    gender: data.gender,
                     mentions: data
                         .mentions
                         .iter()

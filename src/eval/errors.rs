@@ -800,6 +800,7 @@ Ann Lee called it “a triumph.” Officials said the plan was good and would pa
             kind: EntityKind::Person,
             title: None,
             aliases: Vec::new(),
+            gender: None,
             mentions: mentions
                 .iter()
                 .map(|&(text, kind)| {

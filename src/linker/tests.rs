@@ -608,6 +608,20 @@ fn a_pronoun_speaker_agrees_with_the_person_it_names() {
     let found = quote(&record, "the economy was strong");
     assert_eq!(mention(found), Some("She"));
     assert_eq!(speaker(found), Some("Hillary Clinton"));
+    let gender_of = |name: &str| {
+        record
+            .entities
+            .iter()
+            .find(|entity| entity.name == name)
+            .and_then(|entity| entity.gender)
+    };
+    assert_eq!(
+        gender_of("Hillary Clinton"),
+        Some(crate::record::Gender::Female)
+    );
+    assert_eq!(gender_of("Donald Trump"), Some(crate::record::Gender::Male));
+    let json = serde_json::to_string(&record).expect("records serialise");
+    assert!(json.contains(r#""gender":"female""#), "{json}");
 }
 
 #[test]
