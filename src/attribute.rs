@@ -12,7 +12,7 @@ use crate::labels::{EntityKind, MentionKind, QuoteKind};
 use crate::lexicon::{contains_lower, Gender, Lexicon, PronounReference};
 use crate::quotes::{token_text, Cue, Pattern, Quote, SourceSite};
 use crate::segment::{Segmented, TokenKind};
-use crate::speakers::Speakers;
+use crate::speakers::{genders_agree, Speakers};
 use crate::stage::{unbounded, Check, Clock, DocumentStage, Halt, Unbounded};
 
 /// How many sentences back a pronoun may look for the previous speaker.
@@ -589,10 +589,7 @@ pub(crate) fn resolve(
             };
             // "she" does not refer to a man, nor "he" to a woman, where the text says which.
             let gender = target.pronoun.and_then(PronounReference::gender);
-            let agrees = |entity: usize| {
-                let known = speakers.entities[entity].gender;
-                gender.is_none() || known.is_none() || known == gender
-            };
+            let agrees = |entity: usize| genders_agree(speakers.entities[entity].gender, gender);
             if let Some(kind) = wanted {
                 if let Some(entity) = recent_speaker
                     .filter(|&entity| speakers.entities[entity].kind == kind && agrees(entity))
@@ -709,8 +706,7 @@ fn latest_entity_before(
         .find_map(|mention| {
             mention.entity.filter(|&entity| {
                 let record = &speakers.entities[entity];
-                record.kind == kind
-                    && (gender.is_none() || record.gender.is_none() || record.gender == gender)
+                record.kind == kind && genders_agree(record.gender, gender)
             })
         })
 }

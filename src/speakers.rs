@@ -593,10 +593,8 @@ fn group_names(text: &str, tokens: &[Token], speakers: &mut Speakers) {
             });
             // "Mrs. Clinton" is not "Bill Clinton", whatever their surname.
             let gender = gender_of_person(&display, title.as_deref());
-            let genders_agree = |entity: usize| {
-                let known = speakers.entities[entity].gender;
-                gender.is_none() || known.is_none() || known == gender
-            };
+            let genders_agree =
+                |entity: usize| genders_agree(speakers.entities[entity].gender, gender);
             let key = entity_key(&words, mention.kind_hint);
             let candidates = by_key.get(&key).cloned().unwrap_or_default();
             let compatible = candidates.iter().rev().copied().find(|&entity| {
@@ -674,6 +672,12 @@ pub(crate) fn gender_of_person(name: &str, title: Option<&str>) -> Option<Gender
             .split_whitespace()
             .find_map(|word| with_lower_stem(word, |word| genders.get(word).copied()))
     })
+}
+
+/// Whether a person of the `known` gender can be the one `wanted`: yes unless both are known
+/// and differ.
+pub(crate) fn genders_agree(known: Option<Gender>, wanted: Option<Gender>) -> bool {
+    known.is_none() || wanted.is_none() || known == wanted
 }
 
 /// Records the gender a newly linked name and title give a person, where none is known yet:
@@ -795,6 +799,16 @@ mod tests {
         (normalised.text, speakers)
     }
 
+    /// The text of every name mention, in order.
+    fn name_mentions<'a>(text: &'a str, speakers: &Speakers) -> Vec<&'a str> {
+        speakers
+            .mentions
+            .iter()
+            .filter(|mention| mention.kind == MentionKind::Name)
+            .map(|mention| &text[mention.start..mention.end])
+            .collect()
+    }
+
     fn entity_named<'a>(speakers: &'a Speakers, name: &str) -> &'a Entity {
         speakers
             .entities
@@ -908,13 +922,7 @@ mod tests {
         }
         // "New" alone is no name, and a place that begins with it is one.
         let (text, speakers) = analyse("New polls came out. He flew to New Jersey.");
-        let named: Vec<&str> = speakers
-            .mentions
-            .iter()
-            .filter(|mention| mention.kind == MentionKind::Name)
-            .map(|mention| &text[mention.start..mention.end])
-            .collect();
-        assert_eq!(named, ["New Jersey"]);
+        assert_eq!(name_mentions(&text, &speakers), ["New Jersey"]);
     }
 
     #[test]
@@ -922,13 +930,10 @@ mod tests {
         let (text, speakers) = analyse(
             "Injecting Clinton’s troubles into the race is new. Clinton said so. Rival Donald Trump agreed.",
         );
-        let named: Vec<&str> = speakers
-            .mentions
-            .iter()
-            .filter(|mention| mention.kind == MentionKind::Name)
-            .map(|mention| &text[mention.start..mention.end])
-            .collect();
-        assert_eq!(named, ["Clinton’s", "Clinton", "Donald Trump"]);
+        assert_eq!(
+            name_mentions(&text, &speakers),
+            ["Clinton’s", "Clinton", "Donald Trump"]
+        );
         assert_eq!(speakers.entities.len(), 1, "{:?}", speakers.entities);
         entity_named(&speakers, "Donald Trump");
     }
