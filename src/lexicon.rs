@@ -221,15 +221,19 @@ fn source_pronouns() -> WordMap<PronounReference> {
         .collect()
 }
 
+/// The word and the gender label of a line of `gendered_words.txt`.
+fn gender_columns(line: &str) -> Option<(&str, Gender)> {
+    let (word, label) = line.split_once(' ')?;
+    Some((word, Gender::from_label(label)?))
+}
+
 fn genders() -> WordMap<Gender> {
     entries(GENDERED_WORDS)
         .map(|line| {
             // Compiled in and checked by the tests, as source_pronouns.txt is.
-            line.split_once(' ')
-                .and_then(|(word, label)| Some((word, Gender::from_label(label)?)))
-                .unwrap_or_else(|| {
-                    panic!("data/lexicon/gendered_words.txt: {line:?} is not a word and a gender")
-                })
+            gender_columns(line).unwrap_or_else(|| {
+                panic!("data/lexicon/gendered_words.txt: {line:?} is not a word and a gender")
+            })
         })
         .collect()
 }
@@ -364,13 +368,9 @@ mod tests {
         }
         let mut gendered = HashSet::new();
         for line in entries(GENDERED_WORDS) {
-            let (word, label) = line
-                .split_once(' ')
-                .unwrap_or_else(|| panic!("gendered_words.txt: {line:?} is not two columns"));
-            assert!(
-                Gender::from_label(label).is_some(),
-                "gendered_words.txt: {label:?} is no gender"
-            );
+            let (word, _) = gender_columns(line).unwrap_or_else(|| {
+                panic!("gendered_words.txt: {line:?} is not a word and a gender")
+            });
             assert!(gendered.insert(word), "gendered_words.txt: {word:?} twice");
         }
         for phrase in entries(CUE_PHRASES) {

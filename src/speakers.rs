@@ -256,9 +256,9 @@ fn find_names(
         // name and a surname is not part of the name.
         if start == sentence.start
             && end - start >= 3
-            && !with_lower(word(start), |first| lexicon.first_names.contains(first))
+            && !contains_lower(&lexicon.first_names, word(start))
             && !is_title_word(word(start))
-            && with_lower(word(start + 1), |next| lexicon.first_names.contains(next))
+            && contains_lower(&lexicon.first_names, word(start + 1))
         {
             start += 1;
         }
@@ -280,9 +280,7 @@ fn find_names(
         // organisation word, so the title words are the organisation's name.
         if end - name_start == 1
             && name_start > start
-            && with_lower(word(end - 1), |last| {
-                lexicon.organization_words.contains(last)
-            })
+            && contains_lower(&lexicon.organization_words, word(end - 1))
         {
             // Lower-case title words ("former", "then-") stay the mention's, not the name's.
             name_start = (start..end)
