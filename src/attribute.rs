@@ -9,7 +9,7 @@ use std::collections::HashMap;
 pub use crate::document::attribution::{Attribution, Features, Resolution};
 use crate::document::Document;
 use crate::labels::{EntityKind, MentionKind, QuoteKind};
-use crate::lexicon::{contains_lower, Gender, Lexicon, PronounReference};
+use crate::lexicon::{contains_lower, with_lower, Gender, Lexicon, PronounReference};
 use crate::quotes::{token_text, Cue, Pattern, Quote, SourceSite};
 use crate::segment::{Segmented, TokenKind};
 use crate::speakers::{genders_agree, Speakers};
@@ -523,11 +523,35 @@ pub(crate) fn resolve(
     if let Some(entity) = speakers.mentions[mention].entity {
         return (Some(entity), Resolution::Direct);
     }
+    // A speaker known only as an unresolved pronoun ("which confirmed …") is no antecedent:
+    // "she" in the next sentence would otherwise be named "which".
+    let named = |entity: usize| {
+        with_lower(&speakers.entities[entity].name, |name| {
+            !Lexicon::get().source_pronouns.contains_key(name) && !RELATIVE_WORDS.contains(&name)
+        })
+    };
     let recent_speaker = last_speaker
         .filter(|&(_, _, spoke_in)| sentence.saturating_sub(spoke_in) <= SPEAKER_MEMORY_SENTENCES)
-        .map(|(entity, _, _)| entity);
+        .map(|(entity, _, _)| entity)
+        .filter(|&entity| named(entity));
     let target = speakers.mentions[mention].clone();
     let mention_text = text[target.start..target.end].to_string();
+    // The tagger's source "which" or "that" ("the AP, which first reported") is a relative
+    // pronoun that the speaker stage's list leaves out, since most of them introduce no source.
+    if target.kind == MentionKind::Nominal && RELATIVE_WORDS.contains(&mention_text.as_str()) {
+        let resolved = resolve_relative(
+            text,
+            segmented,
+            speakers,
+            index,
+            mention,
+            sentence,
+            last_speaker,
+        );
+        if let Some(resolved) = resolved {
+            return resolved;
+        }
+    }
     match target.kind {
         MentionKind::Name => {
             let kind = target.kind_hint.unwrap_or(EntityKind::Person);
@@ -569,19 +593,17 @@ pub(crate) fn resolve(
                     Some(EntityKind::Organization)
                 }
                 Some(PronounReference::Relative) => {
-                    let before = target.tokens.start.checked_sub(1).and_then(|index| {
-                        let index = if token_text(text, &segmented.tokens[index]) == "," {
-                            index.checked_sub(1)?
-                        } else {
-                            index
-                        };
-                        speakers.mention_ending_at(index)
-                    });
-                    if let Some(antecedent) = before {
-                        if let Some(entity) = speakers.mentions[antecedent].entity {
-                            speakers.link(mention, entity);
-                            return (Some(entity), Resolution::EarlierMention);
-                        }
+                    let resolved = resolve_relative(
+                        text,
+                        segmented,
+                        speakers,
+                        index,
+                        mention,
+                        sentence,
+                        last_speaker,
+                    );
+                    if let Some(resolved) = resolved {
+                        return resolved;
                     }
                     None
                 }
@@ -662,6 +684,149 @@ pub(crate) fn resolve(
             (Some(entity), Resolution::Unresolved)
         }
     }
+}
+
+/// The entity of a relative pronoun ("who"): that of the mention just before it, resolved
+/// first if no quote has reached it yet; or a new one named after the noun phrase there ("an
+/// architect who said"), which names the speaker better than "who" does. `None` where neither
+/// is there.
+fn resolve_relative(
+    text: &str,
+    segmented: &Segmented,
+    speakers: &mut Speakers,
+    index: &MentionIndex,
+    mention: usize,
+    sentence: usize,
+    last_speaker: Option<(usize, Option<usize>, usize)>,
+) -> Option<(Option<usize>, Resolution)> {
+    let before = relative_antecedent_end(text, segmented, speakers.mentions[mention].tokens.start)?;
+    // Neither a pronoun nor another relative word ("which, which"): resolving the antecedent
+    // then never comes back here, however many of them stand in a row.
+    let antecedent = speakers.mention_ending_at(before).filter(|&other| {
+        let other = &speakers.mentions[other];
+        other.pronoun.is_none() && !RELATIVE_WORDS.contains(&&text[other.start..other.end])
+    });
+    if let Some(antecedent) = antecedent {
+        let entity = match speakers.mentions[antecedent].entity {
+            Some(entity) => Some(entity),
+            None => {
+                resolve(
+                    text,
+                    segmented,
+                    speakers,
+                    index,
+                    antecedent,
+                    sentence,
+                    last_speaker,
+                )
+                .0
+            }
+        };
+        if let Some(entity) = entity {
+            speakers.link(mention, entity);
+            return Some((Some(entity), Resolution::EarlierMention));
+        }
+    }
+    let phrase = noun_phrase_ending_at(text, segmented, before)?;
+    let tokens = &segmented.tokens;
+    let name = text[tokens[phrase.start].start..tokens[phrase.end - 1].end].to_string();
+    // "who" is said of people, "which" and "that" of other things (a report, a poll), and
+    // "she" then does not refer to one of those.
+    let pronoun = &speakers.mentions[mention];
+    let of_people = with_lower(&text[pronoun.start..pronoun.end], |word| {
+        !RELATIVE_WORDS.contains(&word) || word == "whom"
+    });
+    let kind = if of_people {
+        EntityKind::Person
+    } else {
+        EntityKind::Organization
+    };
+    let entity = speakers.new_entity(mention, name, kind);
+    Some((Some(entity), Resolution::Unresolved))
+}
+
+/// Relative pronouns besides "who" (which `source_pronouns.txt` lists): a tagged source may be
+/// one of them.
+const RELATIVE_WORDS: [&str; 3] = ["which", "that", "whom"];
+
+/// The last token of what a relative pronoun at `pronoun` refers to: the token before it, past
+/// a comma and an age between commas ("Schiff, 56, who").
+fn relative_antecedent_end(text: &str, segmented: &Segmented, pronoun: usize) -> Option<usize> {
+    let tokens = &segmented.tokens;
+    let is = |at: usize, word: &str| tokens.get(at).is_some_and(|t| token_text(text, t) == word);
+    let mut at = pronoun.checked_sub(1)?;
+    if is(at, ",") {
+        at = at.checked_sub(1)?;
+        let age = tokens.get(at).is_some_and(|t| t.kind == TokenKind::Number);
+        if age && at.checked_sub(1).is_some_and(|comma| is(comma, ",")) {
+            at = at.checked_sub(2)?;
+        }
+    }
+    Some(at)
+}
+
+/// Words that open a noun phrase: a phrase read backwards from its noun takes one and stops.
+const PHRASE_OPENERS: [&str; 24] = [
+    "a", "an", "the", "some", "many", "several", "few", "most", "all", "both", "his", "her",
+    "their", "its", "our", "my", "your", "this", "these", "another", "other", "two", "three",
+    "four",
+];
+
+/// Words that a noun phrase read backwards stops before.
+const PHRASE_BOUNDARIES: [&str; 32] = [
+    "to", "of", "in", "on", "at", "for", "from", "with", "by", "about", "as", "into", "over",
+    "after", "before", "against", "among", "and", "or", "but", "nor", "not", "is", "are", "was",
+    "were", "be", "been", "has", "have", "had", "said",
+];
+
+/// The noun phrase that ends at the token `end` ("an architect", "wealthy Chinese citizens",
+/// "Scott's relatives"): up to four words back from a lower-case noun, through its adjectives,
+/// to a word that opens a phrase (taken) or one that cannot lie inside it (left out). `None`
+/// where the word at `end` cannot be the noun ("some", "those", a name, punctuation).
+fn noun_phrase_ending_at(
+    text: &str,
+    segmented: &Segmented,
+    end: usize,
+) -> Option<std::ops::Range<usize>> {
+    const LONGEST: usize = 4;
+    let tokens = &segmented.tokens;
+    let word_at = |at: usize| {
+        tokens
+            .get(at)
+            .filter(|t| t.kind == TokenKind::Word)
+            .map(|t| token_text(text, t))
+    };
+    let listed = |list: &[&str], word: &str| list.iter().any(|w| word.eq_ignore_ascii_case(w));
+    let is_adverb = |word: &str| word.len() > 4 && word.ends_with("ly");
+    let noun = word_at(end)?;
+    let sentence = segmented.sentence_of(end)?;
+    let sentence_start = segmented.sentences.get(sentence)?.tokens.start;
+    let lower_case = noun.chars().next().is_some_and(char::is_lowercase);
+    if !lower_case
+        || noun.len() < 3
+        || !noun.chars().all(|c| c.is_alphabetic() || c == '-')
+        || listed(&PHRASE_OPENERS, noun)
+        || listed(&PHRASE_BOUNDARIES, noun)
+        || Lexicon::get().source_pronouns.contains_key(noun)
+        || is_adverb(noun)
+    {
+        return None;
+    }
+    let mut start = end;
+    while start > sentence_start && end - start < LONGEST {
+        let Some(word) = word_at(start - 1) else {
+            break;
+        };
+        if listed(&PHRASE_BOUNDARIES, word) || is_adverb(word) {
+            break;
+        }
+        start -= 1;
+        let possessive = word.ends_with("'s") || word.ends_with("’s");
+        if listed(&PHRASE_OPENERS, word) || possessive {
+            break;
+        }
+    }
+    Some(start..end + 1)
 }
 
 /// The entity of the latest unquoted name mention of `kind` before `target`, within a few
@@ -767,6 +932,38 @@ mod tests {
         let last = found.last().expect("three attributions");
         assert_eq!(last.2.as_deref(), Some("She"));
         assert_eq!(last.1.as_deref(), Some("Jones"));
+    }
+
+    #[test]
+    fn who_is_named_after_the_noun_phrase_before_it() {
+        for (text, phrase) in [
+            (
+                "Trump did not pay an architect who said the fee was never paid.",
+                "an architect",
+            ),
+            (
+                "The police met Scott's relatives, who said the video should be released.",
+                "Scott's relatives",
+            ),
+            (
+                "Most visas go to wealthy Chinese investors, who said the wait was long.",
+                "wealthy Chinese investors",
+            ),
+        ] {
+            let found = attributions(text);
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+            assert_eq!(found[0].2.as_deref(), Some("who"), "{text}: {found:?}");
+            assert_eq!(found[0].1.as_deref(), Some(phrase), "{text}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn who_after_a_name_and_an_age_is_that_person() {
+        let found =
+            attributions("Rep. Adam Schiff, 56, who said the vote would be close, left early.");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].2.as_deref(), Some("who"));
+        assert_eq!(found[0].1.as_deref(), Some("Adam Schiff"));
     }
 
     #[test]

@@ -655,3 +655,18 @@ fn a_source_added_far_back_does_not_end_a_pronouns_search_for_its_name() {
         Some("Michael Oppenheimer")
     );
 }
+
+#[test]
+fn a_tagged_which_is_the_thing_named_just_before_it_and_no_later_she() {
+    let text = "My mother taught school for forty years.\n\nMy father died of brain cancer in 1994, which confirmed what I always knew. The report, which said the plant was safe, was wrong.\n\nMy mother has softened with age, but she still says things such as, \"We are not all meant to be equal.\"";
+    let record = extract(text);
+    let found = quote(&record, "the plant was safe");
+    assert_eq!(mention(found), Some("which"));
+    assert_eq!(speaker(found), Some("report"));
+    for quote in &record.quotes {
+        assert_ne!(speaker(quote), Some("which"), "{:?}", quote.content.text);
+    }
+    let she = quote(&record, "We are not all meant");
+    assert_eq!(mention(she), Some("she"));
+    assert_ne!(speaker(she), Some("report"));
+}
