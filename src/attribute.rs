@@ -967,6 +967,33 @@ mod tests {
     }
 
     #[test]
+    fn a_law_a_survey_or_a_review_is_no_antecedent_of_he_or_she() {
+        for (text, person) in [
+            (
+                "Bill Clinton spoke in Flint on Monday about the Affordable Care Act. The premiums doubled, he said.",
+                "Bill Clinton",
+            ),
+            (
+                "Loretta Lynch read the American Community Survey closely. The numbers were grim, she said.",
+                "Loretta Lynch",
+            ),
+        ] {
+            let found = attributions(text);
+            let last = found.last().expect("an attribution");
+            assert_eq!(last.1.as_deref(), Some(person), "{text}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_chancellor_is_a_title_and_a_woman_s_first_name_tells_her_gender() {
+        let found = attributions(
+            "German Chancellor Angela Merkel met the press. Mr. Renzi spoke later. The talks went well, she said.",
+        );
+        let last = found.last().expect("an attribution");
+        assert_eq!(last.1.as_deref(), Some("Angela Merkel"), "{found:?}");
+    }
+
+    #[test]
     fn inverted_source_after_the_cue() {
         let found = attributions("“We will win,” said Governor John Doe.");
         assert_eq!(found.len(), 1);
