@@ -132,6 +132,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                     tagger: (!args.fast).then(|| {
                         let mut config = whosaid::tagger::transformer::TransformerTaggerConfig {
                             copies: args.threads.unwrap_or_else(super::process::all_cores),
+                            precision: args.precision.into(),
                             ..Default::default()
                         };
                         if let Some(path) = &args.tagger_model {
