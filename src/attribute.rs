@@ -537,8 +537,11 @@ pub(crate) fn resolve(
     let target = speakers.mentions[mention].clone();
     let mention_text = text[target.start..target.end].to_string();
     // The tagger's source "which" or "that" ("the AP, which first reported") is a relative
-    // pronoun that the speaker stage's list leaves out, since most of them introduce no source.
-    if target.kind == MentionKind::Nominal && RELATIVE_WORDS.contains(&mention_text.as_str()) {
+    // pronoun too, which the speaker stage's list leaves out, since most of them introduce no
+    // source.
+    let relative = target.pronoun == Some(PronounReference::Relative)
+        || (target.kind == MentionKind::Nominal && RELATIVE_WORDS.contains(&mention_text.as_str()));
+    if relative {
         let resolved = resolve_relative(
             text,
             segmented,
@@ -591,21 +594,6 @@ pub(crate) fn resolve(
                 Some(PronounReference::Male | PronounReference::Female) => Some(EntityKind::Person),
                 Some(PronounReference::Plural | PronounReference::Neuter) => {
                     Some(EntityKind::Organization)
-                }
-                Some(PronounReference::Relative) => {
-                    let resolved = resolve_relative(
-                        text,
-                        segmented,
-                        speakers,
-                        index,
-                        mention,
-                        sentence,
-                        last_speaker,
-                    );
-                    if let Some(resolved) = resolved {
-                        return resolved;
-                    }
-                    None
                 }
                 _ => None,
             };
