@@ -33,9 +33,9 @@ pub struct EvalArgs {
     #[cfg(feature = "transformer")]
     #[arg(long, requires = "stance")]
     stance_head: Option<PathBuf>,
-    /// With --stance: the encoder's number type.
+    /// The transformer's number type, in the default mode and with --stance.
     #[cfg(feature = "transformer")]
-    #[arg(long, value_enum, default_value_t, requires = "stance")]
+    #[arg(long, value_enum, default_value_t)]
     precision: PrecisionArg,
     /// Predictions as whosaid JSONL; without it, eval runs the pipeline on the gold texts.
     #[arg(long)]
@@ -103,17 +103,28 @@ fn read_predictions(path: &Path) -> Result<Vec<DocumentRecord>> {
         .collect()
 }
 
+/// The transformer tagger that `eval` scores (the shipped one unless `--tagger-model` names
+/// another), with one copy per thread.
+#[cfg(feature = "transformer")]
+fn tagger_config(args: &EvalArgs) -> whosaid::tagger::transformer::TransformerTaggerConfig {
+    whosaid::tagger::transformer::TransformerTaggerConfig {
+        weights: args.tagger_model.clone(),
+        precision: args.precision.into(),
+        copies: args.threads.unwrap_or_else(super::process::all_cores),
+        ..Default::default()
+    }
+}
+
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     set_threads(args.threads)?;
     #[cfg(feature = "transformer")]
     if let Some(path) = &args.stance {
-        let tagger = whosaid::tagger::transformer::TransformerTaggerConfig {
-            weights: args.tagger_model.clone(),
-            precision: args.precision.into(),
-            copies: args.threads.unwrap_or_else(super::process::all_cores),
-            ..Default::default()
-        };
-        return eval_stance(path, args.stance_head, tagger, args.json);
+        return eval_stance(
+            path,
+            args.stance_head.clone(),
+            tagger_config(&args),
+            args.json,
+        );
     }
     let Some(gold_path) = &args.gold else {
         return Err(Error::Usage("eval needs --gold".into()));
@@ -129,17 +140,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                     cues: args.cues.choice(),
                     spans: args.spans.choice(),
                     #[cfg(feature = "transformer")]
-                    tagger: (!args.fast).then(|| {
-                        let mut config = whosaid::tagger::transformer::TransformerTaggerConfig {
-                            copies: args.threads.unwrap_or_else(super::process::all_cores),
-                            precision: args.precision.into(),
-                            ..Default::default()
-                        };
-                        if let Some(path) = &args.tagger_model {
-                            config.weights = Some(path.clone());
-                        }
-                        config
-                    }),
+                    tagger: (!args.fast).then(|| tagger_config(&args)),
                     ..PipelineConfig::default()
                 }
                 .with_budget(None),
