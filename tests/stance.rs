@@ -123,7 +123,7 @@ fn seed_with_stance() -> DocumentRecord {
 }
 
 #[test]
-#[ignore = "known failure: both heads read the seed's “We are close,” as neutral (issues 3 and 13 stay open)"]
+#[ignore = "known failure: both heads read the seed's “We are close,” as neutral (issue 13 stays open; docs/STANCE.md, “Known failure”)"]
 fn the_seed_quotes_that_look_forward_are_positive() {
     let record = seed_with_stance();
     for content in [
