@@ -69,19 +69,53 @@ fn the_default_mode_reads_stance_from_the_taggers_own_pass() {
     assert_eq!(kept[0].to_record(), record);
 }
 
-#[test]
-fn the_seed_quote_on_growing_trust_is_positive_in_the_default_mode() {
-    // "We are close," is the other forward-looking quote; the default mode reads it within its
-    // whole content, which goes on "But we are not going to rush…", as neutral (see the
-    // ignored test below).
-    let record = default_mode().extract("seed", common::SEED);
+/// The default mode with each piece of an interrupted quote after a sentence end made a quote
+/// of its own (`extract --split-quotes`).
+fn default_mode_split() -> &'static Pipeline {
+    static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
+    PIPELINE.get_or_init(|| {
+        Pipeline::new(PipelineConfig {
+            spans: whosaid::linker::SpanChoice::Models {
+                tagger: None,
+                linker: None,
+                continuations: whosaid::linker::Continuations::SplitAtSentences,
+            },
+            ..PipelineConfig::default_mode(Some(2))
+        })
+        .expect("the encoder installed by scripts/setup loads")
+    })
+}
+
+fn stance_of(record: &DocumentRecord, content: &str) -> whosaid::labels::StanceScore {
     let quote = record
         .quotes
         .iter()
-        .find(|quote| quote.content.text.contains("The mutual trust is growing"))
-        .expect("the quote on growing trust is found");
-    let stance = quote.stance.expect("every quote gets a stance");
+        .find(|quote| quote.content.text.contains(content))
+        .unwrap_or_else(|| panic!("no quote {content}"));
+    quote.stance.expect("every quote gets a stance")
+}
+
+#[test]
+fn the_seed_quote_on_growing_trust_is_positive_in_the_default_mode() {
+    let record = default_mode().extract("seed", common::SEED);
+    let stance = stance_of(&record, "The mutual trust is growing");
     assert_eq!(stance.label, StanceLabel::Positive, "{stance:?}");
+}
+
+#[test]
+fn the_seed_quotes_that_look_forward_are_positive_read_piece_by_piece() {
+    let record = default_mode_split().extract("seed", common::SEED);
+    for content in [
+        "We are close,",
+        "The mutual trust is growing with every meeting.",
+    ] {
+        let stance = stance_of(&record, content);
+        assert_eq!(stance.label, StanceLabel::Positive, "{content}: {stance:?}");
+    }
+    // Split, the piece after Kerry's cue is a quote of its own, and not positive: the positive
+    // reading above is the first piece's, not the whole quote's.
+    let rush = stance_of(&record, "But we are not going to rush");
+    assert_ne!(rush.label, StanceLabel::Positive, "{rush:?}");
 }
 
 #[test]
@@ -123,20 +157,19 @@ fn seed_with_stance() -> DocumentRecord {
 }
 
 #[test]
-#[ignore = "known failure: both heads read the seed's “We are close,” as neutral (issue 13 stays open; docs/STANCE.md, “Known failure”)"]
+#[ignore = "known failure: the default mode reads Kerry's whole quote (“We are close,” … “But we are not going to rush …”) as neutral, and the plain encoder's head reads “We are close,” as neutral (issue 13 stays open; docs/STANCE.md, “Known failure”)"]
 fn the_seed_quotes_that_look_forward_are_positive() {
-    let record = seed_with_stance();
-    for content in [
-        "We are close,",
-        "The mutual trust is growing with every meeting.",
+    for record in [
+        default_mode().extract("seed", common::SEED),
+        seed_with_stance(),
     ] {
-        let quote = record
-            .quotes
-            .iter()
-            .find(|quote| quote.content.text.contains(content))
-            .unwrap_or_else(|| panic!("no quote {content}"));
-        let stance = quote.stance.expect("every quote gets a stance");
-        assert_eq!(stance.label, StanceLabel::Positive, "{content}: {stance:?}");
+        for content in [
+            "We are close,",
+            "The mutual trust is growing with every meeting.",
+        ] {
+            let stance = stance_of(&record, content);
+            assert_eq!(stance.label, StanceLabel::Positive, "{content}: {stance:?}");
+        }
     }
 }
 
