@@ -40,8 +40,9 @@
 //! The default mode (cargo feature `transformer`, on by default) tags spans with a fine-tuned
 //! transformer and adds the stance stage: [`pipeline::PipelineConfig::default_mode`]. The tagger
 //! ([`tagger::transformer`]) is all-MiniLM-L6-v2's six layers fine-tuned on PolNeAR, a batch
-//! stage between the rules' proposals and the linker; it keeps each word piece's states after
-//! its third layer in the document ([`document::Document::token_states`]), and the stance stage
+//! stage between the rules' proposals and the linker, trained with a stance loss beside its
+//! tagging loss; it keeps each word piece's states after the layer the stance head reads (the
+//! fourth) in the document ([`document::Document::token_states`]), and the stance stage
 //! ([`stance::TaggerStanceStage`]) pools each quote window's states from them, so each text is
 //! encoded once (bfloat16 where the CPU has it). [`batch::run_batch`] streams a corpus through
 //! the pipeline, with a reader and a writer thread beside the analysis.

@@ -74,8 +74,8 @@ pub struct TaggerTrainArgs {
     /// With --multi-task: the stance loss's weight against the tagging loss.
     #[arg(long, default_value_t = 0.5)]
     stance_weight: f64,
-    /// With --multi-task: the layer whose states stance reads (the default mode's stance head
-    /// reads layer 3).
+    /// With --multi-task: the layer whose states the throw-away stance head reads (the shipped
+    /// tagger's is 3; the default mode's own head, fitted afterwards, reads layer 4).
     #[arg(long, default_value_t = 3)]
     stance_layer: usize,
     /// With --multi-task: stance texts per optimizer step.
