@@ -190,10 +190,12 @@ impl Pipeline {
         } else {
             CHUNK_OF_RULES
         };
-        let learned = if transformer_tagged {
-            learned.map(LearnedSpans::for_transformer_spans)
-        } else {
-            learned
+        #[cfg(feature = "transformer")]
+        let learned = match learned {
+            Some(learned) if transformer_tagged => {
+                Some(learned.for_transformer_spans(&config.spans)?)
+            }
+            other => other,
         };
         #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
         let mut stages = vec![

@@ -80,6 +80,19 @@ pub enum TrainCommand {
         #[cfg(feature = "transformer")]
         #[arg(long, requires = "dev")]
         tagger_model: Option<PathBuf>,
+        /// Learn from the spans the transformer tagger (--tagger-model) finds in the training
+        /// documents, not the fold taggers': the default mode's linker.
+        #[cfg(feature = "transformer")]
+        #[arg(long, requires = "tagger_model")]
+        transformer_spans: bool,
+        /// With --transformer-spans: also read the tagger's scores at the candidates' ends.
+        #[cfg(feature = "transformer")]
+        #[arg(long, requires = "transformer_spans")]
+        tag_scores: bool,
+        /// With --transformer-spans: also learn from the fold taggers' spans.
+        #[cfg(feature = "transformer")]
+        #[arg(long, requires = "transformer_spans")]
+        also_fold_spans: bool,
     },
     /// Fine-tune the default mode's transformer tagger on PolNeAR (brat) data, on CPU.
     #[cfg(feature = "transformer")]
@@ -125,6 +138,12 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             with_gold_spans,
             #[cfg(feature = "transformer")]
             tagger_model,
+            #[cfg(feature = "transformer")]
+            transformer_spans,
+            #[cfg(feature = "transformer")]
+            tag_scores,
+            #[cfg(feature = "transformer")]
+            also_fold_spans,
         } => {
             let mut command = format!(
                 "whosaid train linker --polnear {} --output {} --epochs {epochs} --seed {seed} --folds {folds}{}",
@@ -142,6 +161,16 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
             if let Some(path) = &tagger_model {
                 command.push_str(&format!(" --tagger-model {}", path.display()));
             }
+            #[cfg(feature = "transformer")]
+            for (set, flag) in [
+                (transformer_spans, " --transformer-spans"),
+                (tag_scores, " --tag-scores"),
+                (also_fold_spans, " --also-fold-spans"),
+            ] {
+                if set {
+                    command.push_str(flag);
+                }
+            }
             let options = LinkerTrainOptions {
                 epochs,
                 seed,
@@ -149,6 +178,12 @@ pub fn run(model: TrainCommand) -> Result<ExitCode> {
                 with_gold_spans,
                 #[cfg(feature = "transformer")]
                 transformer_tagger: tagger_model,
+                #[cfg(feature = "transformer")]
+                from_transformer_spans: transformer_spans,
+                #[cfg(feature = "transformer")]
+                with_tag_scores: tag_scores,
+                #[cfg(feature = "transformer")]
+                also_fold_spans,
                 ..Default::default()
             };
             whosaid::train::linker::train_command(

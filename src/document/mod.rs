@@ -131,6 +131,10 @@ pub struct Document {
     /// Spans a batch tagging stage found (the default mode's transformer tagger), for the
     /// linker; `None` where the linker's own tagger tags.
     pub tagged: Option<Vec<tagged::TaggedSpan>>,
+    /// The transformer tagger's log-probability of each tag in each channel, for each token
+    /// ([`crate::tagger::ROW`] a token), which the linker reads at its candidates' ends;
+    /// `None` where no batch tagging stage ran.
+    pub tag_scores: Option<Vec<f32>>,
     /// The transformer tagger's states of the word pieces, with byte offsets into the
     /// original text, kept for stance to read (the default mode encodes each text once);
     /// dropped as soon as stance has read them.
@@ -172,6 +176,7 @@ impl Document {
             attributions: Vec::new(),
             found_speakers: None,
             tagged: None,
+            tag_scores: None,
             token_states: None,
             stance_inputs: Vec::new(),
             stance: None,

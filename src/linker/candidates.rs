@@ -12,10 +12,12 @@
 
 use std::ops::Range;
 
+use crate::document::tagged::Role;
 use crate::hash::{mix, Fnv};
 use crate::quotes::token_text;
 use crate::record::{MentionKind, QuoteKind};
 use crate::segment::{Segmented, Token, TokenKind};
+use crate::tagger::{Tag, ROW, TAGS};
 
 /// How far from a content piece its cue may stand, in tokens.
 pub const CUE_WINDOW: usize = 60;
@@ -224,6 +226,19 @@ enum Feature {
     FallbackTaggedContent,
     FallbackLength,
     CueOrigin,
+    SourceTagBegins,
+    SourceTagEnds,
+    SourceTagGoesOn,
+    CueTagBegins,
+    CueTagEnds,
+    CueTagGoesOn,
+    NotAQuoteTagBegins,
+    NotAQuoteTagEnds,
+    NotAQuoteTagWeakest,
+    ExtentTagBegins,
+    ExtentTagEnds,
+    ExtentTagGoesOn,
+    ExtentTagBefore,
 }
 
 /// Distances in tokens, fine near and coarse far.
@@ -295,14 +310,17 @@ impl LinkIndex {
         }
     }
 
-    /// The features' view of `spans` (the spans this index was made of).
+    /// The features' view of `spans` (the spans this index was made of), with the tagger's
+    /// token log-probabilities where it gives them (the transformer's).
     pub fn context<'a>(
         &'a self,
         text: &'a str,
         segmented: &'a crate::segment::Segmented,
         spans: &'a super::SpanSet,
+        tag_scores: Option<&'a [f32]>,
     ) -> FeatureContext<'a> {
         FeatureContext {
+            tag_scores,
             text,
             segmented,
             index: &self.index,
@@ -329,9 +347,39 @@ pub struct FeatureContext<'a> {
     pub rule_cue: &'a [Option<Range<usize>>],
     /// For each cue: the source the rule stages gave it, if any.
     pub rule_source: &'a [Option<Range<usize>>],
+    /// The transformer tagger's log-probability of each tag in each channel, [`ROW`] a token:
+    /// how sure it was where a candidate begins and ends, which its spans alone do not say.
+    pub tag_scores: Option<&'a [f32]>,
 }
 
 impl FeatureContext<'_> {
+    /// The tagger's probability that `token` bears one of `tags` in `role`'s channel, in
+    /// fifths (0 to 4); 5 where there is no such token or no scores.
+    fn tag_fifths(&self, token: usize, role: Role, tags: &[Tag]) -> u64 {
+        let at = token * ROW + role.index() * TAGS;
+        let Some(row) = self.tag_scores.and_then(|scores| scores.get(at..at + TAGS)) else {
+            return 5;
+        };
+        let probability: f32 = tags.iter().map(|tag| row[tag.index()].exp()).sum();
+        ((probability * 5.0) as u64).min(4)
+    }
+
+    /// The tagger's scores at the ends of `span` in `role`'s channel, as `[begins, ends, goes
+    /// on]` features: that its first token begins a span, that its last lies in one, and
+    /// that the token after it carries one on. Empty without scores.
+    fn tag_ends(&self, span: &Range<usize>, role: Role, features: [Feature; 3], keys: &mut Keys) {
+        if self.tag_scores.is_none() || span.is_empty() {
+            return;
+        }
+        let [begins, ends, goes_on] = features;
+        keys.add(begins, self.tag_fifths(span.start, role, &[Tag::Begin]));
+        keys.add(
+            ends,
+            self.tag_fifths(span.end - 1, role, &[Tag::Begin, Tag::Inside]),
+        );
+        keys.add(goes_on, self.tag_fifths(span.end, role, &[Tag::Inside]));
+    }
+
     fn lower(&self, token: usize) -> u64 {
         match self.segmented.tokens.get(token) {
             None => Fnv::new().str("<none>").finish(),
@@ -520,6 +568,16 @@ impl FeatureContext<'_> {
                 );
                 let agrees = self.rule_cue[piece].as_ref() == Some(cue);
                 keys.add(Feature::CueRule, pack(&[side, u64::from(agrees)]));
+                self.tag_ends(
+                    cue,
+                    Role::Cue,
+                    [
+                        Feature::CueTagBegins,
+                        Feature::CueTagEnds,
+                        Feature::CueTagGoesOn,
+                    ],
+                    &mut keys,
+                );
             }
             CueCandidate::Continues(previous) => {
                 let earlier = &self.pieces[previous];
@@ -600,6 +658,23 @@ impl FeatureContext<'_> {
                     Feature::NotAQuoteLastWord,
                     self.lower(span.end.saturating_sub(1)),
                 );
+                if self.tag_scores.is_some() && !span.is_empty() {
+                    let inside = [Tag::Begin, Tag::Inside];
+                    keys.add(
+                        Feature::NotAQuoteTagBegins,
+                        self.tag_fifths(span.start, Role::Content, &inside),
+                    );
+                    keys.add(
+                        Feature::NotAQuoteTagEnds,
+                        self.tag_fifths(span.end - 1, Role::Content, &inside),
+                    );
+                    let weakest = span
+                        .clone()
+                        .map(|token| self.tag_fifths(token, Role::Content, &inside))
+                        .min()
+                        .unwrap_or(5);
+                    keys.add(Feature::NotAQuoteTagWeakest, weakest);
+                }
             }
         }
         keys
@@ -713,6 +788,16 @@ impl FeatureContext<'_> {
                 let agrees =
                     self.rule_source.get(cue_index).and_then(Option::as_ref) == Some(tokens);
                 keys.add(Feature::SourceRule, u64::from(agrees));
+                self.tag_ends(
+                    tokens,
+                    Role::Source,
+                    [
+                        Feature::SourceTagBegins,
+                        Feature::SourceTagEnds,
+                        Feature::SourceTagGoesOn,
+                    ],
+                    &mut keys,
+                );
             }
             SourceCandidate::Absent => {
                 keys.add(Feature::AbsentBias, 0);
@@ -791,6 +876,30 @@ impl FeatureContext<'_> {
             Feature::ExtentLengthRatio,
             pack(&[origin, ratio.min(12) as u64]),
         );
+        if self.tag_scores.is_some() && !extent.is_empty() {
+            let inside = [Tag::Begin, Tag::Inside];
+            let before = extent
+                .start
+                .checked_sub(1)
+                .map_or(5, |token| self.tag_fifths(token, Role::Content, &inside));
+            for (feature, fifths) in [
+                (
+                    Feature::ExtentTagBegins,
+                    self.tag_fifths(extent.start, Role::Content, &[Tag::Begin]),
+                ),
+                (
+                    Feature::ExtentTagEnds,
+                    self.tag_fifths(last, Role::Content, &inside),
+                ),
+                (
+                    Feature::ExtentTagGoesOn,
+                    self.tag_fifths(extent.end, Role::Content, &[Tag::Inside]),
+                ),
+                (Feature::ExtentTagBefore, before),
+            ] {
+                keys.add(feature, pack(&[origin, fifths]));
+            }
+        }
         keys
     }
 }

@@ -54,11 +54,19 @@ pub struct Linker {
     /// dropping (−0.25 against −1). Chosen on held-out data like the other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_a_quote_bias_transformer: Option<f32>,
+    /// Whether the linker reads the transformer tagger's scores at its candidates' ends: it
+    /// learned from spans that came with them (the default mode's linker).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reads_tag_scores: bool,
     #[serde(skip)]
     table: Vec<f32>,
 }
 
 const SHIPPED_LINKER: &str = include_str!("../../models/linker.json");
+/// The default mode's linker: it learned from the transformer tagger's spans and reads its
+/// scores at the candidates' ends.
+#[cfg(feature = "transformer")]
+const SHIPPED_TRANSFORMER_LINKER: &str = include_str!("../../models/linker-transformer.json");
 
 impl Linker {
     pub fn from_table(table: Vec<f32>, table_bits: u32, provenance: String) -> Self {
@@ -77,6 +85,7 @@ impl Linker {
             weights,
             not_a_quote_bias: 0.0,
             not_a_quote_bias_transformer: None,
+            reads_tag_scores: false,
             table: Vec::new(),
         }
         .prepared()
@@ -112,14 +121,19 @@ impl Linker {
     /// copy of its table.
     pub fn shipped_shared() -> Result<&'static Arc<Linker>> {
         static SHIPPED: OnceLock<std::result::Result<Arc<Linker>, String>> = OnceLock::new();
-        SHIPPED
-            .get_or_init(|| {
-                serde_json::from_str::<Linker>(SHIPPED_LINKER)
-                    .map(|linker| Arc::new(Linker::prepared(linker)))
-                    .map_err(|error| error.to_string())
-            })
-            .as_ref()
-            .map_err(|message| Error::model("models/linker.json", message))
+        parse_once(&SHIPPED, SHIPPED_LINKER, "models/linker.json")
+    }
+
+    /// The default mode's linker, `models/linker-transformer.json`, built into the binary and
+    /// read once.
+    #[cfg(feature = "transformer")]
+    pub fn shipped_for_transformer() -> Result<&'static Arc<Linker>> {
+        static SHIPPED: OnceLock<std::result::Result<Arc<Linker>, String>> = OnceLock::new();
+        parse_once(
+            &SHIPPED,
+            SHIPPED_TRANSFORMER_LINKER,
+            "models/linker-transformer.json",
+        )
     }
 
     pub fn load(path: &Path) -> Result<Self> {
@@ -161,6 +175,21 @@ impl Linker {
         let scores: Vec<f32> = candidates.iter().map(|keys| self.score(keys)).collect();
         best_of(&scores)
     }
+}
+
+/// The linker in `text`, parsed the first time it is asked for; `name` is its file's.
+fn parse_once(
+    cell: &'static OnceLock<std::result::Result<Arc<Linker>, String>>,
+    text: &str,
+    name: &str,
+) -> Result<&'static Arc<Linker>> {
+    cell.get_or_init(|| {
+        serde_json::from_str::<Linker>(text)
+            .map(|linker| Arc::new(Linker::prepared(linker)))
+            .map_err(|error| error.to_string())
+    })
+    .as_ref()
+    .map_err(|message| Error::model(name, message))
 }
 
 /// The index of the highest score (the first on ties) and its softmax probability: the linker
@@ -216,12 +245,24 @@ pub struct LearnedSpans {
 }
 
 impl LearnedSpans {
-    /// These models as they link the transformer tagger's spans (the default mode).
-    pub fn for_transformer_spans(self) -> Self {
-        LearnedSpans {
-            linker: Arc::new(self.linker.for_transformer_spans()),
-            ..self
-        }
+    /// These models as they link the transformer tagger's spans (the default mode), chosen by
+    /// `choice`: a linker it names, with its bias for those spans where it has one, or else the
+    /// default mode's own linker.
+    #[cfg(feature = "transformer")]
+    pub fn for_transformer_spans(self, choice: &SpanChoice) -> Result<Self> {
+        let named = matches!(
+            choice,
+            SpanChoice::Models {
+                linker: Some(_),
+                ..
+            }
+        );
+        let linker = if named {
+            Arc::new(self.linker.for_transformer_spans())
+        } else {
+            Arc::clone(Linker::shipped_for_transformer()?)
+        };
+        Ok(LearnedSpans { linker, ..self })
     }
 
     /// The models a [`SpanChoice`] asks for; `None` for the rules.
@@ -295,6 +336,8 @@ impl crate::stage::DocumentStage for TagAndLinkStage {
         };
         document.attributions = attributions;
         document.speakers = speakers;
+        // Read by the linker alone; a long text's scores are worth freeing.
+        document.tag_scores = None;
         clock.check_now()
     }
 }
@@ -817,7 +860,11 @@ pub fn link_spans_with(
     let segmented = &document.segmented;
     let linking = LinkIndex::new(text, segmented, &spans, proposals);
     let index = &linking.index;
-    let context = linking.context(text, segmented, &spans);
+    let tag_scores = document
+        .tag_scores
+        .as_deref()
+        .filter(|_| linker.reads_tag_scores);
+    let context = linking.context(text, segmented, &spans, tag_scores);
     let decided = link(linker, &context, &found, &spans.sources);
     let mut chooser = ExtentChooser {
         linker,

@@ -428,6 +428,13 @@ fn a_pair_of_names_and_a_source_that_speaks_twice_are_each_one_mention() {
     }
 }
 
+fn tagged_span(
+    role: crate::tagger::Role,
+    tokens: std::ops::Range<usize>,
+) -> crate::tagger::TaggedSpan {
+    crate::tagger::TaggedSpan { role, tokens }
+}
+
 /// The token range of the first occurrence of `words` in `text`'s tokens.
 fn tokens_of(text: &str, tokens: &[crate::segment::Token], words: &str) -> std::ops::Range<usize> {
     let at = text.find(words).expect("the words are in the text");
@@ -548,14 +555,8 @@ fn a_tagged_source_that_stops_inside_a_name_ends_with_the_name() {
     );
     let spans = SpanSet::from_tagged(
         vec![
-            TaggedSpan {
-                role: Role::Source,
-                tokens: source.clone(),
-            },
-            TaggedSpan {
-                role: Role::Cue,
-                tokens: tokens_of(headline, tokens, "Calls"),
-            },
+            tagged_span(Role::Source, source.clone()),
+            tagged_span(Role::Cue, tokens_of(headline, tokens, "Calls")),
         ],
         tokens,
         headline,
@@ -669,4 +670,102 @@ fn a_tagged_which_is_the_thing_named_just_before_it_and_no_later_she() {
     let she = quote(&record, "We are not all meant");
     assert_eq!(mention(she), Some("she"));
     assert_ne!(speaker(she), Some("report"));
+}
+
+#[test]
+fn the_transformer_s_scores_at_a_candidate_s_ends_become_features_only_where_given() {
+    use super::candidates::{LinkIndex, SourceCandidate};
+    use crate::tagger::{Role, Tag, ROW, TAGS};
+    let text = "Kerry said the talks were close.";
+    let segmented = crate::segment::segment(text);
+    let tokens = &segmented.tokens;
+    let source = tokens_of(text, tokens, "Kerry");
+    let cue = tokens_of(text, tokens, "said");
+    let content = tokens_of(text, tokens, "the talks were close");
+    let spans = SpanSet::from_tagged(
+        vec![
+            tagged_span(Role::Source, source.clone()),
+            tagged_span(Role::Cue, cue.clone()),
+            tagged_span(Role::Content, content.clone()),
+        ],
+        tokens,
+        text,
+    );
+    let index = LinkIndex::new(text, &segmented, &spans, &[]);
+    // Log-probabilities with `sure` on Begin in every channel at every token.
+    let scores_with = |sure: f32| -> Vec<f32> {
+        let mut scores = Vec::with_capacity(tokens.len() * ROW);
+        for _ in 0..tokens.len() * ROW / TAGS {
+            let rest = (1.0 - sure) / 2.0;
+            for tag in Tag::ALL {
+                scores.push(if tag == Tag::Begin { sure } else { rest }.ln());
+            }
+        }
+        scores
+    };
+    let candidate = SourceCandidate::Span {
+        tokens: source,
+        tagged: true,
+        mention_kind: None,
+    };
+    let keys = |scores: Option<&[f32]>| {
+        let context = index.context(text, &segmented, &spans, scores);
+        context
+            .source_features(
+                &content,
+                crate::record::QuoteKind::Indirect,
+                &cue,
+                0,
+                &candidate,
+                0,
+                None,
+            )
+            .0
+    };
+    let (sure, unsure) = (scores_with(0.96), scores_with(0.3));
+    let without = keys(None);
+    let with_sure = keys(Some(&sure));
+    let with_unsure = keys(Some(&unsure));
+    assert_eq!(with_sure.len(), without.len() + 3);
+    assert_eq!(with_sure[..without.len()], without[..]);
+    assert_ne!(with_sure, with_unsure);
+    // Scores shorter than the text read as none at the tokens they lack, not as a panic.
+    assert_eq!(keys(Some(&sure[..ROW])).len(), without.len() + 3);
+}
+
+#[cfg(feature = "transformer")]
+#[test]
+fn the_default_mode_has_its_own_linker_which_reads_the_tagger_s_scores() {
+    let fast = super::Linker::shipped().expect("the shipped linker loads");
+    let default = super::Linker::shipped_for_transformer().expect("the default mode's loads");
+    assert!(!fast.reads_tag_scores);
+    assert!(default.reads_tag_scores);
+    assert!(
+        default
+            .provenance
+            .contains("--transformer-spans --tag-scores"),
+        "{}",
+        default.provenance
+    );
+    // A linker that a run names is used as it is; without one, the default mode's own.
+    let learned = super::LearnedSpans {
+        tagger: std::sync::Arc::clone(
+            crate::tagger::SpanModel::shipped_shared().expect("the shipped tagger loads"),
+        ),
+        linker: std::sync::Arc::new(fast.clone()),
+        continuations: super::Continuations::Joined,
+    };
+    let own = learned
+        .clone()
+        .for_transformer_spans(&super::SpanChoice::Learned)
+        .expect("the default mode's linker loads");
+    assert!(own.linker.reads_tag_scores);
+    let named = learned
+        .for_transformer_spans(&super::SpanChoice::Models {
+            tagger: None,
+            linker: Some("named.json".into()),
+            continuations: super::Continuations::Joined,
+        })
+        .expect("a named linker is kept");
+    assert!(!named.linker.reads_tag_scores);
 }

@@ -778,11 +778,12 @@ impl TaggerPool {
     }
 
     /// As [`TransformerTagger::tag_keeping_states`], with the windows shared out among the
-    /// copies.
-    pub fn tag_keeping_states(
+    /// copies, but each document's token scores in place of its spans: the spans are
+    /// [`decode_inputs`] of them, and the linker reads the scores too.
+    pub fn score_keeping_states(
         &self,
         inputs: &[&TaggerInput],
-    ) -> Result<(Vec<Vec<TaggedSpan>>, Vec<PieceStates>)> {
+    ) -> Result<(Vec<Vec<f32>>, Vec<PieceStates>)> {
         let jobs = window_jobs(inputs);
         let (head, layer, path) = {
             let first = self.first();
@@ -858,7 +859,7 @@ impl TaggerPool {
             .collect::<Result<Vec<_>>>()?;
         let mut states = Vec::new();
         let scores = stitch(&head, inputs, &jobs, outputs, layer.map(|_| &mut states));
-        Ok((decode_inputs(&scores, inputs), states))
+        Ok((scores, states))
     }
 }
 
@@ -1125,7 +1126,7 @@ fn stitch(
 }
 
 /// Each document's spans, decoded from its token scores ([`decode`]).
-fn decode_inputs(scores: &[Vec<f32>], inputs: &[&TaggerInput]) -> Vec<Vec<TaggedSpan>> {
+pub fn decode_inputs(scores: &[Vec<f32>], inputs: &[&TaggerInput]) -> Vec<Vec<TaggedSpan>> {
     scores
         .iter()
         .zip(inputs)

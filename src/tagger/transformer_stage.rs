@@ -12,7 +12,8 @@ use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
 use super::transformer::{
-    encoder_parts, tagger_input, TaggerInput, TaggerPool, TaggerSettings, TransformerTaggerConfig,
+    decode_inputs, encoder_parts, tagger_input, TaggerInput, TaggerPool, TaggerSettings,
+    TransformerTaggerConfig,
 };
 use crate::cue::CueModel;
 use crate::document::states::TokenStates;
@@ -99,13 +100,15 @@ impl BatchStage for TransformerTagStage {
             let end = (start + DOCUMENTS_PER_GROUP).min(documents.len());
             let group_started = Instant::now();
             let group: Vec<&TaggerInput> = inputs[start..end].iter().collect();
-            let (tagged, mut states) = self.taggers.tag_keeping_states(&group)?;
+            let (scores, mut states) = self.taggers.score_keeping_states(&group)?;
+            let tagged = decode_inputs(&scores, &group);
             let elapsed = group_started.elapsed();
             let group_windows: usize = group.iter().map(|input| input.windows.len()).sum();
             states.resize_with(group.len(), Vec::new);
-            for (((document, spans), input), states) in documents[start..end]
+            for ((((document, spans), scores), input), states) in documents[start..end]
                 .iter_mut()
                 .zip(tagged)
+                .zip(scores)
                 .zip(&group)
                 .zip(states)
             {
@@ -113,6 +116,7 @@ impl BatchStage for TransformerTagStage {
                     + share_of(reading, input.windows.len(), total_windows);
                 document.spent += share;
                 document.tagged = Some(spans);
+                document.tag_scores = Some(scores);
                 if self.keep_states {
                     document.token_states = Some(original_states(document, input, states, hidden));
                 }

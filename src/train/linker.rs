@@ -112,7 +112,7 @@ pub fn link_examples(
     let segmented = &document.segmented;
     let linking = LinkIndex::new(text, segmented, &spans, proposals);
     let index = &linking.index;
-    let context = linking.context(text, segmented, &spans);
+    let context = linking.context(text, segmented, &spans, document.tag_scores.as_deref());
     let piece_at = |piece: &Range<usize>| {
         spans
             .pieces
@@ -250,7 +250,7 @@ pub fn examples_from_predictions(
     let segmented = &document.segmented;
     let linking = LinkIndex::new(text, segmented, &spans, proposals);
     let index = &linking.index;
-    let context = linking.context(text, segmented, &spans);
+    let context = linking.context(text, segmented, &spans, document.tag_scores.as_deref());
     // Every gold piece, with its attribution and its place in it, sorted by start.
     let mut gold_pieces: Vec<(Range<usize>, usize, usize)> = links
         .iter()
@@ -394,6 +394,13 @@ pub struct LinkerTrainOptions {
     /// held-out split.
     #[cfg(feature = "transformer")]
     pub transformer_tagger: Option<std::path::PathBuf>,
+    /// Learn from the spans `transformer_tagger` finds in the training documents instead of
+    /// the fold taggers': the default mode's own linker.
+    pub from_transformer_spans: bool,
+    /// With `from_transformer_spans`, also read the tagger's scores at the candidates' ends.
+    pub with_tag_scores: bool,
+    /// With `from_transformer_spans`, also learn from the fold taggers' spans.
+    pub also_fold_spans: bool,
 }
 
 impl Default for LinkerTrainOptions {
@@ -409,11 +416,23 @@ impl Default for LinkerTrainOptions {
             seed: 29,
             #[cfg(feature = "transformer")]
             transformer_tagger: None,
+            from_transformer_spans: false,
+            with_tag_scores: false,
+            also_fold_spans: false,
         }
     }
 }
 
 impl LinkerTrainOptions {
+    /// The transformer tagger whose spans the linker learns from, if it learns from one's.
+    pub fn transformer_spans(&self) -> Option<&std::path::Path> {
+        #[cfg(feature = "transformer")]
+        if self.from_transformer_spans {
+            return self.transformer_tagger.as_deref();
+        }
+        None
+    }
+
     /// The options `models/linker.json` was trained with (its provenance gives the command),
     /// for the linkers that stand in for it on held-out folds.
     pub fn shipped() -> Self {
@@ -485,13 +504,36 @@ pub fn fit_linker(
     Linker::from_table(weights, options.table_bits, provenance)
 }
 
-/// What the linker reads of each analysed document: the document, the speakers as the speaker
-/// stage found them, and the rule proposals.
+/// A training document's tagged spans, with the tagger's token log-probabilities where the
+/// linker reads them (the transformer's: [`Document::tag_scores`]).
+#[derive(Debug, Clone, Default)]
+pub struct Tagged {
+    pub spans: Vec<TaggedSpan>,
+    pub scores: Option<Vec<f32>>,
+}
+
+impl Tagged {
+    /// Spans from a tagger whose scores the linker does not read.
+    pub fn spans_only(spans: Vec<Vec<TaggedSpan>>) -> Vec<Tagged> {
+        spans
+            .into_iter()
+            .map(|spans| Tagged {
+                spans,
+                scores: None,
+            })
+            .collect()
+    }
+}
+
+/// What the linker reads of each analysed document: the document (with `tagged`'s scores),
+/// the speakers as the speaker stage found them, and the rule proposals.
 fn analyse_for_linking(
     rules: &crate::pipeline::Pipeline,
     document: &GoldDocument,
+    tagged: &Tagged,
 ) -> (Document, Speakers, Vec<crate::tagger::features::Proposal>) {
-    let analysed = rules.analyse(&document.id, &document.text);
+    let mut analysed = rules.analyse(&document.id, &document.text);
+    analysed.tag_scores = tagged.scores.clone();
     let found = crate::speakers::find_speakers(
         &analysed.normalised.text,
         &analysed.segmented,
@@ -506,7 +548,7 @@ fn analyse_for_linking(
 pub fn examples_from_gold(
     rules: &crate::pipeline::Pipeline,
     gold: &[GoldDocument],
-    tagged: &[Vec<TaggedSpan>],
+    tagged: &[Tagged],
     with_gold_spans: bool,
 ) -> (Vec<LinkExample>, Vec<LinkExample>) {
     use rayon::prelude::*;
@@ -514,12 +556,22 @@ pub fn examples_from_gold(
         .par_iter()
         .zip(tagged)
         .map(|(document, tagged)| {
-            let (analysed, found, proposals) = analyse_for_linking(rules, document);
-            let (mut cues, mut sources) =
-                examples_from_predictions(&analysed, &found, &proposals, tagged.clone(), document);
+            let (analysed, found, proposals) = analyse_for_linking(rules, document, tagged);
+            let (mut cues, mut sources) = examples_from_predictions(
+                &analysed,
+                &found,
+                &proposals,
+                tagged.spans.clone(),
+                document,
+            );
             if with_gold_spans {
-                let (gold_cues, gold_sources) =
-                    link_examples(&analysed, &found, &proposals, tagged.clone(), document);
+                let (gold_cues, gold_sources) = link_examples(
+                    &analysed,
+                    &found,
+                    &proposals,
+                    tagged.spans.clone(),
+                    document,
+                );
                 cues.extend(gold_cues);
                 sources.extend(gold_sources);
             }
@@ -541,7 +593,7 @@ pub fn examples_from_gold(
 pub fn extent_examples(
     rules: &crate::pipeline::Pipeline,
     gold: &[GoldDocument],
-    tagged: &[Vec<TaggedSpan>],
+    tagged: &[Tagged],
     linker: &Linker,
 ) -> Vec<LinkExample> {
     use rayon::prelude::*;
@@ -549,7 +601,7 @@ pub fn extent_examples(
         .par_iter()
         .zip(tagged)
         .map(|(document, tagged)| {
-            let (analysed, found, proposals) = analyse_for_linking(rules, document);
+            let (analysed, found, proposals) = analyse_for_linking(rules, document, tagged);
             let gold_extents: Vec<Range<usize>> = gold_links(&analysed, document)
                 .iter()
                 .filter_map(|link| Some(link.pieces.first()?.start..link.pieces.last()?.end))
@@ -558,7 +610,7 @@ pub fn extent_examples(
                 &analysed,
                 found,
                 &proposals,
-                tagged.clone(),
+                tagged.spans.clone(),
                 linker,
                 crate::linker::Continuations::Joined,
                 true,
@@ -606,19 +658,19 @@ pub fn extent_examples(
 fn held_out_records(
     rules: &crate::pipeline::Pipeline,
     gold: &[GoldDocument],
-    tagged: &[Vec<TaggedSpan>],
+    tagged: &[Tagged],
     linker: &Linker,
 ) -> Vec<crate::record::DocumentRecord> {
     use rayon::prelude::*;
     gold.par_iter()
         .zip(tagged)
         .map(|(document, tagged)| {
-            let (mut analysed, found, proposals) = analyse_for_linking(rules, document);
+            let (mut analysed, found, proposals) = analyse_for_linking(rules, document, tagged);
             let ((attributions, speakers), _) = crate::linker::link_spans_with(
                 &analysed,
                 found,
                 &proposals,
-                tagged.clone(),
+                tagged.spans.clone(),
                 linker,
                 crate::linker::Continuations::Joined,
                 false,
@@ -635,7 +687,7 @@ fn held_out_records(
 fn best_not_a_quote_bias(
     rules: &crate::pipeline::Pipeline,
     gold: &[GoldDocument],
-    tagged: &[Vec<TaggedSpan>],
+    tagged: &[Tagged],
     linker: &Linker,
     progress: &dyn Fn(&str),
 ) -> f32 {
@@ -659,12 +711,13 @@ fn best_not_a_quote_bias(
     best.1
 }
 
-/// The spans the default mode's transformer tagger finds in each document, before linking.
+/// The spans the default mode's transformer tagger finds in each document, before linking,
+/// with its token scores.
 #[cfg(feature = "transformer")]
-fn transformer_tagged(
+pub(crate) fn transformer_tagged(
     tagger: &std::path::Path,
     gold: &[GoldDocument],
-) -> crate::error::Result<Vec<Vec<TaggedSpan>>> {
+) -> crate::error::Result<Vec<Tagged>> {
     use crate::pipeline::{Pipeline, PipelineConfig};
     let mut pipeline = Pipeline::new(PipelineConfig::training_with_tagger(tagger))?;
     pipeline.truncate_before("tag and link");
@@ -675,7 +728,10 @@ fn transformer_tagged(
     pipeline.run(&mut documents, None);
     Ok(documents
         .into_iter()
-        .map(|document| document.tagged.unwrap_or_default())
+        .map(|document| Tagged {
+            spans: document.tagged.unwrap_or_default(),
+            scores: document.tag_scores,
+        })
         .collect())
 }
 
@@ -721,7 +777,7 @@ pub fn cross_tagged(
 fn fit_with_extents(
     rules: &crate::pipeline::Pipeline,
     gold: &[GoldDocument],
-    tagged: &[Vec<TaggedSpan>],
+    tagged: &[Tagged],
     mut examples: Vec<LinkExample>,
     options: &LinkerTrainOptions,
     provenance: String,
@@ -733,7 +789,8 @@ fn fit_with_extents(
     (fit_linker(&examples, options, provenance), extent_count)
 }
 
-/// `whosaid train linker`: reads PolNeAR, tags it fold by fold, trains, reports the decisions'
+/// `whosaid train linker`: reads PolNeAR, tags it fold by fold (or, for the default mode's
+/// linker, with the transformer tagger and its scores), trains, reports the decisions'
 /// accuracy on stderr, and writes the model with `command` in its provenance.
 pub fn train_command(
     polnear: &std::path::Path,
@@ -751,35 +808,56 @@ pub fn train_command(
         Some(path) => crate::tagger::SpanModel::load(path)?,
         None => crate::tagger::SpanModel::shipped()?.clone(),
     };
-    let span_options = crate::train::spans::SpanTrainOptions {
-        table_bits: tagger.table_bits(),
-        second_pass_folds: crate::train::spans::second_pass_folds_of(&tagger),
-        ..Default::default()
+    #[cfg_attr(not(feature = "transformer"), allow(unused_mut))]
+    let mut gold = crate::eval::brat::read_brat_dir(polnear)?;
+    let document_count = gold.len();
+    let fold_tagged = |gold: &[GoldDocument]| {
+        let span_options = crate::train::spans::SpanTrainOptions {
+            table_bits: tagger.table_bits(),
+            second_pass_folds: crate::train::spans::second_pass_folds_of(&tagger),
+            ..Default::default()
+        };
+        let span_examples =
+            crate::train::spans::examples_from_gold(&rules, gold, span_options.table_bits);
+        Tagged::spans_only(cross_tagged(&span_examples, options, &span_options))
     };
-    let gold = crate::eval::brat::read_brat_dir(polnear)?;
-    let span_examples =
-        crate::train::spans::examples_from_gold(&rules, &gold, span_options.table_bits);
-    let tagged = cross_tagged(&span_examples, options, &span_options);
-    drop(span_examples);
+    let (tagged, tagged_by) = match options.transformer_spans() {
+        #[cfg(feature = "transformer")]
+        Some(transformer) => {
+            let mut tagged = transformer_tagged(transformer, &gold)?;
+            if !options.with_tag_scores {
+                tagged.iter_mut().for_each(|tagged| tagged.scores = None);
+            }
+            if options.also_fold_spans {
+                tagged.extend(fold_tagged(&gold));
+                gold.extend(gold.clone());
+                let by = format!(
+                    "by the transformer tagger and, a second time, in {} folds",
+                    options.folds
+                );
+                (tagged, by)
+            } else {
+                (tagged, "by the transformer tagger".to_string())
+            }
+        }
+        _ => (fold_tagged(&gold), format!("in {} folds", options.folds)),
+    };
     progress(&format!(
-        "tagged {} documents in {} folds in {:.1} s",
-        gold.len(),
-        options.folds,
+        "tagged {document_count} documents {tagged_by} in {:.1} s",
         started.elapsed().as_secs_f64()
     ));
     let (cues, sources) = examples_from_gold(&rules, &gold, &tagged, options.with_gold_spans);
     let mut examples = cues.clone();
     examples.extend(sources.iter().cloned());
     let provenance = format!(
-        "PolNeAR {} ({} documents: {} cue and {} source decisions, over spans tagged in {} folds); softmax regression; rebuild with: {command}",
+        "PolNeAR {} ({document_count} documents: {} cue and {} source decisions, over spans tagged {tagged_by}); softmax regression; rebuild with: {command}",
         polnear.display(),
-        gold.len(),
         cues.len(),
         sources.len(),
-        options.folds
     );
-    let (linker, extent_count) =
+    let (mut linker, extent_count) =
         fit_with_extents(&rules, &gold, &tagged, examples, options, provenance);
+    linker.reads_tag_scores = tagged.iter().any(|tagged| tagged.scores.is_some());
     progress(&format!("{extent_count} choices of extent"));
     progress(&format!(
         "linker on {} cue and {} source decisions, train accuracy cue {:.1}% source {:.1}%",
@@ -788,15 +866,28 @@ pub fn train_command(
         100.0 * accuracy(&linker, &cues),
         100.0 * accuracy(&linker, &sources)
     ));
-    let mut linker = linker;
     if let Some(dev) = dev {
         let dev_gold = crate::eval::brat::read_brat_dir(dev)?;
-        let dev_examples =
-            crate::train::spans::examples_from_gold(&rules, &dev_gold, tagger.table_bits());
-        let dev_tagged: Vec<Vec<TaggedSpan>> = dev_examples
-            .par_iter()
-            .map(|example| crate::train::spans::tag_example(&tagger, example))
-            .collect();
+        let dev_tagged = match options.transformer_spans() {
+            #[cfg(feature = "transformer")]
+            Some(transformer) => {
+                let mut tagged = transformer_tagged(transformer, &dev_gold)?;
+                if !linker.reads_tag_scores {
+                    tagged.iter_mut().for_each(|tagged| tagged.scores = None);
+                }
+                tagged
+            }
+            _ => {
+                let dev_examples =
+                    crate::train::spans::examples_from_gold(&rules, &dev_gold, tagger.table_bits());
+                Tagged::spans_only(
+                    dev_examples
+                        .par_iter()
+                        .map(|example| crate::train::spans::tag_example(&tagger, example))
+                        .collect(),
+                )
+            }
+        };
         let (dev_cues, dev_sources) = examples_from_gold(&rules, &dev_gold, &dev_tagged, false);
         progress(&format!(
             "held-out accuracy cue {:.1}% ({} decisions) source {:.1}% ({})",
@@ -808,7 +899,7 @@ pub fn train_command(
         linker.not_a_quote_bias =
             best_not_a_quote_bias(&rules, &dev_gold, &dev_tagged, &linker, progress);
         #[cfg(feature = "transformer")]
-        if let Some(tagger) = &options.transformer_tagger {
+        if let (Some(tagger), None) = (&options.transformer_tagger, options.transformer_spans()) {
             progress(&format!(
                 "tagging {} with the transformer tagger {}",
                 dev.display(),
@@ -818,7 +909,12 @@ pub fn train_command(
             linker.not_a_quote_bias_transformer = Some(best_not_a_quote_bias(
                 &rules,
                 &dev_gold,
-                &transformer_tagged,
+                &Tagged::spans_only(
+                    transformer_tagged
+                        .into_iter()
+                        .map(|tagged| tagged.spans)
+                        .collect(),
+                ),
                 &linker,
                 progress,
             ));
@@ -840,7 +936,7 @@ pub fn train_command(
 pub fn confidence_examples(
     rules: &crate::pipeline::Pipeline,
     gold: &[GoldDocument],
-    tagged: &[Vec<TaggedSpan>],
+    tagged: &[Tagged],
     linker: &Linker,
     continuations: crate::linker::Continuations,
 ) -> Vec<(crate::attribute::Features, bool)> {
@@ -849,12 +945,12 @@ pub fn confidence_examples(
         .par_iter()
         .zip(tagged)
         .map(|(document, tagged)| {
-            let (mut analysed, found, proposals) = analyse_for_linking(rules, document);
+            let (mut analysed, found, proposals) = analyse_for_linking(rules, document, tagged);
             let ((attributions, speakers), _) = crate::linker::link_spans_with(
                 &analysed,
                 found,
                 &proposals,
-                tagged.clone(),
+                tagged.spans.clone(),
                 linker,
                 continuations,
                 false,
@@ -904,12 +1000,12 @@ pub fn train_confidence_command(
     // the confidence model would read the shipped linker's surer probabilities as more right
     // than they are.
     let recipe = LinkerTrainOptions::shipped();
-    let tagged = cross_tagged(&span_examples, &recipe, &span_options);
+    let tagged = Tagged::spans_only(cross_tagged(&span_examples, &recipe, &span_options));
     drop(span_examples);
     let folds = recipe.folds.max(2);
     let mut examples = Vec::new();
     for fold in 0..folds {
-        let part = |held: bool| -> (Vec<GoldDocument>, Vec<Vec<TaggedSpan>>) {
+        let part = |held: bool| -> (Vec<GoldDocument>, Vec<Tagged>) {
             gold.iter()
                 .zip(&tagged)
                 .enumerate()

@@ -1101,4 +1101,52 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn the_default_mode_s_linker_learns_from_the_transformer_s_spans_and_its_scores() {
+        use crate::train::linker::{examples_from_gold, transformer_tagged, LinkExample, Tagged};
+        let options = smoke_options();
+        if !encoder_installed(&options) {
+            return;
+        }
+        let _turn = torch_turn();
+        let corpus = five_documents();
+        let tagged =
+            transformer_tagged(Path::new("models/transformer-tagger.safetensors"), &corpus)
+                .unwrap();
+        let rules = crate::train::spans::rules_pipeline().unwrap();
+        for (document, tagged) in corpus.iter().zip(&tagged) {
+            let tokens = rules
+                .analyse(&document.id, &document.text)
+                .segmented
+                .tokens
+                .len();
+            let scores = tagged
+                .scores
+                .as_ref()
+                .expect("the transformer gives scores");
+            assert_eq!(scores.len(), tokens * ROW, "{}", document.id);
+        }
+        assert!(tagged.iter().any(|tagged| !tagged.spans.is_empty()));
+        let spans_only: Vec<Tagged> = tagged
+            .iter()
+            .map(|tagged| Tagged {
+                spans: tagged.spans.clone(),
+                scores: None,
+            })
+            .collect();
+        let (with_scores, _) = examples_from_gold(&rules, &corpus, &tagged, true);
+        let (without, _) = examples_from_gold(&rules, &corpus, &spans_only, true);
+        // The same decisions, and each cue candidate reads the tagger's scores at its ends.
+        assert_eq!(with_scores.len(), without.len());
+        assert!(!with_scores.is_empty());
+        let keys = |examples: &[LinkExample]| -> usize {
+            examples
+                .iter()
+                .flat_map(|example| &example.candidates)
+                .map(Vec::len)
+                .sum()
+        };
+        assert!(keys(&with_scores) > keys(&without));
+    }
 }
