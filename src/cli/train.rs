@@ -76,7 +76,8 @@ pub enum TrainCommand {
         #[arg(long)]
         with_gold_spans: bool,
         /// With --dev: also choose the bias of "not a quote" for this transformer tagger's
-        /// spans (the default mode's).
+        /// spans (the default mode's); with --transformer-spans, the tagger whose spans the
+        /// linker learns from.
         #[cfg(feature = "transformer")]
         #[arg(long, requires = "dev")]
         tagger_model: Option<PathBuf>,
