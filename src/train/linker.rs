@@ -905,16 +905,12 @@ pub fn train_command(
                 dev.display(),
                 tagger.display()
             ));
-            let transformer_tagged = transformer_tagged(tagger, &dev_gold)?;
+            // The tagger's scores come along, and this linker, which learned without them,
+            // does not read them.
             linker.not_a_quote_bias_transformer = Some(best_not_a_quote_bias(
                 &rules,
                 &dev_gold,
-                &Tagged::spans_only(
-                    transformer_tagged
-                        .into_iter()
-                        .map(|tagged| tagged.spans)
-                        .collect(),
-                ),
+                &transformer_tagged(tagger, &dev_gold)?,
                 &linker,
                 progress,
             ));

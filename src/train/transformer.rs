@@ -1128,13 +1128,8 @@ mod tests {
             assert_eq!(scores.len(), tokens * ROW, "{}", document.id);
         }
         assert!(tagged.iter().any(|tagged| !tagged.spans.is_empty()));
-        let spans_only: Vec<Tagged> = tagged
-            .iter()
-            .map(|tagged| Tagged {
-                spans: tagged.spans.clone(),
-                scores: None,
-            })
-            .collect();
+        let spans_only =
+            Tagged::spans_only(tagged.iter().map(|tagged| tagged.spans.clone()).collect());
         let (with_scores, _) = examples_from_gold(&rules, &corpus, &tagged, true);
         let (without, _) = examples_from_gold(&rules, &corpus, &spans_only, true);
         // The same decisions, and each cue candidate reads the tagger's scores at its ends.
